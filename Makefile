@@ -1,0 +1,40 @@
+# The README's two commands: `make run` and `make test`. Each installs what is missing (apt-get),
+# builds, then runs. Everything else here is a convenience for developers.
+.PHONY: run test test-dev deps build build-dev bench format format-check clean
+
+JOBS ?= 2
+
+deps:
+	@tools/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+
+build-dev: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build build/dev -j $(JOBS)
+
+# Sets everything up and runs the platform locally (see README).
+run: build
+	@tools/run-local.sh
+
+# Sets everything up and runs every test.
+test: build
+	@ctest --preset release -j $(JOBS)
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-dev: build-dev
+	@ctest --preset dev -j $(JOBS)
+
+bench: build
+	@tools/run-bench.sh
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,48 @@
+// BinanceParser: Binance's wire formats (WebSocket events, REST bodies) -> records.
+//
+// One parser per thread: it reuses its buffers, so it is cheap to call per message but not
+// thread-safe. Never throws; every malformed input is an Error naming the field at fault.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "sf/core/result.h"
+#include "sf/records/records.h"
+
+namespace sf::records {
+
+class BinanceParser {
+ public:
+  BinanceParser();
+  ~BinanceParser();
+  BinanceParser(BinanceParser&&) noexcept;
+  BinanceParser& operator=(BinanceParser&&) noexcept;
+
+  // Any WebSocket frame of the raw (/ws) or combined (/stream, {"stream","data"}) endpoints.
+  Result<WsMessage> ws_message(std::string_view frame);
+  // Convenience: the frame must be a trade / a kline event.
+  Result<Trade> ws_trade(std::string_view frame);
+  Result<Candle> ws_kline(std::string_view frame);
+
+  // GET /api/v3/klines. `closed` is set from close_time < now_ms.
+  Result<std::vector<Candle>> rest_klines(std::string_view body, std::string_view symbol,
+                                          std::string_view interval, int64_t now_ms);
+  // GET /api/v3/trades and /api/v3/historicalTrades.
+  Result<std::vector<Trade>> rest_trades(std::string_view body, std::string_view symbol);
+  // GET /api/v3/aggTrades.
+  Result<std::vector<AggTrade>> rest_agg_trades(std::string_view body);
+  // Binance error body; an Error if the body is not one.
+  Result<ApiError> rest_error(std::string_view body);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One row of a data.binance.vision klines CSV (12 columns, no header; ms or µs timestamps).
+Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view symbol,
+                                      std::string_view interval);
+
+}  // namespace sf::records

@@ -1,0 +1,405 @@
+#include "sf/records/parser.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+
+namespace sf::records {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+// Fields of a WebSocket event, collected in one forward pass whatever their order (spot and futures
+// order keys differently). Views point into the parser's buffer and die at the next parse.
+struct KlineFields {
+  int64_t t = -1, T = -1, n = -1;
+  std::string_view s, i, o, c, h, l, v, q, V, Q;
+  bool x = false, has_x = false;
+};
+
+struct EventFields {
+  std::string_view e, s, p, q;
+  int64_t E = -1, t = -1, T = -1, a = -1, f = -1, l = -1;
+  bool m = false, has_m = false, has_k = false;
+  KlineFields k;
+};
+
+Error json_error(std::string_view what, simdjson::error_code ec) {
+  return make_error(std::string(what) + ": " + simdjson::error_message(ec));
+}
+
+#define SF_TRY_JSON(expr, what)                  \
+  do {                                           \
+    if (auto ec_ = (expr); ec_) return json_error(what, ec_); \
+  } while (0)
+
+simdjson::error_code read_kline(od::object obj, KlineFields& k) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return ec;
+    if (key.size() != 1) continue;
+    od::value v = field.value();
+    simdjson::error_code ec = simdjson::SUCCESS;
+    switch (key[0]) {
+      case 't': ec = v.get_int64().get(k.t); break;
+      case 'T': ec = v.get_int64().get(k.T); break;
+      case 'n': ec = v.get_int64().get(k.n); break;
+      case 's': ec = v.get_string().get(k.s); break;
+      case 'i': ec = v.get_string().get(k.i); break;
+      case 'o': ec = v.get_string().get(k.o); break;
+      case 'c': ec = v.get_string().get(k.c); break;
+      case 'h': ec = v.get_string().get(k.h); break;
+      case 'l': ec = v.get_string().get(k.l); break;
+      case 'v': ec = v.get_string().get(k.v); break;
+      case 'q': ec = v.get_string().get(k.q); break;
+      case 'V': ec = v.get_string().get(k.V); break;
+      case 'Q': ec = v.get_string().get(k.Q); break;
+      case 'x': ec = v.get_bool().get(k.x); k.has_x = true; break;
+      default: break;
+    }
+    if (ec) return ec;
+  }
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code read_event(od::object obj, EventFields& ev) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return ec;
+    od::value v = field.value();
+    simdjson::error_code ec = simdjson::SUCCESS;
+    if (key == "data") {  // combined-stream envelope: the event is inside
+      od::object inner;
+      if ((ec = v.get_object().get(inner))) return ec;
+      if ((ec = read_event(inner, ev))) return ec;
+      continue;
+    }
+    if (key.size() != 1) continue;
+    switch (key[0]) {
+      case 'e': ec = v.get_string().get(ev.e); break;
+      case 'E': ec = v.get_int64().get(ev.E); break;
+      case 's': ec = v.get_string().get(ev.s); break;
+      case 't': ec = v.get_int64().get(ev.t); break;
+      case 'p': ec = v.get_string().get(ev.p); break;
+      case 'q': ec = v.get_string().get(ev.q); break;
+      case 'T': ec = v.get_int64().get(ev.T); break;
+      case 'a': ec = v.get_int64().get(ev.a); break;
+      case 'f': ec = v.get_int64().get(ev.f); break;
+      case 'l': ec = v.get_int64().get(ev.l); break;
+      case 'm': ec = v.get_bool().get(ev.m); ev.has_m = true; break;
+      case 'k': {
+        od::object k;
+        if ((ec = v.get_object().get(k))) return ec;
+        ec = read_kline(k, ev.k);
+        ev.has_k = true;
+        break;
+      }
+      default: break;
+    }
+    if (ec) return ec;
+  }
+  return simdjson::SUCCESS;
+}
+
+// Parses a decimal field, naming it in the error.
+bool set_decimal(Decimal& out, std::string_view text, const char* field, Error& err) {
+  auto d = Decimal::parse(text);
+  if (!d) {
+    err = make_error(std::string("field '") + field + "': " + d.error().message);
+    return false;
+  }
+  out = *d;
+  return true;
+}
+
+Result<Trade> make_trade(const EventFields& ev) {
+  if (ev.t < 0 || ev.T < 0 || ev.s.empty() || !ev.has_m) {
+    return make_error("trade event lacks one of the fields s, t, T, m");
+  }
+  Trade tr;
+  Error err;
+  if (!set_decimal(tr.price, ev.p, "p", err) || !set_decimal(tr.quantity, ev.q, "q", err)) return err;
+  tr.trade_id = ev.t;
+  tr.timestamp = normalize_epoch_ms(ev.T);
+  tr.is_buyer_maker = ev.m;
+  tr.symbol.assign(ev.s);
+  return tr;
+}
+
+Result<AggTrade> make_agg_trade(const EventFields& ev) {
+  if (ev.a < 0 || ev.f < 0 || ev.l < 0 || ev.T < 0 || !ev.has_m) {
+    return make_error("aggTrade event lacks one of the fields a, f, l, T, m");
+  }
+  AggTrade at;
+  Error err;
+  if (!set_decimal(at.price, ev.p, "p", err) || !set_decimal(at.quantity, ev.q, "q", err)) return err;
+  at.agg_id = ev.a;
+  at.first_trade_id = ev.f;
+  at.last_trade_id = ev.l;
+  at.timestamp = normalize_epoch_ms(ev.T);
+  at.is_buyer_maker = ev.m;
+  at.symbol.assign(ev.s);
+  return at;
+}
+
+Result<Candle> make_candle(const EventFields& ev) {
+  const KlineFields& k = ev.k;
+  if (!ev.has_k || k.t < 0 || k.T < 0 || k.n < 0 || !k.has_x || k.i.empty()) {
+    return make_error("kline event lacks its 'k' object or one of k.t, k.T, k.n, k.i, k.x");
+  }
+  Candle c;
+  Error err;
+  if (!set_decimal(c.open, k.o, "k.o", err) || !set_decimal(c.high, k.h, "k.h", err) ||
+      !set_decimal(c.low, k.l, "k.l", err) || !set_decimal(c.close, k.c, "k.c", err) ||
+      !set_decimal(c.volume, k.v, "k.v", err) ||
+      !set_decimal(c.quote_asset_volume, k.q, "k.q", err) ||
+      !set_decimal(c.taker_buy_base_asset_volume, k.V, "k.V", err) ||
+      !set_decimal(c.taker_buy_quote_asset_volume, k.Q, "k.Q", err)) {
+    return err;
+  }
+  c.open_time = normalize_epoch_ms(k.t);
+  c.close_time = normalize_epoch_ms(k.T);
+  c.number_of_trades = k.n;
+  c.symbol.assign(k.s.empty() ? ev.s : k.s);
+  c.interval.assign(k.i);
+  c.closed = k.x;
+  return c;
+}
+
+}  // namespace
+
+struct BinanceParser::Impl {
+  od::parser parser;
+  std::string buffer;  // input copied here with simdjson's padding behind it
+
+  simdjson::error_code iterate(std::string_view input, od::document& doc) {
+    buffer.assign(input);
+    buffer.resize(input.size() + simdjson::SIMDJSON_PADDING, '\0');
+    return parser.iterate(buffer.data(), input.size(), buffer.size()).get(doc);
+  }
+};
+
+BinanceParser::BinanceParser() : impl_(std::make_unique<Impl>()) {}
+BinanceParser::~BinanceParser() = default;
+BinanceParser::BinanceParser(BinanceParser&&) noexcept = default;
+BinanceParser& BinanceParser::operator=(BinanceParser&&) noexcept = default;
+
+Result<WsMessage> BinanceParser::ws_message(std::string_view frame) {
+  od::document doc;
+  SF_TRY_JSON(impl_->iterate(frame, doc),
+              "WebSocket frame is not JSON");
+  od::object obj;
+  SF_TRY_JSON(doc.get_object().get(obj), "WebSocket frame is not a JSON object");
+  EventFields ev;
+  SF_TRY_JSON(read_event(obj, ev), "malformed WebSocket event");
+  if (ev.e == "trade") {
+    auto t = make_trade(ev);
+    if (!t) return t.error();
+    return WsMessage(std::move(t).value());
+  }
+  if (ev.e == "kline") {
+    auto c = make_candle(ev);
+    if (!c) return c.error();
+    return WsMessage(std::move(c).value());
+  }
+  if (ev.e == "aggTrade") {
+    auto a = make_agg_trade(ev);
+    if (!a) return a.error();
+    return WsMessage(std::move(a).value());
+  }
+  if (ev.e == "serverShutdown") return WsMessage(ServerShutdown{ev.E});
+  if (ev.e.empty()) return WsMessage(Ignored{});
+  return make_error("unknown WebSocket event type '" + std::string(ev.e) + "'");
+}
+
+Result<Trade> BinanceParser::ws_trade(std::string_view frame) {
+  auto m = ws_message(frame);
+  if (!m) return m.error();
+  if (auto* t = std::get_if<Trade>(&*m)) return std::move(*t);
+  return make_error("WebSocket frame is not a trade event");
+}
+
+Result<Candle> BinanceParser::ws_kline(std::string_view frame) {
+  auto m = ws_message(frame);
+  if (!m) return m.error();
+  if (auto* c = std::get_if<Candle>(&*m)) return std::move(*c);
+  return make_error("WebSocket frame is not a kline event");
+}
+
+Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,
+                                                       std::string_view symbol,
+                                                       std::string_view interval, int64_t now_ms) {
+  od::document doc;
+  SF_TRY_JSON(impl_->iterate(body, doc),
+              "klines body is not JSON");
+  od::array rows;
+  SF_TRY_JSON(doc.get_array().get(rows), "klines body is not a JSON array");
+  std::vector<Candle> out;
+  for (auto row_value : rows) {
+    od::array row;
+    SF_TRY_JSON(row_value.get_array().get(row), "kline row is not an array");
+    Candle c;
+    c.symbol.assign(symbol);
+    c.interval.assign(interval);
+    size_t idx = 0;
+    Error err;
+    for (auto cell : row) {
+      std::string_view s;
+      int64_t n = 0;
+      switch (idx) {
+        case 0: case 6: case 8:
+          SF_TRY_JSON(cell.get_int64().get(n), "kline row: integer expected in column " + std::to_string(idx));
+          if (idx == 0) c.open_time = normalize_epoch_ms(n);
+          if (idx == 6) c.close_time = normalize_epoch_ms(n);
+          if (idx == 8) c.number_of_trades = n;
+          break;
+        case 1: case 2: case 3: case 4: case 5: case 7: case 9: case 10: {
+          SF_TRY_JSON(cell.get_string().get(s), "kline row: decimal string expected in column " + std::to_string(idx));
+          static constexpr const char* kNames[] = {"", "open", "high", "low", "close", "volume", "",
+                                                   "quote_asset_volume", "", "taker_buy_base",
+                                                   "taker_buy_quote"};
+          Decimal* fields[] = {nullptr, &c.open, &c.high, &c.low, &c.close, &c.volume, nullptr,
+                               &c.quote_asset_volume, nullptr, &c.taker_buy_base_asset_volume,
+                               &c.taker_buy_quote_asset_volume};
+          if (!set_decimal(*fields[idx], s, kNames[idx], err)) return err;
+          break;
+        }
+        default: break;  // column 11 ("ignore") and anything Binance may add later
+      }
+      ++idx;
+    }
+    if (idx < 11) return make_error("kline row has " + std::to_string(idx) + " columns, expected 12");
+    c.closed = c.close_time < now_ms;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<Trade>> BinanceParser::rest_trades(std::string_view body,
+                                                      std::string_view symbol) {
+  od::document doc;
+  SF_TRY_JSON(impl_->iterate(body, doc),
+              "trades body is not JSON");
+  od::array rows;
+  SF_TRY_JSON(doc.get_array().get(rows), "trades body is not a JSON array");
+  std::vector<Trade> out;
+  for (auto row_value : rows) {
+    od::object obj;
+    SF_TRY_JSON(row_value.get_object().get(obj), "trade row is not an object");
+    Trade t;
+    t.symbol.assign(symbol);
+    int seen = 0;
+    Error err;
+    for (auto field : obj) {
+      std::string_view key, s;
+      SF_TRY_JSON(field.unescaped_key().get(key), "trade row key");
+      od::value v = field.value();
+      if (key == "id") { SF_TRY_JSON(v.get_int64().get(t.trade_id), "trade field 'id'"); seen |= 1; }
+      else if (key == "price") { SF_TRY_JSON(v.get_string().get(s), "trade field 'price'"); if (!set_decimal(t.price, s, "price", err)) return err; seen |= 2; }
+      else if (key == "qty") { SF_TRY_JSON(v.get_string().get(s), "trade field 'qty'"); if (!set_decimal(t.quantity, s, "qty", err)) return err; seen |= 4; }
+      else if (key == "time") { int64_t ts; SF_TRY_JSON(v.get_int64().get(ts), "trade field 'time'"); t.timestamp = normalize_epoch_ms(ts); seen |= 8; }
+      else if (key == "isBuyerMaker") { SF_TRY_JSON(v.get_bool().get(t.is_buyer_maker), "trade field 'isBuyerMaker'"); seen |= 16; }
+    }
+    if (seen != 31) return make_error("trade row lacks one of id, price, qty, time, isBuyerMaker");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<std::vector<AggTrade>> BinanceParser::rest_agg_trades(std::string_view body) {
+  od::document doc;
+  SF_TRY_JSON(impl_->iterate(body, doc),
+              "aggTrades body is not JSON");
+  od::array rows;
+  SF_TRY_JSON(doc.get_array().get(rows), "aggTrades body is not a JSON array");
+  std::vector<AggTrade> out;
+  for (auto row_value : rows) {
+    od::object obj;
+    SF_TRY_JSON(row_value.get_object().get(obj), "aggTrade row is not an object");
+    EventFields ev;
+    SF_TRY_JSON(read_event(obj, ev), "malformed aggTrade row");
+    auto a = make_agg_trade(ev);
+    if (!a) return a.error();
+    out.push_back(std::move(a).value());
+  }
+  return out;
+}
+
+Result<ApiError> BinanceParser::rest_error(std::string_view body) {
+  od::document doc;
+  SF_TRY_JSON(impl_->iterate(body, doc),
+              "error body is not JSON");
+  od::object obj;
+  SF_TRY_JSON(doc.get_object().get(obj), "error body is not an object");
+  ApiError e;
+  bool has_code = false;
+  for (auto field : obj) {
+    std::string_view key, s;
+    SF_TRY_JSON(field.unescaped_key().get(key), "error body key");
+    od::value v = field.value();
+    if (key == "code") {
+      int64_t code;
+      SF_TRY_JSON(v.get_int64().get(code), "error field 'code'");
+      e.code = static_cast<int>(code);
+      has_code = true;
+    } else if (key == "msg") {
+      SF_TRY_JSON(v.get_string().get(s), "error field 'msg'");
+      e.msg.assign(s);
+    }
+  }
+  if (!has_code) return make_error("body is not a Binance error (no 'code')");
+  return e;
+}
+
+Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view symbol,
+                                      std::string_view interval) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  std::string_view cols[12];
+  size_t n = 0;
+  size_t pos = 0;
+  while (n < 12) {
+    size_t comma = line.find(',', pos);
+    cols[n++] = line.substr(pos, comma == std::string_view::npos ? line.npos : comma - pos);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  if (n < 11) {
+    return make_error("vision CSV row has " + std::to_string(n) + " columns, expected 12: '" +
+                      std::string(line.substr(0, 80)) + "'");
+  }
+  auto to_int = [](std::string_view s, int64_t& out) {
+    if (s.empty()) return false;
+    int64_t v = 0;
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + (ch - '0');
+    }
+    out = v;
+    return true;
+  };
+  Candle c;
+  c.symbol.assign(symbol);
+  c.interval.assign(interval);
+  int64_t open = 0, close = 0, count = 0;
+  if (!to_int(cols[0], open) || !to_int(cols[6], close) || !to_int(cols[8], count)) {
+    return make_error("vision CSV row: open time, close time and trade count must be integers: '" +
+                      std::string(line.substr(0, 80)) + "'");
+  }
+  c.open_time = normalize_epoch_ms(open);
+  c.close_time = normalize_epoch_ms(close);
+  c.number_of_trades = count;
+  Error err;
+  if (!set_decimal(c.open, cols[1], "open", err) || !set_decimal(c.high, cols[2], "high", err) ||
+      !set_decimal(c.low, cols[3], "low", err) || !set_decimal(c.close, cols[4], "close", err) ||
+      !set_decimal(c.volume, cols[5], "volume", err) ||
+      !set_decimal(c.quote_asset_volume, cols[7], "quote_asset_volume", err) ||
+      !set_decimal(c.taker_buy_base_asset_volume, cols[9], "taker_buy_base", err) ||
+      !set_decimal(c.taker_buy_quote_asset_volume, cols[10], "taker_buy_quote", err)) {
+    return err;
+  }
+  c.closed = true;
+  return c;
+}
+
+}  // namespace sf::records
