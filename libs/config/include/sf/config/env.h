@@ -1,0 +1,44 @@
+// The environment seam: config reads variables through an EnvLookup, so tests pass a map instead of
+// touching the process environment.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sf::config {
+
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// Reads the real process environment. An empty value counts as unset.
+EnvLookup process_env();
+// Reads from a map (tests). An empty value counts as unset.
+EnvLookup map_env(std::map<std::string, std::string> vars);
+
+// A bad or missing variable: `variable` and what was `expected`. Printed as one line:
+//   config error: SYMBOL='btc usdt' is invalid: expected 2-20 characters of A-Z and 0-9, e.g. BTCUSDT
+struct ConfigError {
+  std::string variable;
+  std::string message;  // the whole line, ready to print
+};
+
+// Prints the error as one line on stderr and ends the program with exit code 2 (SPEC §3).
+[[noreturn]] void exit_with_config_error(const ConfigError& e);
+
+// A secret value (password, API secret, token): formats as "***", so it cannot reach a log by
+// accident. `reveal()` is for the one place that hands it to a client library.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string v) : value_(std::move(v)) {}
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  friend bool operator==(const Secret&, const Secret&) = default;
+
+ private:
+  std::string value_;
+};
+
+}  // namespace sf::config

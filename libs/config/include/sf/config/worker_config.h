@@ -1,0 +1,66 @@
+// WorkerConfig: every variable of the worker contract (SPEC §3), typed, with defaults and bounds in
+// one place, validated once at start-up. A program calls load_worker_config() and, on error,
+// exit_with_config_error() (exit code 2, one line naming the variable and the expected form).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "sf/config/env.h"
+#include "sf/records/interval.h"
+#include "sf/records/time_range.h"
+
+namespace sf::config {
+
+enum class DataKind { api_candles, api_trades, ws_candles, ws_trades };
+std::string_view to_string(DataKind k);
+bool is_live(DataKind k);      // ws_*
+bool has_candles(DataKind k);  // *_candles
+
+// Which Kafka credentials a program uses (SPEC §3: producers and consumers have their own).
+enum class KafkaRole { producer, consumer };
+
+struct KafkaSettings {
+  std::string bootstrap_servers;
+  std::string user;  // empty: PLAINTEXT
+  Secret password;
+  std::string ca_path;
+  std::string security_protocol;  // PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+  std::string sasl_mechanism;     // empty unless SASL
+  // Any librdkafka property, from KAFKA_PROPERTIES="key=value;key=value"; applied last.
+  std::map<std::string, std::string> extra;
+};
+
+struct WorkerConfig {
+  std::string queue_id;
+  std::string symbol;
+  std::string type;  // as given, e.g. "api_candles_1m"
+  DataKind kind = DataKind::api_candles;
+  std::optional<records::Interval> interval;  // set for candle kinds
+  std::optional<records::TimeRange> time_range;
+  std::string kafka_topic;
+  std::string producer_id;  // TELEMETRY_PRODUCER_ID
+  KafkaSettings kafka;
+  std::string control_topic = "queue-control";
+  std::string events_topic = "queue-events";
+  std::string binance_api_url = "https://api.binance.com";
+  std::string binance_ws_url = "wss://stream.binance.com:9443/ws";
+  std::string binance_api_key;
+  Secret binance_api_secret;
+  std::chrono::milliseconds telemetry_interval{5000};
+  bool debug = false;
+};
+
+std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
+                                                           KafkaRole role = KafkaRole::producer);
+// The Kafka part alone (programs that need only a broker, e.g. tools).
+std::variant<KafkaSettings, ConfigError> load_kafka_settings(const EnvLookup& env, KafkaRole role);
+
+// Checks shared with the queue-manager's validation.
+bool valid_symbol(std::string_view s);      // [A-Z0-9]{2,20}
+bool valid_topic_name(std::string_view s);  // [A-Za-z0-9._-]{1,249}
+
+}  // namespace sf::config
