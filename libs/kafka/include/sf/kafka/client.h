@@ -1,0 +1,124 @@
+// Kafka clients for StreamForge: a Producer with the guarantees of SPEC §3 and a Consumer for both
+// "read the control topic from its end" (assign, no group) and group consumption with commits.
+// librdkafka stays behind these classes: nothing here needs its headers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sf/config/worker_config.h"
+#include "sf/core/result.h"
+
+namespace sf::kafka {
+
+using Properties = std::map<std::string, std::string>;
+using std::chrono::milliseconds;
+
+// librdkafka properties for the connection and security of `s` (bootstrap, PLAINTEXT or
+// SASL_SSL + SCRAM + CA, then s.extra applied last so any property can be overridden).
+Properties connection_properties(const config::KafkaSettings& s);
+
+struct ProducerOptions {
+  config::KafkaSettings settings;
+  std::string client_id = "streamforge";
+  // Applied on top of the defaults (idempotence, acks=all, lz4, linger 5 ms, large batches) and
+  // before settings.extra.
+  Properties properties;
+};
+
+struct DeliveryReport {
+  bool ok = false;
+  std::string error;  // empty when ok
+  int64_t tag = 0;    // what the caller passed to send()
+};
+
+// Thread-safe. A background thread serves delivery reports; delivered() counts a record only when
+// the broker acknowledged it (acks=all, idempotent).
+class Producer {
+ public:
+  static Result<std::unique_ptr<Producer>> create(const ProducerOptions& options);
+  ~Producer();  // flushes for up to 10 s, then gives up (use flush() to know the outcome)
+
+  // Queues one record. If librdkafka's queue is full it waits up to `max_block` for room (delivery
+  // reports keep flowing) and then returns a retryable Error: "queue full".
+  Status send(std::string_view topic, std::string_view key, std::string_view value, int64_t tag = 0,
+              milliseconds max_block = milliseconds(30'000));
+  // Waits until nothing is in flight or `timeout` passes. Error if records remain or any failed.
+  Status flush(milliseconds timeout);
+
+  int64_t delivered() const;
+  int64_t failed() const;
+  int64_t in_flight() const;
+  // The largest tag of a delivered record (callers tag records with their timestamp).
+  int64_t max_delivered_tag() const;
+  // The first delivery error seen, or empty.
+  std::string first_error() const;
+  // Called on the delivery thread for every report; keep it short.
+  void on_delivery(std::function<void(const DeliveryReport&)> callback);
+
+  struct Impl;
+
+ private:
+  explicit Producer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct Message {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  int64_t timestamp_ms = 0;
+};
+
+struct ConsumerOptions {
+  config::KafkaSettings settings;
+  std::string client_id = "streamforge";
+  std::string group_id;  // empty: no group (assign only)
+  Properties properties;
+};
+
+struct Watermarks {
+  int64_t low = 0, high = 0;
+};
+
+// Not thread-safe: one thread polls.
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> create(const ConsumerOptions& options);
+  ~Consumer();
+
+  // Assigns every partition of `topic` at its high watermark read now: everything produced after
+  // this returns is seen, nothing before. Waits up to `timeout` for the topic to exist.
+  Status assign_from_end(const std::string& topic, milliseconds timeout);
+  // Assigns every partition of `topic` from its first retained offset.
+  Status assign_from_beginning(const std::string& topic, milliseconds timeout);
+  // Joins the group (group_id required) for `topics`; commits are manual (commit()).
+  Status subscribe(const std::vector<std::string>& topics);
+
+  // The next message, nothing if none arrived within `timeout`, or an Error (not for end of
+  // partition, which is silent).
+  Result<std::optional<Message>> poll(milliseconds timeout);
+  // Commits "consumed up to and including m" synchronously.
+  Status commit(const Message& m);
+  Result<int32_t> partition_count(const std::string& topic, milliseconds timeout);
+  Result<Watermarks> watermarks(const std::string& topic, int32_t partition, milliseconds timeout);
+  // Leaves the group cleanly (also done by the destructor).
+  void close();
+
+  struct Impl;
+
+ private:
+  explicit Consumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sf::kafka

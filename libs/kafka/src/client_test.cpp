@@ -1,0 +1,180 @@
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "sf/kafka/client.h"
+#include "sf/kafka/testing/embedded_kafka.h"
+
+namespace sf::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<Producer> make_producer(const testing::EmbeddedKafka& k, Properties extra = {}) {
+  ProducerOptions o;
+  o.settings = k.settings();
+  o.properties = std::move(extra);
+  auto p = Producer::create(o);
+  EXPECT_TRUE(p.ok()) << p.error().message;
+  return std::move(p).value();
+}
+
+TEST(Kafka, RoundTripCountsOnlyAcknowledgedRecords) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("data", 3);
+  auto producer = make_producer(kafka);
+  constexpr int kN = 5000;
+  std::vector<std::string> sent;
+  for (int i = 0; i < kN; ++i) {
+    sent.push_back(R"({"trade_id":)" + std::to_string(i) + R"(,"price":61685.99})");
+    ASSERT_TRUE(producer->send("data", i % 2 ? "BTCUSDT" : "ETHUSDT", sent.back(), 1000 + i).ok());
+  }
+  ASSERT_TRUE(producer->flush(30s).ok());
+  EXPECT_EQ(producer->delivered(), kN);
+  EXPECT_EQ(producer->failed(), 0);
+  EXPECT_EQ(producer->in_flight(), 0);
+  EXPECT_EQ(producer->max_delivered_tag(), 1000 + kN - 1);
+
+  auto got = kafka.read_topic("data", kN);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kN));
+  std::multiset<std::string> a(sent.begin(), sent.end()), b;
+  for (const auto& m : got) {
+    b.insert(m.value);
+    // key = symbol; all records of one key land in one partition, in order
+    EXPECT_TRUE(m.key == "BTCUSDT" || m.key == "ETHUSDT");
+  }
+  EXPECT_EQ(a, b);
+  std::map<std::string, std::set<int32_t>> partitions_of_key;
+  for (const auto& m : got) partitions_of_key[m.key].insert(m.partition);
+  for (const auto& [k, parts] : partitions_of_key) EXPECT_EQ(parts.size(), 1u) << k;
+}
+
+TEST(Kafka, BrokerOutageLosesNothing) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("data", 1);
+  auto producer = make_producer(kafka);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(producer->send("data", "K", std::to_string(i)).ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  ASSERT_TRUE(kafka.cluster().set_broker_down().ok());
+  for (int i = 100; i < 200; ++i) ASSERT_TRUE(producer->send("data", "K", std::to_string(i)).ok());
+  EXPECT_FALSE(producer->flush(1500ms).ok()) << "nothing can be acknowledged while the broker is down";
+  EXPECT_LT(producer->delivered(), 200);
+  ASSERT_TRUE(kafka.cluster().set_broker_up().ok());
+  ASSERT_TRUE(producer->flush(30s).ok());
+  EXPECT_EQ(producer->delivered(), 200);
+  auto got = kafka.read_topic("data", 200);
+  ASSERT_EQ(got.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(got[i].value, std::to_string(i)) << "in order, once";
+}
+
+TEST(Kafka, FullQueueIsReportedNotDropped) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("data", 1);
+  auto producer = make_producer(kafka, {{"queue.buffering.max.messages", "10"}});
+  ASSERT_TRUE(kafka.cluster().set_broker_down().ok());
+  Status last = ok_status();
+  int accepted = 0;
+  for (int i = 0; i < 50 && last.ok(); ++i) {
+    last = producer->send("data", "K", "v", 0, 50ms);
+    if (last.ok()) ++accepted;
+  }
+  ASSERT_FALSE(last.ok());
+  EXPECT_TRUE(last.error().retryable);
+  EXPECT_NE(last.error().message.find("queue full"), std::string::npos) << last.error().message;
+  ASSERT_TRUE(kafka.cluster().set_broker_up().ok());
+  ASSERT_TRUE(producer->flush(30s).ok());
+  EXPECT_EQ(producer->delivered(), accepted);
+}
+
+TEST(Kafka, BadPropertyIsNamed) {
+  ProducerOptions o;
+  o.settings.bootstrap_servers = "127.0.0.1:1";
+  o.properties = {{"no.such.property", "1"}};
+  auto p = Producer::create(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("no.such.property"), std::string::npos);
+
+  o.properties = {{"linger.ms", "soon"}};
+  auto q = Producer::create(o);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.error().message.find("linger.ms=soon"), std::string::npos) << q.error().message;
+}
+
+TEST(Kafka, SecurityFollowsTheSettings) {
+  config::KafkaSettings s;
+  s.bootstrap_servers = "b:9093";
+  s.security_protocol = "PLAINTEXT";
+  auto plain = connection_properties(s);
+  EXPECT_EQ(plain.at("security.protocol"), "PLAINTEXT");
+  EXPECT_EQ(plain.count("sasl.username"), 0u);
+  s.user = "user-producer-tls";
+  s.password = config::Secret("pw");
+  s.security_protocol = "SASL_SSL";
+  s.sasl_mechanism = "SCRAM-SHA-512";
+  s.ca_path = "/certs/ca.crt";
+  s.extra = {{"linger.ms", "50"}, {"security.protocol", "SASL_PLAINTEXT"}};
+  auto sasl = connection_properties(s);
+  EXPECT_EQ(sasl.at("sasl.mechanisms"), "SCRAM-SHA-512");
+  EXPECT_EQ(sasl.at("sasl.username"), "user-producer-tls");
+  EXPECT_EQ(sasl.at("sasl.password"), "pw");
+  EXPECT_EQ(sasl.at("ssl.ca.location"), "/certs/ca.crt");
+  EXPECT_EQ(sasl.at("linger.ms"), "50");
+  EXPECT_EQ(sasl.at("security.protocol"), "SASL_PLAINTEXT") << "extra properties override";
+}
+
+TEST(Kafka, AssignFromEndSeesOnlyWhatComesAfter) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("ctl", 2);
+  auto producer = make_producer(kafka);
+  ASSERT_TRUE(producer->send("ctl", "a", "before").ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  auto c = Consumer::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->assign_from_end("ctl", 10s).ok());
+  ASSERT_TRUE(producer->send("ctl", "a", "after").ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  std::vector<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto m = (*c)->poll(100ms);
+    ASSERT_TRUE(m.ok());
+    if (*m) seen.push_back((*m)->value);
+  }
+  ASSERT_EQ(seen, std::vector<std::string>{"after"});
+}
+
+TEST(Kafka, GroupConsumptionResumesAfterCommit) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("data", 1);
+  auto producer = make_producer(kafka);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(producer->send("data", "K", std::to_string(i)).ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  o.group_id = "g-resume";
+  auto read = [&](int n) {
+    auto c = Consumer::create(o);
+    EXPECT_TRUE((*c)->subscribe({"data"}).ok());
+    std::vector<std::string> got;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (static_cast<int>(got.size()) < n && std::chrono::steady_clock::now() < deadline) {
+      auto m = (*c)->poll(100ms);
+      if (m.ok() && *m) {
+        got.push_back((*m)->value);
+        EXPECT_TRUE((*c)->commit(**m).ok());
+      }
+    }
+    (*c)->close();
+    return got;
+  };
+  auto first = read(4);
+  ASSERT_EQ(first, (std::vector<std::string>{"0", "1", "2", "3"}));
+  auto second = read(6);
+  ASSERT_EQ(second, (std::vector<std::string>{"4", "5", "6", "7", "8", "9"}));
+}
+
+}  // namespace
+}  // namespace sf::kafka

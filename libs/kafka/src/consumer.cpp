@@ -1,0 +1,177 @@
+#include <thread>
+
+#include "rdkafka_util.h"
+#include "sf/kafka/client.h"
+
+namespace sf::kafka {
+
+struct Consumer::Impl {
+  detail::KafkaHandle rk;
+  bool closed = false;
+  bool grouped = false;
+};
+
+namespace {
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+}  // namespace
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& options) {
+  Properties props = {
+      {"client.id", options.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"session.timeout.ms", "6000"},
+  };
+  // librdkafka refuses assign() without a group.id; a group-less consumer gets a private one that
+  // never joins (no subscribe, no commit).
+  props["group.id"] = options.group_id.empty()
+                          ? options.client_id + "-assign-" + std::to_string(reinterpret_cast<uintptr_t>(&options))
+                          : options.group_id;
+  for (const auto& [k, v] : options.properties) props[k] = v;
+  for (const auto& [k, v] : connection_properties(options.settings)) props[k] = v;
+  auto conf = detail::make_conf(props);
+  if (!conf) return conf.error();
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return make_error(std::string("cannot create Kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  impl->grouped = !options.group_id.empty();
+  return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+Consumer::~Consumer() { close(); }
+
+void Consumer::close() {
+  if (impl_->closed) return;
+  impl_->closed = true;
+  rd_kafka_consumer_close(impl_->rk.get());
+}
+
+Result<int32_t> Consumer::partition_count(const std::string& topic, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  rd_kafka_topic_t* t = rd_kafka_topic_new(impl_->rk.get(), topic.c_str(), nullptr);
+  std::string last = "no answer";
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), 0, t, &md,
+                                                static_cast<int>(std::max<int64_t>(left.count(), 100)));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+      const auto& tm = md->topics[0];
+      const int32_t n = tm.partition_cnt;
+      last = tm.err ? rd_kafka_err2str(tm.err) : "no partitions";
+      rd_kafka_metadata_destroy(md);
+      if (n > 0) {
+        rd_kafka_topic_destroy(t);
+        return n;
+      }
+    } else {
+      last = rd_kafka_err2str(err);
+      if (md) rd_kafka_metadata_destroy(md);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  rd_kafka_topic_destroy(t);
+  return make_error("Kafka topic '" + topic + "' is not available (" + last +
+                        "). Hint: create it, or check KAFKA_BOOTSTRAP_SERVERS",
+                    true);
+}
+
+Result<Watermarks> Consumer::watermarks(const std::string& topic, int32_t partition,
+                                        milliseconds timeout) {
+  Watermarks w;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      impl_->rk.get(), topic.c_str(), partition, &w.low, &w.high, static_cast<int>(timeout.count()));
+  if (err) {
+    return make_error("cannot read offsets of " + topic + "[" + std::to_string(partition) +
+                          "]: " + rd_kafka_err2str(err),
+                      true);
+  }
+  return w;
+}
+
+static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic, milliseconds timeout,
+                         bool from_end) {
+  auto n = c.partition_count(topic, timeout);
+  if (!n) return n.error();
+  PartitionList list(rd_kafka_topic_partition_list_new(*n));
+  for (int32_t p = 0; p < *n; ++p) {
+    int64_t offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (from_end) {
+      auto w = c.watermarks(topic, p, timeout);
+      if (!w) return w.error();
+      offset = w->high;
+    }
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get());
+  if (err) return make_error("cannot assign " + topic + ": " + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Status Consumer::assign_from_end(const std::string& topic, milliseconds timeout) {
+  return assign_all(*this, impl_->rk.get(), topic, timeout, true);
+}
+
+Status Consumer::assign_from_beginning(const std::string& topic, milliseconds timeout) {
+  return assign_all(*this, impl_->rk.get(), topic, timeout, false);
+}
+
+Status Consumer::subscribe(const std::vector<std::string>& topics) {
+  if (!impl_->grouped) return make_error("subscribe() needs a group_id in ConsumerOptions");
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(impl_->rk.get(), list.get());
+  if (err) return make_error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(timeout.count()));
+  if (m == nullptr) return std::optional<Message>();
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(m, rd_kafka_message_destroy);
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<Message>();
+  if (m->err) {
+    std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : std::string("consumer");
+    return make_error("Kafka consume error on " + where + ": " + rd_kafka_message_errstr(m),
+                      m->err != RD_KAFKA_RESP_ERR__FATAL);
+  }
+  Message out;
+  out.topic = rd_kafka_topic_name(m->rkt);
+  out.partition = m->partition;
+  out.offset = m->offset;
+  if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_timestamp_type_t tstype;
+  out.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+  return std::optional<Message>(std::move(out));
+}
+
+Status Consumer::commit(const Message& m) {
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), m.topic.c_str(), m.partition)->offset = m.offset + 1;
+  rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
+  if (err) return make_error(std::string("Kafka commit failed: ") + rd_kafka_err2str(err), true);
+  return ok_status();
+}
+
+}  // namespace sf::kafka

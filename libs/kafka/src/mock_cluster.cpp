@@ -1,0 +1,65 @@
+#include "sf/kafka/mock_cluster.h"
+
+// clang-format off
+#include "rdkafka_util.h"  // rdkafka.h must come before rdkafka_mock.h
+#include <librdkafka/rdkafka_mock.h>
+// clang-format on
+
+namespace sf::kafka {
+
+struct MockCluster::Impl {
+  detail::KafkaHandle rk;  // the handle librdkafka's mock cluster needs for its bookkeeping
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+};
+
+MockCluster::MockCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return make_error(std::string("cannot create the mock cluster's handle: ") + err);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->rk.reset(rk);
+  impl->cluster = rd_kafka_mock_cluster_new(rk, brokers);
+  if (impl->cluster == nullptr) return make_error("rd_kafka_mock_cluster_new failed");
+  return std::unique_ptr<MockCluster>(new MockCluster(std::move(impl)));
+}
+
+MockCluster::~MockCluster() {
+  if (impl_->cluster) rd_kafka_mock_cluster_destroy(impl_->cluster);
+}
+
+std::string MockCluster::bootstrap_servers() const {
+  return rd_kafka_mock_cluster_bootstraps(impl_->cluster);
+}
+
+Status MockCluster::create_topic(const std::string& name, int partitions) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(impl_->cluster, name.c_str(), partitions, 1);
+  if (err) return make_error("cannot create topic " + name + ": " + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Status MockCluster::set_broker_down(int id) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_down(impl_->cluster, id);
+  if (err) return make_error(std::string("broker_set_down: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Status MockCluster::set_broker_up(int id) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_up(impl_->cluster, id);
+  if (err) return make_error(std::string("broker_set_up: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Status MockCluster::set_rtt(int id, int ms) {
+  rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(impl_->cluster, id, ms);
+  if (err) return make_error(std::string("broker_set_rtt: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+}  // namespace sf::kafka
