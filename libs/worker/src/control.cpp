@@ -1,0 +1,78 @@
+#include "sf/worker/control.h"
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <thread>
+
+#include "sf/kafka/client.h"
+#include "sf/log/log.h"
+
+namespace sf::worker {
+
+bool is_stop_command(std::string_view message, std::string_view queue_id) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(message, ec);
+  if (ec || !v.is_object()) {
+    log::get().warn("ignoring a control message that is not a JSON object: {:.200}", message);
+    return false;
+  }
+  const auto& o = v.as_object();
+  const auto* cmd = o.if_contains("command");
+  const auto* qid = o.if_contains("queue_id");
+  if (!cmd || !qid || !cmd->is_string() || !qid->is_string()) return false;
+  return cmd->as_string() == "stop" && qid->as_string() == queue_id;
+}
+
+struct ControlListener::Impl {
+  std::unique_ptr<kafka::Consumer> consumer;
+  std::string queue_id;
+  StopSource* stop = nullptr;
+  std::atomic<bool> running{true};
+  std::thread thread;
+
+  void loop() {
+    while (running.load()) {
+      auto m = consumer->poll(std::chrono::milliseconds(100));
+      if (!m) {
+        log::get().warn("control topic: {}", m.error().message);
+        continue;
+      }
+      if (*m && is_stop_command((*m)->value, queue_id)) {
+        log::get().info("stop command received for {}", queue_id);
+        stop->request_stop("stop command");
+      }
+    }
+  }
+};
+
+ControlListener::ControlListener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<ControlListener>> ControlListener::start(const config::KafkaSettings& kafka,
+                                                                std::string topic,
+                                                                std::string queue_id,
+                                                                StopSource& stop) {
+  kafka::ConsumerOptions o;
+  o.settings = kafka;
+  o.client_id = "control-" + queue_id;
+  auto consumer = kafka::Consumer::create(o);
+  if (!consumer) return consumer.error();
+  if (auto st = (*consumer)->assign_from_end(topic, std::chrono::seconds(30)); !st) {
+    return make_error("control topic: " + st.error().message, true);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->consumer = std::move(consumer).value();
+  impl->queue_id = std::move(queue_id);
+  impl->stop = &stop;
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->loop(); });
+  return std::unique_ptr<ControlListener>(new ControlListener(std::move(impl)));
+}
+
+ControlListener::~ControlListener() {
+  impl_->running = false;
+  impl_->thread.join();
+  impl_->consumer->close();
+}
+
+}  // namespace sf::worker
