@@ -1,0 +1,82 @@
+// HTTP and WebSocket clients (Boost.Beast + OpenSSL inside; nothing of them visible here).
+//
+// HttpClient: one keep-alive connection to one origin, http:// or https:// (peer verified against
+// the system CAs or `ca_file`, SNI set). Not thread-safe: one per thread.
+// WsClient: one WebSocket connection, ws:// or wss://, blocking calls with timeouts. It answers
+// pings by itself while reading. Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sf/core/result.h"
+
+namespace sf::binance {
+
+using std::chrono::milliseconds;
+
+struct HttpOptions {
+  milliseconds timeout{10'000};  // connect + request + response
+  std::string user_agent = "streamforge/0.1";
+  std::string ca_file;  // empty: the system's CA store
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string header(const std::string& lower_name) const;
+};
+
+// Parsed "scheme://host[:port][/base]".
+struct Url {
+  std::string scheme, host, port, path;
+  bool tls() const { return scheme == "https" || scheme == "wss"; }
+  static Result<Url> parse(std::string_view text);
+};
+
+class HttpClient {
+ public:
+  static Result<std::unique_ptr<HttpClient>> create(std::string_view base_url, HttpOptions options = {});
+  ~HttpClient();
+  // GET base path + `target` ("/api/v3/klines?symbol=..."). Reuses the connection; reconnects once
+  // if the server closed it. Network failures are retryable Errors; any HTTP status is a response.
+  Result<HttpResponse> get(std::string_view target);
+
+  struct Impl;
+
+ private:
+  explicit HttpClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct WsOptions {
+  milliseconds connect_timeout{10'000};
+  std::string ca_file;
+};
+
+class WsClient {
+ public:
+  // `url` as "ws://host:port/ws/btcusdt@trade" or "wss://...".
+  static Result<std::unique_ptr<WsClient>> connect(std::string_view url, WsOptions options = {});
+  ~WsClient();
+  // The next text or binary message. A timeout is a retryable Error whose message starts with
+  // "timeout"; a closed connection is a retryable Error starting with "closed".
+  Result<std::string> read(milliseconds timeout);
+  Status send(std::string_view text, milliseconds timeout = milliseconds(5000));
+  Status ping(milliseconds timeout = milliseconds(5000));
+  void close();
+  int64_t pings_received() const;
+
+  struct Impl;
+
+ private:
+  explicit WsClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sf::binance

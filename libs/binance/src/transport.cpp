@@ -1,0 +1,404 @@
+// The only file of this library that includes Beast (it is slow to compile: keep it that way).
+#include "sf/binance/transport.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <optional>
+#include <variant>
+
+namespace sf::binance {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+Result<Url> Url::parse(std::string_view text) {
+  Url u;
+  const size_t sep = text.find("://");
+  if (sep == std::string_view::npos) return make_error("URL lacks a scheme: '" + std::string(text) + "'");
+  u.scheme = std::string(text.substr(0, sep));
+  if (u.scheme != "http" && u.scheme != "https" && u.scheme != "ws" && u.scheme != "wss") {
+    return make_error("unsupported URL scheme '" + u.scheme + "' (http, https, ws, wss)");
+  }
+  std::string_view rest = text.substr(sep + 3);
+  const size_t slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  u.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
+  while (!u.path.empty() && u.path.back() == '/') u.path.pop_back();
+  const size_t colon = hostport.rfind(':');
+  if (colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
+    u.host = std::string(hostport.substr(0, colon));
+    u.port = std::string(hostport.substr(colon + 1));
+  } else {
+    u.host = std::string(hostport);
+    u.port = u.tls() ? "443" : "80";
+  }
+  if (u.host.empty()) return make_error("URL lacks a host: '" + std::string(text) + "'");
+  return u;
+}
+
+std::string HttpResponse::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+namespace {
+
+// Runs `ioc` until `done` is set or `deadline` passes; false on timeout.
+bool run_until(asio::io_context& ioc, const bool& done,
+               std::chrono::steady_clock::time_point deadline) {
+  while (!done) {
+    if (ioc.stopped()) ioc.restart();
+    if (ioc.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  return done;
+}
+
+Error net_error(std::string what, const beast::error_code& ec) {
+  return make_error(what + ": " + ec.message(), true);
+}
+
+ssl::context make_tls_context(const std::string& ca_file) {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_peer);
+  if (ca_file.empty()) {
+    ctx.set_default_verify_paths();
+  } else {
+    ctx.load_verify_file(ca_file);
+  }
+  return ctx;
+}
+
+// Connects `sock` to url.host:url.port within the deadline.
+Status connect_tcp(asio::io_context& ioc, beast::tcp_stream& stream, const Url& url,
+                   std::chrono::steady_clock::time_point deadline) {
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto endpoints = resolver.resolve(url.host, url.port, ec);
+  if (ec) return net_error("cannot resolve " + url.host, ec);
+  bool done = false;
+  stream.expires_at(deadline);
+  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+    ec = e;
+    done = true;
+  });
+  if (!run_until(ioc, done, deadline) || ec) {
+    return net_error("cannot connect to " + url.host + ":" + url.port, ec ? ec : asio::error::timed_out);
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  return ok_status();
+}
+
+template <class Stream>
+Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
+                     std::chrono::steady_clock::time_point deadline) {
+  if (!SSL_set_tlsext_host_name(s.native_handle(), url.host.c_str())) {
+    return make_error("cannot set TLS SNI for " + url.host);
+  }
+  s.set_verify_callback(ssl::host_name_verification(url.host));
+  beast::error_code ec;
+  bool done = false;
+  s.async_handshake(ssl::stream_base::client, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  if (!run_until(ioc, done, deadline) || ec) {
+    return net_error("TLS handshake with " + url.host + " failed", ec ? ec : asio::error::timed_out);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- HTTP
+
+struct HttpClient::Impl {
+  Url url;
+  HttpOptions options;
+  asio::io_context ioc;
+  ssl::context tls_ctx{ssl::context::tls_client};
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  bool connected() const { return plain.has_value() || secure.has_value(); }
+  void reset() {
+    plain.reset();
+    secure.reset();
+    buffer.clear();
+  }
+
+  Status connect(std::chrono::steady_clock::time_point deadline) {
+    reset();
+    if (url.tls()) {
+      secure.emplace(ioc, tls_ctx);
+      if (auto st = connect_tcp(ioc, beast::get_lowest_layer(*secure), url, deadline); !st) {
+        reset();
+        return st;
+      }
+      if (auto st = tls_handshake(ioc, *secure, url, deadline); !st) {
+        reset();
+        return st;
+      }
+    } else {
+      plain.emplace(ioc);
+      if (auto st = connect_tcp(ioc, *plain, url, deadline); !st) {
+        reset();
+        return st;
+      }
+    }
+    return ok_status();
+  }
+
+  template <class Stream>
+  Result<HttpResponse> exchange(Stream& s, const std::string& target,
+                                std::chrono::steady_clock::time_point deadline) {
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, url.host);
+    req.set(http::field::user_agent, options.user_agent);
+    req.set(http::field::accept, "application/json");
+    req.keep_alive(true);
+    beast::get_lowest_layer(s).expires_at(deadline);
+    beast::error_code ec;
+    bool done = false;
+    http::async_write(s, req, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    if (!run_until(ioc, done, deadline) || ec) {
+      return net_error("sending GET " + target, ec ? ec : asio::error::timed_out);
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    done = false;
+    http::async_read(s, buffer, parser, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    if (!run_until(ioc, done, deadline) || ec) {
+      return net_error("reading the answer to GET " + target, ec ? ec : asio::error::timed_out);
+    }
+    auto res = parser.release();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.body = std::move(res.body());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string(f.value());
+    }
+    if (!res.keep_alive()) reset();
+    return out;
+  }
+};
+
+HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::~HttpClient() = default;
+
+Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url, HttpOptions options) {
+  auto url = Url::parse(base_url);
+  if (!url) return url.error();
+  if (url->scheme != "http" && url->scheme != "https") {
+    return make_error("an HTTP base URL must start with http:// or https://");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->url = *url;
+  impl->options = options;
+  if (url->tls()) {
+    try {
+      impl->tls_ctx = make_tls_context(options.ca_file);
+    } catch (const std::exception& e) {
+      return make_error("cannot load CA certificates '" + options.ca_file + "': " + e.what());
+    }
+  }
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
+}
+
+Result<HttpResponse> HttpClient::get(std::string_view target) {
+  auto& d = *impl_;
+  const std::string full = d.url.path + std::string(target);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const auto deadline = std::chrono::steady_clock::now() + d.options.timeout;
+    const bool reused = d.connected();
+    if (!reused) {
+      if (auto st = d.connect(deadline); !st) return st.error();
+    }
+    auto r = d.secure ? d.exchange(*d.secure, full, deadline) : d.exchange(*d.plain, full, deadline);
+    if (r) return r;
+    d.reset();
+    if (!reused) return r;  // a fresh connection failed: report it
+    // A kept-alive connection the server had closed: try once more on a new one.
+  }
+  return make_error("unreachable", true);
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+struct WsClient::Impl {
+  using Plain = websocket::stream<beast::tcp_stream>;
+  using Secure = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+  asio::io_context ioc;
+  ssl::context tls_ctx{ssl::context::tls_client};
+  std::optional<Plain> plain;
+  std::optional<Secure> secure;
+  beast::flat_buffer rbuf;
+  bool read_pending = false, read_done = false;
+  beast::error_code read_ec;
+  int64_t pings = 0;
+  bool open = false;
+
+  template <class F>
+  auto with(F&& f) {
+    return secure ? f(*secure) : f(*plain);
+  }
+};
+
+WsClient::WsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+WsClient::~WsClient() { close(); }
+
+Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, WsOptions options) {
+  auto url = Url::parse(url_text);
+  if (!url) return url.error();
+  if (url->scheme != "ws" && url->scheme != "wss") {
+    return make_error("a WebSocket URL must start with ws:// or wss://");
+  }
+  auto impl = std::make_unique<Impl>();
+  auto& d = *impl;
+  const auto deadline = std::chrono::steady_clock::now() + options.connect_timeout;
+  if (url->tls()) {
+    try {
+      d.tls_ctx = make_tls_context(options.ca_file);
+    } catch (const std::exception& e) {
+      return make_error("cannot load CA certificates '" + options.ca_file + "': " + e.what());
+    }
+    d.secure.emplace(d.ioc, d.tls_ctx);
+    if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.secure), *url, deadline); !st) {
+      return st.error();
+    }
+    if (auto st = tls_handshake(d.ioc, d.secure->next_layer(), *url, deadline); !st) return st.error();
+  } else {
+    d.plain.emplace(d.ioc);
+    if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.plain), *url, deadline); !st) {
+      return st.error();
+    }
+  }
+  Impl* raw = impl.get();
+  beast::error_code ec;
+  bool done = false;
+  d.with([&](auto& ws) {
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout{
+        options.connect_timeout, websocket::stream_base::none(), false});
+    ws.control_callback([raw](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) ++raw->pings;
+    });
+    ws.read_message_max(64 * 1024 * 1024);
+    const std::string host = url->host + ":" + url->port;
+    const std::string target = url->path.empty() ? "/" : url->path;
+    ws.async_handshake(host, target, [&](beast::error_code e) {
+      ec = e;
+      done = true;
+    });
+    return 0;
+  });
+  if (!run_until(d.ioc, done, deadline) || ec) {
+    return net_error("WebSocket handshake with " + std::string(url_text) + " failed",
+                     ec ? ec : asio::error::timed_out);
+  }
+  d.open = true;
+  return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
+}
+
+Result<std::string> WsClient::read(milliseconds timeout) {
+  auto& d = *impl_;
+  if (!d.open) return make_error("closed: the connection is closed", true);
+  if (!d.read_pending) {
+    d.read_pending = true;
+    d.read_done = false;
+    d.with([&](auto& ws) {
+      ws.async_read(d.rbuf, [&d](beast::error_code e, size_t) {
+        d.read_ec = e;
+        d.read_done = true;
+      });
+      return 0;
+    });
+  }
+  if (!run_until(d.ioc, d.read_done, std::chrono::steady_clock::now() + timeout)) {
+    return make_error("timeout: no message within " + std::to_string(timeout.count()) + " ms", true);
+  }
+  d.read_pending = false;
+  if (d.read_ec) {
+    d.open = false;
+    return make_error("closed: " + d.read_ec.message(), true);
+  }
+  std::string msg = beast::buffers_to_string(d.rbuf.data());
+  d.rbuf.consume(d.rbuf.size());
+  return msg;
+}
+
+Status WsClient::send(std::string_view text, milliseconds timeout) {
+  auto& d = *impl_;
+  if (!d.open) return make_error("closed: the connection is closed", true);
+  beast::error_code ec;
+  bool done = false;
+  d.with([&](auto& ws) {
+    ws.text(true);
+    ws.async_write(asio::buffer(text.data(), text.size()), [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    return 0;
+  });
+  if (!run_until(d.ioc, done, std::chrono::steady_clock::now() + timeout) || ec) {
+    return net_error("WebSocket send failed", ec ? ec : asio::error::timed_out);
+  }
+  return ok_status();
+}
+
+Status WsClient::ping(milliseconds timeout) {
+  auto& d = *impl_;
+  if (!d.open) return make_error("closed: the connection is closed", true);
+  beast::error_code ec;
+  bool done = false;
+  d.with([&](auto& ws) {
+    ws.async_ping({}, [&](beast::error_code e) {
+      ec = e;
+      done = true;
+    });
+    return 0;
+  });
+  if (!run_until(d.ioc, done, std::chrono::steady_clock::now() + timeout) || ec) {
+    return net_error("WebSocket ping failed", ec ? ec : asio::error::timed_out);
+  }
+  return ok_status();
+}
+
+void WsClient::close() {
+  auto& d = *impl_;
+  if (!d.plain && !d.secure) return;
+  beast::error_code ec;
+  d.with([&](auto& ws) {
+    beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws).socket().close(ec);
+    return 0;
+  });
+  d.open = false;
+  d.ioc.restart();
+  d.ioc.poll();  // let the cancelled read, if any, complete while its buffers are alive
+  d.plain.reset();
+  d.secure.reset();
+}
+
+int64_t WsClient::pings_received() const { return impl_->pings; }
+
+}  // namespace sf::binance
