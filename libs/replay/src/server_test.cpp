@@ -1,0 +1,166 @@
+// The replay server over real sockets, driven by the project's own HTTP and WebSocket clients.
+#include "sf/replay/server.h"
+
+#include <gtest/gtest.h>
+
+#include "sf/binance/transport.h"
+#include "sf/records/parser.h"
+
+namespace sf::replay {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::shared_ptr<Dataset> data() {
+  static auto ds = Dataset::load_or_generate(SF_DATA_DIR);
+  return ds;
+}
+
+std::unique_ptr<ReplayServer> serve(ServerOptions o = {}) {
+  auto s = ReplayServer::start(data(), o);
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  return std::move(s).value();
+}
+
+std::unique_ptr<binance::WsClient> connect(const std::string& url) {
+  auto c = binance::WsClient::connect(url);
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+TEST(ReplayServer, RestOverHttpWithWeightHeader) {
+  auto s = serve();
+  auto http = binance::HttpClient::create(s->rest_url()).value();
+  auto r = http->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=2");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("x-mbx-used-weight-1m"), "2");
+  auto r2 = http->get("/api/v3/exchangeInfo?symbol=BTCUSDT");  // same kept-alive connection
+  ASSERT_TRUE(r2.ok());
+  EXPECT_NE(r2->body.find("\"REQUEST_WEIGHT\""), std::string::npos);
+  EXPECT_NE(r2->body.find("\"baseAsset\":\"BTC\""), std::string::npos);
+  EXPECT_EQ(r2->header("x-mbx-used-weight-1m"), "22");
+}
+
+TEST(ReplayServer, RawTradeStreamInIdOrder) {
+  auto s = serve();
+  auto ws = connect(s->ws_url() + "/btcusdt@trade");
+  ASSERT_TRUE(ws);
+  records::BinanceParser p;
+  int64_t expected = data()->find("BTCUSDT")->trades.front().trade_id;
+  for (int i = 0; i < 3000; ++i) {
+    auto m = ws->read(5s);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    auto t = p.ws_trade(*m);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_EQ(t->trade_id, expected++);
+  }
+}
+
+TEST(ReplayServer, CombinedStreamsAndSubscribe) {
+  auto s = serve();
+  auto ws = connect("ws://127.0.0.1:" + std::to_string(s->port()) +
+                    "/stream?streams=btcusdt@trade/ethusdt@trade");
+  ASSERT_TRUE(ws);
+  std::map<std::string, int> per_stream;
+  for (int i = 0; i < 500; ++i) {
+    auto m = ws->read(5s).value();
+    ASSERT_EQ(m.rfind("{\"stream\":\"", 0), 0u) << m;
+    per_stream[m.substr(11, m.find('"', 11) - 11)]++;
+  }
+  EXPECT_EQ(per_stream.size(), 2u);
+
+  auto sub = connect(s->ws_url());
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(sub->send(R"({"method":"SUBSCRIBE","params":["ethusdt@aggTrade"],"id":7})").ok());
+  EXPECT_EQ(sub->read(5s).value(), R"({"result":null,"id":7})");
+  records::BinanceParser p;
+  auto m = p.ws_message(sub->read(5s).value());
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(std::holds_alternative<records::AggTrade>(*m));
+}
+
+TEST(ReplayServer, UnknownStreamIsRefused) {
+  auto s = serve();
+  EXPECT_FALSE(binance::WsClient::connect(s->ws_url() + "/nosuch@trade").ok());
+}
+
+TEST(ReplayServer, DropThenReconnectSkipsK) {
+  ServerOptions o;
+  o.ws.drop_after = 100;
+  o.ws.skip_on_reconnect = 7;
+  auto s = serve(o);
+  records::BinanceParser p;
+  std::vector<int64_t> ids;
+  for (int conn = 0; conn < 3; ++conn) {
+    auto ws = connect(s->ws_url() + "/btcusdt@trade");
+    ASSERT_TRUE(ws);
+    for (;;) {
+      auto m = ws->read(5s);
+      if (!m) {
+        EXPECT_EQ(m.error().message.rfind("closed", 0), 0u) << m.error().message;
+        break;
+      }
+      ids.push_back(p.ws_trade(*m).value().trade_id);
+    }
+  }
+  ASSERT_EQ(ids.size(), 300u);
+  EXPECT_EQ(ids[100], ids[99] + 1 + 7) << "a gap of K at the reconnect";
+  EXPECT_EQ(ids[200], ids[199] + 1 + 7);
+  EXPECT_EQ(s->ws_stats().drops, 3);
+}
+
+TEST(ReplayServer, GarbageAndServerShutdown) {
+  ServerOptions o;
+  o.ws.garbage_every = 10;
+  o.ws.shutdown_after = 25;
+  auto s = serve(o);
+  auto ws = connect(s->ws_url() + "/ethusdt@trade");
+  ASSERT_TRUE(ws);
+  records::BinanceParser p;
+  int trades = 0, garbage = 0, shutdown = 0;
+  for (;;) {
+    auto m = ws->read(5s);
+    if (!m) break;
+    auto msg = p.ws_message(*m);
+    if (!msg) {
+      ++garbage;
+    } else if (std::holds_alternative<records::ServerShutdown>(*msg)) {
+      ++shutdown;
+    } else {
+      ++trades;
+    }
+  }
+  EXPECT_EQ(trades, 25);
+  EXPECT_EQ(garbage, 2);
+  EXPECT_EQ(shutdown, 1);
+}
+
+TEST(ReplayServer, PingsAndSilence) {
+  ServerOptions o;
+  o.ping_interval_ms = 50;
+  o.ws.silence_after = 5;
+  auto s = serve(o);
+  auto ws = connect(s->ws_url() + "/btcusdt@kline_1m");
+  ASSERT_TRUE(ws);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ws->read(5s).ok());
+  auto quiet = ws->read(400ms);
+  ASSERT_FALSE(quiet.ok());
+  EXPECT_EQ(quiet.error().message.rfind("timeout", 0), 0u);
+  const auto pings = ws->pings_received();
+  (void)ws->read(300ms);
+  EXPECT_EQ(ws->pings_received(), pings) << "a silent server sends no pings either";
+
+  ServerOptions chatty;
+  chatty.ping_interval_ms = 20;
+  auto s2 = serve(chatty);
+  auto idle = connect(s2->ws_url() + "/ethusdt@aggTrade");
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (idle->pings_received() == 0 && std::chrono::steady_clock::now() < until) {
+    (void)idle->read(20ms);
+  }
+  EXPECT_GT(idle->pings_received(), 0);
+}
+
+}  // namespace
+}  // namespace sf::replay
