@@ -1,5 +1,5 @@
-// binance-replay: a local exchange that speaks Binance spot's REST and WebSocket market-data API over
-// real captured data (or a generated dataset), with fault injection for tests.
+// binance-replay: a local exchange that speaks Binance spot's REST and WebSocket market-data API
+// over real captured data (or a generated dataset), with fault injection for tests.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -18,23 +18,30 @@ int main(int argc, char** argv) {
   std::string data_dir = SF_DEFAULT_DATA_DIR, url_file, write_dataset;
   sf::replay::ServerOptions o;
   int port = 0;
-  app.add_option("--data", data_dir, "directory of Binance captures (ws/, vision/); generated data if absent");
+  app.add_option("--data", data_dir,
+                 "directory of Binance captures (ws/, vision/); generated data if absent");
   app.add_option("--host", o.host, "listen address (loopback by default)");
   app.add_option("--port", port, "listen port (0: any free port)")->check(CLI::Range(0, 65535));
-  app.add_option("--url-file", url_file, "write BINANCE_API_URL / BINANCE_WS_URL lines to this file");
-  app.add_option("--write-dataset", write_dataset, "write the dataset in Binance's formats to DIR and exit");
-  app.add_option("--speed", o.speed, "0: as fast as clients read; 1: real time; N: N times real time");
+  app.add_option("--url-file", url_file,
+                 "write BINANCE_API_URL / BINANCE_WS_URL lines to this file");
+  app.add_option("--write-dataset", write_dataset,
+                 "write the dataset in Binance's formats to DIR and exit");
+  app.add_option("--speed", o.speed,
+                 "0: as fast as clients read; 1: real time; N: N times real time");
   app.add_option("--weight-limit", o.rest.weight_limit, "REQUEST_WEIGHT per minute");
   app.add_option("--ban-seconds", o.rest.ban_seconds, "first 418 ban length");
-  app.add_option("--fail-rate", o.rest.fail_rate, "share of REST answers replaced by 5xx or truncated bodies")
+  app.add_option("--fail-rate", o.rest.fail_rate,
+                 "share of REST answers replaced by 5xx or truncated bodies")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o.rest.seed, "seed of the REST fault choice");
   app.add_option("--slow-ms", o.slow_ms, "latency added to every REST answer");
   app.add_option("--ping-interval-ms", o.ping_interval_ms, "server ping period");
   app.add_option("--pong-timeout-ms", o.pong_timeout_ms, "drop clients that do not pong in time");
-  app.add_option("--max-connection-ms", o.max_connection_ms, "close connections after this long (Binance: 24 h)");
+  app.add_option("--max-connection-ms", o.max_connection_ms,
+                 "close connections after this long (Binance: 24 h)");
   app.add_option("--drop-after", o.ws.drop_after, "WS: drop the TCP connection after N messages");
-  app.add_option("--skip-on-reconnect", o.ws.skip_on_reconnect, "WS: skip K messages on each reconnect");
+  app.add_option("--skip-on-reconnect", o.ws.skip_on_reconnect,
+                 "WS: skip K messages on each reconnect");
   app.add_option("--garbage-every", o.ws.garbage_every, "WS: a garbage frame every N messages");
   app.add_option("--shutdown-after", o.ws.shutdown_after, "WS: serverShutdown after N messages");
   app.add_option("--silence-after", o.ws.silence_after, "WS: go silent after N messages");
@@ -64,8 +71,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "binance-replay: %s\n", server.error().message.c_str());
     return 1;
   }
-  const std::string lines = "BINANCE_API_URL=" + (*server)->rest_url() + "\nBINANCE_WS_URL=" +
-                            (*server)->ws_url() + "\n";
+  const std::string lines =
+      "BINANCE_API_URL=" + (*server)->rest_url() + "\nBINANCE_WS_URL=" + (*server)->ws_url() + "\n";
   if (!url_file.empty()) {
     const std::string tmp = url_file + ".tmp";
     std::ofstream(tmp) << lines;
@@ -80,8 +87,9 @@ int main(int argc, char** argv) {
   sigwait(&set, &sig);
   const auto rs = (*server)->rest_stats();
   const auto ws = (*server)->ws_stats();
-  sf::log::get().info("stopping: {} REST requests ({} x 429, {} x 418, {} faults), {} WS connections, {} messages",
-                      rs.requests, rs.rate_limited_429, rs.banned_418, rs.faults, ws.connections, ws.messages);
+  sf::log::get().info(
+      "stopping: {} REST requests ({} x 429, {} x 418, {} faults), {} WS connections, {} messages",
+      rs.requests, rs.rate_limited_429, rs.banned_418, rs.faults, ws.connections, ws.messages);
   if (!url_file.empty()) std::remove(url_file.c_str());
   return 0;
 }

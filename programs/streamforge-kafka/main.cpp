@@ -1,6 +1,6 @@
 // streamforge-kafka: the embedded Kafka for one machine: librdkafka's mock cluster (the Kafka wire
-// protocol on loopback; in memory; ~5 MB kept per partition; no SASL/SSL). Prints its bootstrap list
-// on stdout and writes it to --bootstrap-file, pre-creates topics, runs until SIGTERM/SIGINT.
+// protocol on loopback; in memory; ~5 MB kept per partition; no SASL/SSL). Prints its bootstrap
+// list on stdout and writes it to --bootstrap-file, pre-creates topics, runs until SIGTERM/SIGINT.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       }
     }
     if (name.empty() || partitions < 1) {
-      std::fprintf(stderr, "streamforge-kafka: --topic '%s' is invalid: expected NAME or NAME:PARTITIONS\n",
+      std::fprintf(stderr,
+                   "streamforge-kafka: --topic '%s' is invalid: expected NAME or NAME:PARTITIONS\n",
                    spec.c_str());
       return 2;
     }
@@ -61,8 +62,9 @@ int main(int argc, char** argv) {
   }
   std::printf("KAFKA_BOOTSTRAP_SERVERS=%s\n", bootstrap.c_str());
   std::fflush(stdout);
-  sf::log::get().info("embedded Kafka on {} ({} topics pre-created); in memory, ~5 MB per partition",
-                      bootstrap, topics.size());
+  sf::log::get().info(
+      "embedded Kafka on {} ({} topics pre-created); in memory, ~5 MB per partition", bootstrap,
+      topics.size());
   int sig = 0;
   sigwait(&set, &sig);
   sf::log::get().info("stopping on signal {}", sig);

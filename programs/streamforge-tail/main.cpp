@@ -1,5 +1,6 @@
 // streamforge-tail: prints what a topic holds, from the beginning: every message (--all), or a
-// summary (count, first and last messages). For make run and for people poking at the embedded Kafka.
+// summary (count, first and last messages). For make run and for people poking at the embedded
+// Kafka.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 

@@ -62,7 +62,8 @@ Result<T> RestClient::get(const std::string& target, int weight,
       const int secs = std::max(1, std::atoi(r->header("retry-after").c_str()));
       clock_->sleep_for(milliseconds(secs * 1000LL));
       --attempt;  // being told to wait is not a failure of the request
-      if (counters_.rate_limited > 1000) return make_error("rate limited too often: " + target, true);
+      if (counters_.rate_limited > 1000)
+        return make_error("rate limited too often: " + target, true);
       continue;
     }
     if (r->status >= 500) {
@@ -88,23 +89,22 @@ Result<T> RestClient::get(const std::string& target, int weight,
 }
 
 Status RestClient::load_limits(const std::string& symbol) {
-  auto limit = get<int>("/api/v3/exchangeInfo?symbol=" + symbol, 20,
-                        [](const std::string& body) -> Result<int> {
-                          boost::system::error_code ec;
-                          auto v = boost::json::parse(body, ec);
-                          if (ec || !v.is_object()) return make_error("exchangeInfo is not JSON");
-                          const auto* limits = v.as_object().if_contains("rateLimits");
-                          if (!limits || !limits->is_array()) return make_error("no rateLimits");
-                          for (const auto& l : limits->as_array()) {
-                            const auto& o = l.as_object();
-                            if (o.at("rateLimitType") == "REQUEST_WEIGHT" &&
-                                o.at("interval") == "MINUTE") {
-                              return static_cast<int>(o.at("limit").to_number<int64_t>() /
-                                                      std::max<int64_t>(1, o.at("intervalNum").to_number<int64_t>()));
-                            }
-                          }
-                          return make_error("no REQUEST_WEIGHT limit in exchangeInfo");
-                        });
+  auto limit = get<int>(
+      "/api/v3/exchangeInfo?symbol=" + symbol, 20, [](const std::string& body) -> Result<int> {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(body, ec);
+        if (ec || !v.is_object()) return make_error("exchangeInfo is not JSON");
+        const auto* limits = v.as_object().if_contains("rateLimits");
+        if (!limits || !limits->is_array()) return make_error("no rateLimits");
+        for (const auto& l : limits->as_array()) {
+          const auto& o = l.as_object();
+          if (o.at("rateLimitType") == "REQUEST_WEIGHT" && o.at("interval") == "MINUTE") {
+            return static_cast<int>(o.at("limit").to_number<int64_t>() /
+                                    std::max<int64_t>(1, o.at("intervalNum").to_number<int64_t>()));
+          }
+        }
+        return make_error("no REQUEST_WEIGHT limit in exchangeInfo");
+      });
   if (!limit) return limit.error();
   policy_.weight_limit = *limit;
   return ok_status();
@@ -112,13 +112,14 @@ Status RestClient::load_limits(const std::string& symbol) {
 
 Result<std::vector<records::Candle>> RestClient::klines(const std::string& symbol,
                                                         const std::string& interval,
-                                                        int64_t start_ms, int64_t end_ms, int limit) {
+                                                        int64_t start_ms, int64_t end_ms,
+                                                        int limit) {
   records::BinanceParser p;
   const int64_t now = clock_->now_ms();
   return get<std::vector<records::Candle>>(
-      "/api/v3/klines?symbol=" + symbol + "&interval=" + interval + "&startTime=" +
-          std::to_string(start_ms) + "&endTime=" + std::to_string(end_ms) + "&limit=" +
-          std::to_string(limit),
+      "/api/v3/klines?symbol=" + symbol + "&interval=" + interval +
+          "&startTime=" + std::to_string(start_ms) + "&endTime=" + std::to_string(end_ms) +
+          "&limit=" + std::to_string(limit),
       2, [&](const std::string& body) { return p.rest_klines(body, symbol, interval, now); });
 }
 

@@ -27,7 +27,8 @@ struct Fixture {
     auto http = HttpClient::create(server->rest_url());
     client = std::make_unique<RestClient>(std::move(http).value(), clock, policy);
   }
-  std::shared_ptr<testing::ManualClock> clock = std::make_shared<testing::ManualClock>(1'763'000'000'000);
+  std::shared_ptr<testing::ManualClock> clock =
+      std::make_shared<testing::ManualClock>(1'763'000'000'000);
   std::unique_ptr<replay::ReplayServer> server;
   std::unique_ptr<RestClient> client;
 };
@@ -118,7 +119,8 @@ TEST(RestClient, FaultyAnswersAreRetriedToTheSameResult) {
   const auto& truth = data()->find("ADABTC")->klines_1m;
   ASSERT_EQ(got.size(), truth.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].open_time, truth[i].open_time);
-  auto trades = f.client->historical_trades("BTCUSDT", data()->find("BTCUSDT")->trades.front().trade_id);
+  auto trades =
+      f.client->historical_trades("BTCUSDT", data()->find("BTCUSDT")->trades.front().trade_id);
   ASSERT_TRUE(trades.ok());
   for (int i = 0; i < 30; ++i) {  // enough requests that some hit a fault
     ASSERT_TRUE(f.client->klines("ADABTC", "1m", 1637971200000, 1638143999999, 10).ok());
@@ -131,7 +133,8 @@ TEST(RestClient, ApiErrorsAreClearAndNotRetried) {
   Fixture f;
   auto bad = f.client->klines("NOSUCHPAIR", "1m", 0, 1, 10);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("-1121 Invalid symbol."), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("-1121 Invalid symbol."), std::string::npos)
+      << bad.error().message;
   EXPECT_FALSE(bad.error().retryable);
   auto interval = f.client->klines("ADABTC", "7m", 0, 1, 10);
   ASSERT_FALSE(interval.ok());

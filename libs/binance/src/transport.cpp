@@ -25,7 +25,8 @@ using tcp = asio::ip::tcp;
 Result<Url> Url::parse(std::string_view text) {
   Url u;
   const size_t sep = text.find("://");
-  if (sep == std::string_view::npos) return make_error("URL lacks a scheme: '" + std::string(text) + "'");
+  if (sep == std::string_view::npos)
+    return make_error("URL lacks a scheme: '" + std::string(text) + "'");
   u.scheme = std::string(text.substr(0, sep));
   if (u.scheme != "http" && u.scheme != "https" && u.scheme != "ws" && u.scheme != "wss") {
     return make_error("unsupported URL scheme '" + u.scheme + "' (http, https, ws, wss)");
@@ -93,7 +94,8 @@ Status connect_tcp(asio::io_context& ioc, beast::tcp_stream& stream, const Url& 
     done = true;
   });
   if (!run_until(ioc, done, deadline) || ec) {
-    return net_error("cannot connect to " + url.host + ":" + url.port, ec ? ec : asio::error::timed_out);
+    return net_error("cannot connect to " + url.host + ":" + url.port,
+                     ec ? ec : asio::error::timed_out);
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   return ok_status();
@@ -113,7 +115,8 @@ Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
     done = true;
   });
   if (!run_until(ioc, done, deadline) || ec) {
-    return net_error("TLS handshake with " + url.host + " failed", ec ? ec : asio::error::timed_out);
+    return net_error("TLS handshake with " + url.host + " failed",
+                     ec ? ec : asio::error::timed_out);
   }
   return ok_status();
 }
@@ -205,7 +208,8 @@ struct HttpClient::Impl {
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
-Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url, HttpOptions options) {
+Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url,
+                                                       HttpOptions options) {
   auto url = Url::parse(base_url);
   if (!url) return url.error();
   if (url->scheme != "http" && url->scheme != "https") {
@@ -233,7 +237,8 @@ Result<HttpResponse> HttpClient::get(std::string_view target) {
     if (!reused) {
       if (auto st = d.connect(deadline); !st) return st.error();
     }
-    auto r = d.secure ? d.exchange(*d.secure, full, deadline) : d.exchange(*d.plain, full, deadline);
+    auto r =
+        d.secure ? d.exchange(*d.secure, full, deadline) : d.exchange(*d.plain, full, deadline);
     if (r) return r;
     d.reset();
     if (!reused) return r;  // a fresh connection failed: report it
@@ -264,7 +269,9 @@ struct WsClient::Impl {
 };
 
 WsClient::WsClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-WsClient::~WsClient() { close(); }
+WsClient::~WsClient() {
+  close();
+}
 
 Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, WsOptions options) {
   auto url = Url::parse(url_text);
@@ -285,7 +292,8 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
     if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.secure), *url, deadline); !st) {
       return st.error();
     }
-    if (auto st = tls_handshake(d.ioc, d.secure->next_layer(), *url, deadline); !st) return st.error();
+    if (auto st = tls_handshake(d.ioc, d.secure->next_layer(), *url, deadline); !st)
+      return st.error();
   } else {
     d.plain.emplace(d.ioc);
     if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.plain), *url, deadline); !st) {
@@ -297,8 +305,8 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
   bool done = false;
   d.with([&](auto& ws) {
     beast::get_lowest_layer(ws).expires_never();
-    ws.set_option(websocket::stream_base::timeout{
-        options.connect_timeout, websocket::stream_base::none(), false});
+    ws.set_option(websocket::stream_base::timeout{options.connect_timeout,
+                                                  websocket::stream_base::none(), false});
     ws.control_callback([raw](websocket::frame_type kind, beast::string_view) {
       if (kind == websocket::frame_type::ping) ++raw->pings;
     });
@@ -334,7 +342,8 @@ Result<std::string> WsClient::read(milliseconds timeout) {
     });
   }
   if (!run_until(d.ioc, d.read_done, std::chrono::steady_clock::now() + timeout)) {
-    return make_error("timeout: no message within " + std::to_string(timeout.count()) + " ms", true);
+    return make_error("timeout: no message within " + std::to_string(timeout.count()) + " ms",
+                      true);
   }
   d.read_pending = false;
   if (d.read_ec) {
@@ -399,6 +408,8 @@ void WsClient::close() {
   d.secure.reset();
 }
 
-int64_t WsClient::pings_received() const { return impl_->pings; }
+int64_t WsClient::pings_received() const {
+  return impl_->pings;
+}
 
 }  // namespace sf::binance

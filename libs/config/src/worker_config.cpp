@@ -33,7 +33,9 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
   return true;
 }
 
-bool upper_or_digit(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool upper_or_digit(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 bool topic_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
@@ -113,7 +115,8 @@ std::pair<DataKind, std::string> parse_type(const std::string& type) {
 
 std::string interval_list() {
   std::string s;
-  for (auto n : records::Interval::names()) s += std::string(s.empty() ? "" : ", ") + std::string(n);
+  for (auto n : records::Interval::names())
+    s += std::string(s.empty() ? "" : ", ") + std::string(n);
   return s;
 }
 
@@ -121,16 +124,24 @@ std::string interval_list() {
 
 std::string_view to_string(DataKind k) {
   switch (k) {
-    case DataKind::api_candles: return "api_candles";
-    case DataKind::api_trades: return "api_trades";
-    case DataKind::ws_candles: return "ws_candles";
-    case DataKind::ws_trades: return "ws_trades";
+    case DataKind::api_candles:
+      return "api_candles";
+    case DataKind::api_trades:
+      return "api_trades";
+    case DataKind::ws_candles:
+      return "ws_candles";
+    case DataKind::ws_trades:
+      return "ws_trades";
   }
   return "?";
 }
 
-bool is_live(DataKind k) { return k == DataKind::ws_candles || k == DataKind::ws_trades; }
-bool has_candles(DataKind k) { return k == DataKind::api_candles || k == DataKind::ws_candles; }
+bool is_live(DataKind k) {
+  return k == DataKind::ws_candles || k == DataKind::ws_trades;
+}
+bool has_candles(DataKind k) {
+  return k == DataKind::api_candles || k == DataKind::ws_candles;
+}
 
 bool valid_symbol(std::string_view s) {
   return s.size() >= 2 && s.size() <= 20 && all_of(s, upper_or_digit);
@@ -149,18 +160,21 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
     const std::string& b = k.bootstrap_servers;
     while (start <= b.size()) {
       size_t comma = b.find(',', start);
-      std::string item = b.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string item =
+          b.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       const size_t colon = item.rfind(':');
       const std::string port = colon == std::string::npos ? "" : item.substr(colon + 1);
       if (colon == 0 || colon == std::string::npos || port.empty() ||
           !all_of(port, [](char c) { return c >= '0' && c <= '9'; }) || std::stol(port) > 65535) {
-        fail("KAFKA_BOOTSTRAP_SERVERS", b, "a comma-separated list of host:port, e.g. localhost:9092");
+        fail("KAFKA_BOOTSTRAP_SERVERS", b,
+             "a comma-separated list of host:port, e.g. localhost:9092");
       }
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
   }
-  const char* user_var = role == KafkaRole::producer ? "KAFKA_USER_PRODUCER" : "KAFKA_USER_CONSUMER";
+  const char* user_var =
+      role == KafkaRole::producer ? "KAFKA_USER_PRODUCER" : "KAFKA_USER_CONSUMER";
   const char* pass_var =
       role == KafkaRole::producer ? "KAFKA_PASSWORD_PRODUCER" : "KAFKA_PASSWORD_CONSUMER";
   k.user = r.get(user_var).value_or("");
@@ -168,7 +182,8 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
     auto pw = r.get(pass_var);
     if (!pw) {
       fail(pass_var, std::nullopt,
-           std::string("the SCRAM password of ") + user_var + " (set both, or neither for PLAINTEXT)");
+           std::string("the SCRAM password of ") + user_var +
+               " (set both, or neither for PLAINTEXT)");
     }
     k.password = Secret(*pw);
   }
@@ -176,7 +191,8 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
   if (!k.ca_path.empty() && !std::filesystem::is_regular_file(k.ca_path)) {
     fail("CA_PATH", k.ca_path, "the path of a readable PEM CA certificate file");
   }
-  k.security_protocol = r.get("KAFKA_SECURITY_PROTOCOL").value_or(k.user.empty() ? "PLAINTEXT" : "SASL_SSL");
+  k.security_protocol =
+      r.get("KAFKA_SECURITY_PROTOCOL").value_or(k.user.empty() ? "PLAINTEXT" : "SASL_SSL");
   if (k.security_protocol != "PLAINTEXT" && k.security_protocol != "SSL" &&
       k.security_protocol != "SASL_PLAINTEXT" && k.security_protocol != "SASL_SSL") {
     fail("KAFKA_SECURITY_PROTOCOL", k.security_protocol,
@@ -198,12 +214,14 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
     size_t start = 0;
     while (start < props->size()) {
       size_t semi = props->find(';', start);
-      std::string item = props->substr(start, semi == std::string::npos ? std::string::npos : semi - start);
+      std::string item =
+          props->substr(start, semi == std::string::npos ? std::string::npos : semi - start);
       if (!item.empty()) {
         const size_t eq = item.find('=');
         if (eq == std::string::npos || eq == 0) {
           fail("KAFKA_PROPERTIES", *props,
-               "librdkafka properties as key=value separated by ';', e.g. linger.ms=20;batch.size=1000000");
+               "librdkafka properties as key=value separated by ';', e.g. "
+               "linger.ms=20;batch.size=1000000");
         }
         k.extra[item.substr(0, eq)] = item.substr(eq + 1);
       }
@@ -228,22 +246,26 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
     WorkerConfig c;
     c.queue_id = r.required("QUEUE_ID", "the workflow id, e.g. wf-bulk-load-20240801-a1b2c3");
     if (c.queue_id.size() > 200 || !all_of(c.queue_id, topic_char)) {
-      fail("QUEUE_ID", c.queue_id, "1-200 characters of a-z A-Z 0-9 . _ -, e.g. wf-bulk-load-20240801-a1b2c3");
+      fail("QUEUE_ID", c.queue_id,
+           "1-200 characters of a-z A-Z 0-9 . _ -, e.g. wf-bulk-load-20240801-a1b2c3");
     }
     c.symbol = r.required("SYMBOL", "a Binance symbol of 2-20 characters A-Z 0-9, e.g. BTCUSDT");
     if (!valid_symbol(c.symbol)) {
-      fail("SYMBOL", c.symbol, "a Binance symbol of 2-20 characters A-Z 0-9 (upper case), e.g. BTCUSDT");
+      fail("SYMBOL", c.symbol,
+           "a Binance symbol of 2-20 characters A-Z 0-9 (upper case), e.g. BTCUSDT");
     }
-    c.type = r.required("TYPE", "one of api_candles_<interval>, api_trades, ws_candles_<interval>, ws_trades");
+    c.type = r.required(
+        "TYPE", "one of api_candles_<interval>, api_trades, ws_candles_<interval>, ws_trades");
     auto [kind, type_interval] = parse_type(c.type);
     c.kind = kind;
     const auto interval_env = r.get("INTERVAL");
     const std::string expect_interval = "a Binance interval: " + interval_list();
     if (!type_interval.empty() && !records::Interval::parse(type_interval)) {
-      fail("TYPE", c.type, "a known interval after the type, one of " + interval_list() +
-                               " (e.g. api_candles_1m)");
+      fail("TYPE", c.type,
+           "a known interval after the type, one of " + interval_list() + " (e.g. api_candles_1m)");
     }
-    if (interval_env && !records::Interval::parse(*interval_env)) fail("INTERVAL", interval_env, expect_interval);
+    if (interval_env && !records::Interval::parse(*interval_env))
+      fail("INTERVAL", interval_env, expect_interval);
     if (has_candles(kind)) {
       if (!type_interval.empty() && interval_env && *interval_env != type_interval) {
         fail("INTERVAL", interval_env,
@@ -270,7 +292,8 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
            "YYYY-MM-DD:YYYY-MM-DD (UTC, both days inclusive) for TYPE=" + c.type);
     }
     c.kafka_topic = r.topic("KAFKA_TOPIC", std::nullopt);
-    c.producer_id = r.required("TELEMETRY_PRODUCER_ID", "this instance's id, e.g. loader-producer__a1b2c3");
+    c.producer_id =
+        r.required("TELEMETRY_PRODUCER_ID", "this instance's id, e.g. loader-producer__a1b2c3");
     c.kafka = read_kafka(r, role);
     c.control_topic = r.topic("QUEUE_CONTROL_TOPIC", "queue-control");
     c.events_topic = r.topic("QUEUE_EVENTS_TOPIC", "queue-events");

@@ -23,7 +23,8 @@ WorkerConfig load_ok(std::map<std::string, std::string> vars) {
   return std::get<WorkerConfig>(r);
 }
 
-ConfigError load_bad(std::map<std::string, std::string> vars, KafkaRole role = KafkaRole::producer) {
+ConfigError load_bad(std::map<std::string, std::string> vars,
+                     KafkaRole role = KafkaRole::producer) {
   auto r = load_worker_config(map_env(std::move(vars)), role);
   if (std::holds_alternative<WorkerConfig>(r)) {
     ADD_FAILURE() << "expected a config error";

@@ -13,7 +13,9 @@ std::chrono::steady_clock::time_point SystemClock::steady_now() const {
   return std::chrono::steady_clock::now();
 }
 
-void SystemClock::sleep_for(Duration d) { std::this_thread::sleep_for(d); }
+void SystemClock::sleep_for(Duration d) {
+  std::this_thread::sleep_for(d);
+}
 
 std::shared_ptr<Clock> SystemClock::shared() {
   static const std::shared_ptr<Clock> clock = std::make_shared<SystemClock>();

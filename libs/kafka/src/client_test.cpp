@@ -58,7 +58,8 @@ TEST(Kafka, BrokerOutageLosesNothing) {
   ASSERT_TRUE(producer->flush(10s).ok());
   ASSERT_TRUE(kafka.cluster().set_broker_down().ok());
   for (int i = 100; i < 200; ++i) ASSERT_TRUE(producer->send("data", "K", std::to_string(i)).ok());
-  EXPECT_FALSE(producer->flush(1500ms).ok()) << "nothing can be acknowledged while the broker is down";
+  EXPECT_FALSE(producer->flush(1500ms).ok())
+      << "nothing can be acknowledged while the broker is down";
   EXPECT_LT(producer->delivered(), 200);
   ASSERT_TRUE(kafka.cluster().set_broker_up().ok());
   ASSERT_TRUE(producer->flush(30s).ok());

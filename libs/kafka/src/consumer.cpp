@@ -26,18 +26,16 @@ Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& options) {
   Properties props = {
-      {"client.id", options.client_id},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "false"},
-      {"session.timeout.ms", "6000"},
+      {"client.id", options.client_id},      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},     {"session.timeout.ms", "6000"},
   };
   // librdkafka refuses assign() without a group.id; a group-less consumer gets a private one that
   // never joins (no subscribe, no commit).
-  props["group.id"] = options.group_id.empty()
-                          ? options.client_id + "-assign-" + std::to_string(reinterpret_cast<uintptr_t>(&options))
-                          : options.group_id;
+  props["group.id"] =
+      options.group_id.empty()
+          ? options.client_id + "-assign-" + std::to_string(reinterpret_cast<uintptr_t>(&options))
+          : options.group_id;
   for (const auto& [k, v] : options.properties) props[k] = v;
   for (const auto& [k, v] : connection_properties(options.settings)) props[k] = v;
   auto conf = detail::make_conf(props);
@@ -55,7 +53,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
   return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
 }
 
-Consumer::~Consumer() { close(); }
+Consumer::~Consumer() {
+  close();
+}
 
 void Consumer::close() {
   if (impl_->closed) return;
@@ -69,9 +69,10 @@ Result<int32_t> Consumer::partition_count(const std::string& topic, milliseconds
   std::string last = "no answer";
   for (;;) {
     const rd_kafka_metadata_t* md = nullptr;
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    rd_kafka_resp_err_t err = rd_kafka_metadata(impl_->rk.get(), 0, t, &md,
-                                                static_cast<int>(std::max<int64_t>(left.count(), 100)));
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_resp_err_t err = rd_kafka_metadata(
+        impl_->rk.get(), 0, t, &md, static_cast<int>(std::max<int64_t>(left.count(), 100)));
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
       const auto& tm = md->topics[0];
       const int32_t n = tm.partition_cnt;
@@ -97,8 +98,9 @@ Result<int32_t> Consumer::partition_count(const std::string& topic, milliseconds
 Result<Watermarks> Consumer::watermarks(const std::string& topic, int32_t partition,
                                         milliseconds timeout) {
   Watermarks w;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      impl_->rk.get(), topic.c_str(), partition, &w.low, &w.high, static_cast<int>(timeout.count()));
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(impl_->rk.get(), topic.c_str(), partition, &w.low, &w.high,
+                                       static_cast<int>(timeout.count()));
   if (err) {
     return make_error("cannot read offsets of " + topic + "[" + std::to_string(partition) +
                           "]: " + rd_kafka_err2str(err),
@@ -107,8 +109,8 @@ Result<Watermarks> Consumer::watermarks(const std::string& topic, int32_t partit
   return w;
 }
 
-static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic, milliseconds timeout,
-                         bool from_end) {
+static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic,
+                         milliseconds timeout, bool from_end) {
   auto n = c.partition_count(topic, timeout);
   if (!n) return n.error();
   PartitionList list(rd_kafka_topic_partition_list_new(*n));
@@ -146,9 +148,11 @@ Status Consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
-  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(timeout.count()));
+  rd_kafka_message_t* m =
+      rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(timeout.count()));
   if (m == nullptr) return std::optional<Message>();
-  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(m, rd_kafka_message_destroy);
+  std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
+      m, rd_kafka_message_destroy);
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<Message>();
   if (m->err) {
     std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : std::string("consumer");
@@ -168,7 +172,8 @@ Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
 
 Status Consumer::commit(const Message& m) {
   PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), m.topic.c_str(), m.partition)->offset = m.offset + 1;
+  rd_kafka_topic_partition_list_add(list.get(), m.topic.c_str(), m.partition)->offset =
+      m.offset + 1;
   rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
   if (err) return make_error(std::string("Kafka commit failed: ") + rd_kafka_err2str(err), true);
   return ok_status();

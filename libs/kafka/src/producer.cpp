@@ -113,8 +113,8 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
 Status Producer::flush(milliseconds timeout) {
   rd_kafka_resp_err_t err = rd_kafka_flush(impl_->rk.get(), static_cast<int>(timeout.count()));
   if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-    return make_error("Kafka flush timed out after " + std::to_string(timeout.count()) + " ms with " +
-                          std::to_string(in_flight()) + " records unacknowledged",
+    return make_error("Kafka flush timed out after " + std::to_string(timeout.count()) +
+                          " ms with " + std::to_string(in_flight()) + " records unacknowledged",
                       true);
   }
   if (failed() > 0) {
@@ -123,8 +123,12 @@ Status Producer::flush(milliseconds timeout) {
   return ok_status();
 }
 
-int64_t Producer::delivered() const { return impl_->delivered.load(); }
-int64_t Producer::failed() const { return impl_->failed.load(); }
+int64_t Producer::delivered() const {
+  return impl_->delivered.load();
+}
+int64_t Producer::failed() const {
+  return impl_->failed.load();
+}
 int64_t Producer::in_flight() const {
   return impl_->queued.load() - impl_->delivered.load() - impl_->failed.load();
 }

@@ -27,9 +27,10 @@ bool is_secret_property(const std::string& name) {
 
 // librdkafka's log lines go through our logger (syslog levels: <=3 error, 4 warning, 5-6 info).
 static void forward_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  auto lvl = level <= 3 ? spdlog::level::err
-                        : level == 4 ? spdlog::level::warn
-                                     : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
   sf::log::get().log(lvl, "kafka {}: {}", fac, buf);
 }
 

@@ -16,7 +16,8 @@ struct KafkaDeleter {
 };
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
-// Builds an rd_kafka_conf_t from `props`; on an unknown property or bad value, an Error that names it.
+// Builds an rd_kafka_conf_t from `props`; on an unknown property or bad value, an Error that names
+// it.
 Result<rd_kafka_conf_t*> make_conf(const Properties& props);
 
 // Property values that must not appear in an error message.

@@ -17,7 +17,8 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
   const int64_t last_possible = std::min(range.end_ms, ctx.clock.now_ms());
   int64_t cursor = first_open_at_or_after(interval, range.start_ms);
   int64_t expected = 0;
-  for (int64_t t = cursor; interval.close_time(t) <= last_possible; t = interval.next_open(t)) ++expected;
+  for (int64_t t = cursor; interval.close_time(t) <= last_possible; t = interval.next_open(t))
+    ++expected;
   ctx.progress.expected = expected;
 
   std::string json;
@@ -28,10 +29,11 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
     for (const auto& c : *page) {
       if (c.open_time < cursor) continue;  // never twice
       if (c.open_time > range.end_ms) return ok_status();
-      if (!c.closed) return ok_status();   // the still-open candle: the range is done for now
+      if (!c.closed) return ok_status();  // the still-open candle: the range is done for now
       json.clear();
       records::append_json(c, json);
-      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, c.open_time); !st) return st;
+      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, c.open_time); !st)
+        return st;
       ctx.progress.done.fetch_add(1);
       cursor = interval.next_open(c.open_time);
     }
@@ -62,14 +64,16 @@ Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
       if (t.trade_id < next_id) continue;
       if (t.trade_id != next_id) {
         return make_error("trade ids jump from " + std::to_string(next_id - 1) + " to " +
-                          std::to_string(t.trade_id) + " in Binance's answer; refusing to leave a gap");
+                          std::to_string(t.trade_id) +
+                          " in Binance's answer; refusing to leave a gap");
       }
       if (t.timestamp > range.end_ms) return ok_status();
       ++next_id;
       if (t.timestamp < range.start_ms) continue;
       json.clear();
       records::append_json(t, json);
-      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t.timestamp); !st) return st;
+      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t.timestamp); !st)
+        return st;
       ctx.progress.done = std::min(ctx.progress.expected.load(), t.timestamp - range.start_ms);
     }
   }

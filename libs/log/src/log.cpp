@@ -28,11 +28,21 @@ std::string scrub(std::string_view text) {
 void append_json_escaped(std::string_view in, spdlog::memory_buf_t& dest) {
   for (char c : in) {
     switch (c) {
-      case '"': dest.append(std::string_view("\\\"")); break;
-      case '\\': dest.append(std::string_view("\\\\")); break;
-      case '\n': dest.append(std::string_view("\\n")); break;
-      case '\r': dest.append(std::string_view("\\r")); break;
-      case '\t': dest.append(std::string_view("\\t")); break;
+      case '"':
+        dest.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        dest.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        dest.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        dest.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        dest.append(std::string_view("\\t"));
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -48,7 +58,8 @@ void append_json_escaped(std::string_view in, spdlog::memory_buf_t& dest) {
 // %* : the message, secrets scrubbed, JSON-escaped.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     append_json_escaped(scrub(std::string_view(msg.payload.data(), msg.payload.size())), dest);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -59,7 +70,8 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 // %# : the message, secrets scrubbed.
 class ScrubbedMessageFlag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     const std::string s = scrub(std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data(), s.data() + s.size());
   }

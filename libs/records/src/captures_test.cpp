@@ -31,8 +31,8 @@ std::string expected_trade(const json& d) {
   o << "{\"trade_id\":" << d["t"].get<int64_t>() << ",\"price\":" << trim(d["p"])
     << ",\"quantity\":" << trim(d["q"]) << ",\"timestamp\":" << d["T"].get<int64_t>()
     << ",\"is_buyer_maker\":" << (d["m"].get<bool>() ? "true" : "false") << ",\"symbol\":\""
-    << d["s"].get<std::string>() << "\",\"_key\":\"" << d["s"].get<std::string>() << ":t:"
-    << d["t"].get<int64_t>() << "\"}";
+    << d["s"].get<std::string>() << "\",\"_key\":\"" << d["s"].get<std::string>()
+    << ":t:" << d["t"].get<int64_t>() << "\"}";
   return o.str();
 }
 
@@ -41,7 +41,8 @@ std::string expected_candle(const json& k, bool closed) {
   o << "{\"open_time\":" << k["t"].get<int64_t>() << ",\"open\":" << trim(k["o"])
     << ",\"high\":" << trim(k["h"]) << ",\"low\":" << trim(k["l"]) << ",\"close\":" << trim(k["c"])
     << ",\"volume\":" << trim(k["v"]) << ",\"close_time\":" << k["T"].get<int64_t>()
-    << ",\"quote_asset_volume\":" << trim(k["q"]) << ",\"number_of_trades\":" << k["n"].get<int64_t>()
+    << ",\"quote_asset_volume\":" << trim(k["q"])
+    << ",\"number_of_trades\":" << k["n"].get<int64_t>()
     << ",\"taker_buy_base_asset_volume\":" << trim(k["V"])
     << ",\"taker_buy_quote_asset_volume\":" << trim(k["Q"]) << ",\"symbol\":\""
     << k["s"].get<std::string>() << "\",\"interval\":\"" << k["i"].get<std::string>() << "\""
@@ -135,9 +136,9 @@ TEST(Captures, RestSamples) {
     ASSERT_EQ(rows->size(), 10u);
     for (size_t i = 0; i < j.size(); ++i) {
       const json& r = j[i];
-      json k = {{"t", r[0]}, {"o", r[1]}, {"h", r[2]}, {"l", r[3]}, {"c", r[4]}, {"v", r[5]},
-                {"T", r[6]}, {"q", r[7]}, {"n", r[8]}, {"V", r[9]}, {"Q", r[10]},
-                {"s", "BTCUSDT"}, {"i", "1m"}};
+      json k = {{"t", r[0]},  {"o", r[1]},      {"h", r[2]}, {"l", r[3]}, {"c", r[4]},
+                {"v", r[5]},  {"T", r[6]},      {"q", r[7]}, {"n", r[8]}, {"V", r[9]},
+                {"Q", r[10]}, {"s", "BTCUSDT"}, {"i", "1m"}};
       EXPECT_EQ(to_json((*rows)[i]), expected_candle(k, (*rows)[i].closed)) << i;
     }
     EXPECT_TRUE((*rows)[8].closed);
@@ -151,8 +152,8 @@ TEST(Captures, RestSamples) {
     json j = json::parse(body);
     ASSERT_EQ(rows->size(), 10u);
     for (size_t i = 0; i < j.size(); ++i) {
-      json d = {{"t", j[i]["id"]}, {"p", j[i]["price"]}, {"q", j[i]["qty"]}, {"T", j[i]["time"]},
-                {"m", j[i]["isBuyerMaker"]}, {"s", "BTCUSDT"}};
+      json d = {{"t", j[i]["id"]},   {"p", j[i]["price"]},        {"q", j[i]["qty"]},
+                {"T", j[i]["time"]}, {"m", j[i]["isBuyerMaker"]}, {"s", "BTCUSDT"}};
       EXPECT_EQ(to_json((*rows)[i]), expected_trade(d)) << name << " " << i;
     }
   }
@@ -188,9 +189,18 @@ TEST(Captures, VisionCsvDays) {
       std::stringstream ss(line);
       for (std::string cell; std::getline(ss, cell, ',');) col.push_back(cell);
       ASSERT_EQ(col.size(), 12u);
-      json k = {{"t", std::stoll(col[0])}, {"o", col[1]}, {"h", col[2]}, {"l", col[3]},
-                {"c", col[4]}, {"v", col[5]}, {"T", std::stoll(col[6])}, {"q", col[7]},
-                {"n", std::stoll(col[8])}, {"V", col[9]}, {"Q", col[10]}, {"s", "ADABTC"},
+      json k = {{"t", std::stoll(col[0])},
+                {"o", col[1]},
+                {"h", col[2]},
+                {"l", col[3]},
+                {"c", col[4]},
+                {"v", col[5]},
+                {"T", std::stoll(col[6])},
+                {"q", col[7]},
+                {"n", std::stoll(col[8])},
+                {"V", col[9]},
+                {"Q", col[10]},
+                {"s", "ADABTC"},
                 {"i", "1m"}};
       EXPECT_EQ(to_json(*c), expected_candle(k, true));
       EXPECT_EQ(c->open_time, expected_open);

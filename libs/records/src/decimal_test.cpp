@@ -5,7 +5,9 @@
 namespace sf::records {
 namespace {
 
-std::string norm(std::string_view s) { return Decimal::parse(s).value().str(); }
+std::string norm(std::string_view s) {
+  return Decimal::parse(s).value().str();
+}
 
 TEST(Decimal, TrimsTrailingZerosDigitForDigit) {
   EXPECT_EQ(norm("16541.23000000"), "16541.23");

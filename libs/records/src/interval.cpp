@@ -8,13 +8,27 @@ namespace {
 
 constexpr int64_t kSec = 1000, kMin = 60 * kSec, kHour = 60 * kMin, kDay = 24 * kHour;
 constexpr std::array<std::pair<std::string_view, int64_t>, 16> kIntervals{{
-    {"1s", kSec},     {"1m", kMin},      {"3m", 3 * kMin},  {"5m", 5 * kMin},
-    {"15m", 15 * kMin}, {"30m", 30 * kMin}, {"1h", kHour},     {"2h", 2 * kHour},
-    {"4h", 4 * kHour}, {"6h", 6 * kHour},  {"8h", 8 * kHour}, {"12h", 12 * kHour},
-    {"1d", kDay},     {"3d", 3 * kDay},  {"1w", 7 * kDay},  {"1M", 0},
+    {"1s", kSec},
+    {"1m", kMin},
+    {"3m", 3 * kMin},
+    {"5m", 5 * kMin},
+    {"15m", 15 * kMin},
+    {"30m", 30 * kMin},
+    {"1h", kHour},
+    {"2h", 2 * kHour},
+    {"4h", 4 * kHour},
+    {"6h", 6 * kHour},
+    {"8h", 8 * kHour},
+    {"12h", 12 * kHour},
+    {"1d", kDay},
+    {"3d", 3 * kDay},
+    {"1w", 7 * kDay},
+    {"1M", 0},
 }};
 
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 

@@ -29,8 +29,8 @@ Error json_error(std::string_view what, simdjson::error_code ec) {
   return make_error(std::string(what) + ": " + simdjson::error_message(ec));
 }
 
-#define SF_TRY_JSON(expr, what)                  \
-  do {                                           \
+#define SF_TRY_JSON(expr, what)                               \
+  do {                                                        \
     if (auto ec_ = (expr); ec_) return json_error(what, ec_); \
   } while (0)
 
@@ -42,21 +42,51 @@ simdjson::error_code read_kline(od::object obj, KlineFields& k) {
     od::value v = field.value();
     simdjson::error_code ec = simdjson::SUCCESS;
     switch (key[0]) {
-      case 't': ec = v.get_int64().get(k.t); break;
-      case 'T': ec = v.get_int64().get(k.T); break;
-      case 'n': ec = v.get_int64().get(k.n); break;
-      case 's': ec = v.get_string().get(k.s); break;
-      case 'i': ec = v.get_string().get(k.i); break;
-      case 'o': ec = v.get_string().get(k.o); break;
-      case 'c': ec = v.get_string().get(k.c); break;
-      case 'h': ec = v.get_string().get(k.h); break;
-      case 'l': ec = v.get_string().get(k.l); break;
-      case 'v': ec = v.get_string().get(k.v); break;
-      case 'q': ec = v.get_string().get(k.q); break;
-      case 'V': ec = v.get_string().get(k.V); break;
-      case 'Q': ec = v.get_string().get(k.Q); break;
-      case 'x': ec = v.get_bool().get(k.x); k.has_x = true; break;
-      default: break;
+      case 't':
+        ec = v.get_int64().get(k.t);
+        break;
+      case 'T':
+        ec = v.get_int64().get(k.T);
+        break;
+      case 'n':
+        ec = v.get_int64().get(k.n);
+        break;
+      case 's':
+        ec = v.get_string().get(k.s);
+        break;
+      case 'i':
+        ec = v.get_string().get(k.i);
+        break;
+      case 'o':
+        ec = v.get_string().get(k.o);
+        break;
+      case 'c':
+        ec = v.get_string().get(k.c);
+        break;
+      case 'h':
+        ec = v.get_string().get(k.h);
+        break;
+      case 'l':
+        ec = v.get_string().get(k.l);
+        break;
+      case 'v':
+        ec = v.get_string().get(k.v);
+        break;
+      case 'q':
+        ec = v.get_string().get(k.q);
+        break;
+      case 'V':
+        ec = v.get_string().get(k.V);
+        break;
+      case 'Q':
+        ec = v.get_string().get(k.Q);
+        break;
+      case 'x':
+        ec = v.get_bool().get(k.x);
+        k.has_x = true;
+        break;
+      default:
+        break;
     }
     if (ec) return ec;
   }
@@ -77,17 +107,40 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
     }
     if (key.size() != 1) continue;
     switch (key[0]) {
-      case 'e': ec = v.get_string().get(ev.e); break;
-      case 'E': ec = v.get_int64().get(ev.E); break;
-      case 's': ec = v.get_string().get(ev.s); break;
-      case 't': ec = v.get_int64().get(ev.t); break;
-      case 'p': ec = v.get_string().get(ev.p); break;
-      case 'q': ec = v.get_string().get(ev.q); break;
-      case 'T': ec = v.get_int64().get(ev.T); break;
-      case 'a': ec = v.get_int64().get(ev.a); break;
-      case 'f': ec = v.get_int64().get(ev.f); break;
-      case 'l': ec = v.get_int64().get(ev.l); break;
-      case 'm': ec = v.get_bool().get(ev.m); ev.has_m = true; break;
+      case 'e':
+        ec = v.get_string().get(ev.e);
+        break;
+      case 'E':
+        ec = v.get_int64().get(ev.E);
+        break;
+      case 's':
+        ec = v.get_string().get(ev.s);
+        break;
+      case 't':
+        ec = v.get_int64().get(ev.t);
+        break;
+      case 'p':
+        ec = v.get_string().get(ev.p);
+        break;
+      case 'q':
+        ec = v.get_string().get(ev.q);
+        break;
+      case 'T':
+        ec = v.get_int64().get(ev.T);
+        break;
+      case 'a':
+        ec = v.get_int64().get(ev.a);
+        break;
+      case 'f':
+        ec = v.get_int64().get(ev.f);
+        break;
+      case 'l':
+        ec = v.get_int64().get(ev.l);
+        break;
+      case 'm':
+        ec = v.get_bool().get(ev.m);
+        ev.has_m = true;
+        break;
       case 'k': {
         od::object k;
         if ((ec = v.get_object().get(k))) return ec;
@@ -95,7 +148,8 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
         ev.has_k = true;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     if (ec) return ec;
   }
@@ -119,7 +173,8 @@ Result<Trade> make_trade(const EventFields& ev) {
   }
   Trade tr;
   Error err;
-  if (!set_decimal(tr.price, ev.p, "p", err) || !set_decimal(tr.quantity, ev.q, "q", err)) return err;
+  if (!set_decimal(tr.price, ev.p, "p", err) || !set_decimal(tr.quantity, ev.q, "q", err))
+    return err;
   tr.trade_id = ev.t;
   tr.timestamp = normalize_epoch_ms(ev.T);
   tr.is_buyer_maker = ev.m;
@@ -133,7 +188,8 @@ Result<AggTrade> make_agg_trade(const EventFields& ev) {
   }
   AggTrade at;
   Error err;
-  if (!set_decimal(at.price, ev.p, "p", err) || !set_decimal(at.quantity, ev.q, "q", err)) return err;
+  if (!set_decimal(at.price, ev.p, "p", err) || !set_decimal(at.quantity, ev.q, "q", err))
+    return err;
   at.agg_id = ev.a;
   at.first_trade_id = ev.f;
   at.last_trade_id = ev.l;
@@ -187,8 +243,7 @@ BinanceParser& BinanceParser::operator=(BinanceParser&&) noexcept = default;
 
 Result<WsMessage> BinanceParser::ws_message(std::string_view frame) {
   od::document doc;
-  SF_TRY_JSON(impl_->iterate(frame, doc),
-              "WebSocket frame is not JSON");
+  SF_TRY_JSON(impl_->iterate(frame, doc), "WebSocket frame is not JSON");
   od::object obj;
   SF_TRY_JSON(doc.get_object().get(obj), "WebSocket frame is not a JSON object");
   EventFields ev;
@@ -231,8 +286,7 @@ Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,
                                                        std::string_view symbol,
                                                        std::string_view interval, int64_t now_ms) {
   od::document doc;
-  SF_TRY_JSON(impl_->iterate(body, doc),
-              "klines body is not JSON");
+  SF_TRY_JSON(impl_->iterate(body, doc), "klines body is not JSON");
   od::array rows;
   SF_TRY_JSON(doc.get_array().get(rows), "klines body is not a JSON array");
   std::vector<Candle> out;
@@ -248,28 +302,57 @@ Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,
       std::string_view s;
       int64_t n = 0;
       switch (idx) {
-        case 0: case 6: case 8:
-          SF_TRY_JSON(cell.get_int64().get(n), "kline row: integer expected in column " + std::to_string(idx));
+        case 0:
+        case 6:
+        case 8:
+          SF_TRY_JSON(cell.get_int64().get(n),
+                      "kline row: integer expected in column " + std::to_string(idx));
           if (idx == 0) c.open_time = normalize_epoch_ms(n);
           if (idx == 6) c.close_time = normalize_epoch_ms(n);
           if (idx == 8) c.number_of_trades = n;
           break;
-        case 1: case 2: case 3: case 4: case 5: case 7: case 9: case 10: {
-          SF_TRY_JSON(cell.get_string().get(s), "kline row: decimal string expected in column " + std::to_string(idx));
-          static constexpr const char* kNames[] = {"", "open", "high", "low", "close", "volume", "",
-                                                   "quote_asset_volume", "", "taker_buy_base",
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 7:
+        case 9:
+        case 10: {
+          SF_TRY_JSON(cell.get_string().get(s),
+                      "kline row: decimal string expected in column " + std::to_string(idx));
+          static constexpr const char* kNames[] = {"",
+                                                   "open",
+                                                   "high",
+                                                   "low",
+                                                   "close",
+                                                   "volume",
+                                                   "",
+                                                   "quote_asset_volume",
+                                                   "",
+                                                   "taker_buy_base",
                                                    "taker_buy_quote"};
-          Decimal* fields[] = {nullptr, &c.open, &c.high, &c.low, &c.close, &c.volume, nullptr,
-                               &c.quote_asset_volume, nullptr, &c.taker_buy_base_asset_volume,
+          Decimal* fields[] = {nullptr,
+                               &c.open,
+                               &c.high,
+                               &c.low,
+                               &c.close,
+                               &c.volume,
+                               nullptr,
+                               &c.quote_asset_volume,
+                               nullptr,
+                               &c.taker_buy_base_asset_volume,
                                &c.taker_buy_quote_asset_volume};
           if (!set_decimal(*fields[idx], s, kNames[idx], err)) return err;
           break;
         }
-        default: break;  // column 11 ("ignore") and anything Binance may add later
+        default:
+          break;  // column 11 ("ignore") and anything Binance may add later
       }
       ++idx;
     }
-    if (idx < 11) return make_error("kline row has " + std::to_string(idx) + " columns, expected 12");
+    if (idx < 11)
+      return make_error("kline row has " + std::to_string(idx) + " columns, expected 12");
     c.closed = c.close_time < now_ms;
     out.push_back(std::move(c));
   }
@@ -279,8 +362,7 @@ Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,
 Result<std::vector<Trade>> BinanceParser::rest_trades(std::string_view body,
                                                       std::string_view symbol) {
   od::document doc;
-  SF_TRY_JSON(impl_->iterate(body, doc),
-              "trades body is not JSON");
+  SF_TRY_JSON(impl_->iterate(body, doc), "trades body is not JSON");
   od::array rows;
   SF_TRY_JSON(doc.get_array().get(rows), "trades body is not a JSON array");
   std::vector<Trade> out;
@@ -295,11 +377,26 @@ Result<std::vector<Trade>> BinanceParser::rest_trades(std::string_view body,
       std::string_view key, s;
       SF_TRY_JSON(field.unescaped_key().get(key), "trade row key");
       od::value v = field.value();
-      if (key == "id") { SF_TRY_JSON(v.get_int64().get(t.trade_id), "trade field 'id'"); seen |= 1; }
-      else if (key == "price") { SF_TRY_JSON(v.get_string().get(s), "trade field 'price'"); if (!set_decimal(t.price, s, "price", err)) return err; seen |= 2; }
-      else if (key == "qty") { SF_TRY_JSON(v.get_string().get(s), "trade field 'qty'"); if (!set_decimal(t.quantity, s, "qty", err)) return err; seen |= 4; }
-      else if (key == "time") { int64_t ts; SF_TRY_JSON(v.get_int64().get(ts), "trade field 'time'"); t.timestamp = normalize_epoch_ms(ts); seen |= 8; }
-      else if (key == "isBuyerMaker") { SF_TRY_JSON(v.get_bool().get(t.is_buyer_maker), "trade field 'isBuyerMaker'"); seen |= 16; }
+      if (key == "id") {
+        SF_TRY_JSON(v.get_int64().get(t.trade_id), "trade field 'id'");
+        seen |= 1;
+      } else if (key == "price") {
+        SF_TRY_JSON(v.get_string().get(s), "trade field 'price'");
+        if (!set_decimal(t.price, s, "price", err)) return err;
+        seen |= 2;
+      } else if (key == "qty") {
+        SF_TRY_JSON(v.get_string().get(s), "trade field 'qty'");
+        if (!set_decimal(t.quantity, s, "qty", err)) return err;
+        seen |= 4;
+      } else if (key == "time") {
+        int64_t ts;
+        SF_TRY_JSON(v.get_int64().get(ts), "trade field 'time'");
+        t.timestamp = normalize_epoch_ms(ts);
+        seen |= 8;
+      } else if (key == "isBuyerMaker") {
+        SF_TRY_JSON(v.get_bool().get(t.is_buyer_maker), "trade field 'isBuyerMaker'");
+        seen |= 16;
+      }
     }
     if (seen != 31) return make_error("trade row lacks one of id, price, qty, time, isBuyerMaker");
     out.push_back(std::move(t));
@@ -309,8 +406,7 @@ Result<std::vector<Trade>> BinanceParser::rest_trades(std::string_view body,
 
 Result<std::vector<AggTrade>> BinanceParser::rest_agg_trades(std::string_view body) {
   od::document doc;
-  SF_TRY_JSON(impl_->iterate(body, doc),
-              "aggTrades body is not JSON");
+  SF_TRY_JSON(impl_->iterate(body, doc), "aggTrades body is not JSON");
   od::array rows;
   SF_TRY_JSON(doc.get_array().get(rows), "aggTrades body is not a JSON array");
   std::vector<AggTrade> out;
@@ -328,8 +424,7 @@ Result<std::vector<AggTrade>> BinanceParser::rest_agg_trades(std::string_view bo
 
 Result<ApiError> BinanceParser::rest_error(std::string_view body) {
   od::document doc;
-  SF_TRY_JSON(impl_->iterate(body, doc),
-              "error body is not JSON");
+  SF_TRY_JSON(impl_->iterate(body, doc), "error body is not JSON");
   od::object obj;
   SF_TRY_JSON(doc.get_object().get(obj), "error body is not an object");
   ApiError e;

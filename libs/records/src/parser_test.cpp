@@ -22,9 +22,10 @@ TEST(BinanceParser, WsTradeFromCombinedEnvelope) {
   EXPECT_EQ(t->timestamp, 1723161601437);
   EXPECT_TRUE(t->is_buyer_maker);
   EXPECT_EQ(t->symbol, "BTCUSDT");
-  EXPECT_EQ(to_json(*t),
-            R"({"trade_id":3735693016,"price":61685.99,"quantity":0.00017,"timestamp":1723161601437,)"
-            R"("is_buyer_maker":true,"symbol":"BTCUSDT","_key":"BTCUSDT:t:3735693016"})");
+  EXPECT_EQ(
+      to_json(*t),
+      R"({"trade_id":3735693016,"price":61685.99,"quantity":0.00017,"timestamp":1723161601437,)"
+      R"("is_buyer_maker":true,"symbol":"BTCUSDT","_key":"BTCUSDT:t:3735693016"})");
 }
 
 TEST(BinanceParser, RawAndCombinedFramesGiveTheSameRecord) {
@@ -40,12 +41,13 @@ TEST(BinanceParser, WsKlineClosed) {
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_TRUE(c->closed);
   EXPECT_EQ(c->interval, "1m");
-  EXPECT_EQ(to_json(*c),
-            R"({"open_time":1617566580000,"open":58000.01,"high":58010,"low":57990,"close":57999.99,)"
-            R"("volume":12.5,"close_time":1617566639999,"quote_asset_volume":725000,)"
-            R"("number_of_trades":1001,"taker_buy_base_asset_volume":6.25,)"
-            R"("taker_buy_quote_asset_volume":362500,"symbol":"BTCUSDT","interval":"1m",)"
-            R"("_key":"BTCUSDT:1m:1617566580000"})");
+  EXPECT_EQ(
+      to_json(*c),
+      R"({"open_time":1617566580000,"open":58000.01,"high":58010,"low":57990,"close":57999.99,)"
+      R"("volume":12.5,"close_time":1617566639999,"quote_asset_volume":725000,)"
+      R"("number_of_trades":1001,"taker_buy_base_asset_volume":6.25,)"
+      R"("taker_buy_quote_asset_volume":362500,"symbol":"BTCUSDT","interval":"1m",)"
+      R"("_key":"BTCUSDT:1m:1617566580000"})");
   Candle live = *c;
   live.closed = false;
   EXPECT_NE(to_json(live).find(R"("closed":false,"_key")"), std::string::npos);
@@ -62,7 +64,8 @@ TEST(BinanceParser, OtherFramesAreRecognisedOrRejected) {
   EXPECT_FALSE(p.ws_message("garbage\x01").ok());
   EXPECT_FALSE(p.ws_message(R"({"e":"trade","s":"BTCUSDT","t":1,"p":"1","q":"1","T":1})").ok())
       << "a trade without 'm' must be rejected, not defaulted";
-  auto bad_price = p.ws_message(R"({"e":"trade","s":"X","t":1,"p":"1.2.3","q":"1","T":1,"m":true})");
+  auto bad_price =
+      p.ws_message(R"({"e":"trade","s":"X","t":1,"p":"1.2.3","q":"1","T":1,"m":true})");
   ASSERT_FALSE(bad_price.ok());
   EXPECT_NE(bad_price.error().message.find("'p'"), std::string::npos) << bad_price.error().message;
   EXPECT_FALSE(p.ws_trade(kKlineClosed).ok());
@@ -78,9 +81,9 @@ TEST(BinanceParser, RestBodies) {
   ASSERT_EQ(klines->size(), 1u);
   EXPECT_EQ((*klines)[0].quote_asset_volume.str(), "1313200.0134041");
   EXPECT_TRUE((*klines)[0].closed);
-  auto open = p.rest_klines(
-      R"([[1634943780000,"1","1","1","1","1",1634943839999,"1",1,"1","1","0"]])", "BTCUSDT", "1m",
-      1634943839999);
+  auto open =
+      p.rest_klines(R"([[1634943780000,"1","1","1","1","1",1634943839999,"1",1,"1","1","0"]])",
+                    "BTCUSDT", "1m", 1634943839999);
   EXPECT_FALSE((*open)[0].closed) << "a kline whose close time has not passed is still open";
   EXPECT_FALSE(p.rest_klines(R"([[1634943780000,"1"]])", "BTCUSDT", "1m", 0).ok());
 

@@ -33,14 +33,16 @@ Result<int64_t> parse_utc_date(std::string_view t) {
   const unsigned m = static_cast<unsigned>(to_int(t.substr(5, 2)));
   const unsigned d = static_cast<unsigned>(to_int(t.substr(8, 2)));
   if (m < 1 || m > 12 || d < 1 || d > 31) {
-    return make_error("'" + std::string(t) + "' is not a valid calendar date (expected YYYY-MM-DD)");
+    return make_error("'" + std::string(t) +
+                      "' is not a valid calendar date (expected YYYY-MM-DD)");
   }
   const int64_t days = days_from_civil(y, m, d);
   int yy;
   unsigned mm, dd;
   civil_from_days(days, yy, mm, dd);
   if (yy != y || mm != m || dd != d) {
-    return make_error("'" + std::string(t) + "' is not a valid calendar date (expected YYYY-MM-DD)");
+    return make_error("'" + std::string(t) +
+                      "' is not a valid calendar date (expected YYYY-MM-DD)");
   }
   return days * kDayMs;
 }

@@ -24,10 +24,14 @@ std::string binance_decimal(const Decimal& d) {
 
 namespace {
 
-__int128 scaled(const Decimal& d) { return d.to_scaled8().value(); }
+__int128 scaled(const Decimal& d) {
+  return d.to_scaled8().value();
+}
 
 // p*q, both 8-decimal, truncated back to 8 decimals.
-__int128 mul8(__int128 p, __int128 q) { return p * q / 100'000'000; }
+__int128 mul8(__int128 p, __int128 q) {
+  return p * q / 100'000'000;
+}
 
 struct Acc {
   Kline k;
@@ -173,8 +177,9 @@ const std::vector<Kline>& SymbolData::klines(const records::Interval& interval) 
   std::lock_guard lock(mu_);
   auto it = klines_.find(interval.name());
   if (it != klines_.end()) return *it->second;
-  auto built = std::make_unique<std::vector<Kline>>(
-      !trades.empty() ? klines_from_trades(trades, interval) : aggregate_klines(klines_1m, interval));
+  auto built =
+      std::make_unique<std::vector<Kline>>(!trades.empty() ? klines_from_trades(trades, interval)
+                                                           : aggregate_klines(klines_1m, interval));
   auto& ref = *built;
   klines_.emplace(std::string(interval.name()), std::move(built));
   return ref;
@@ -225,13 +230,15 @@ Result<std::shared_ptr<Dataset>> Dataset::load(const fs::path& dir) {
   for (auto& [s, d] : ds->symbols_) {
     std::sort(d->trades.begin(), d->trades.end(),
               [](const Trade& a, const Trade& b) { return a.trade_id < b.trade_id; });
-    d->trades.erase(std::unique(d->trades.begin(), d->trades.end(),
-                                [](const Trade& a, const Trade& b) { return a.trade_id == b.trade_id; }),
-                    d->trades.end());
+    d->trades.erase(
+        std::unique(d->trades.begin(), d->trades.end(),
+                    [](const Trade& a, const Trade& b) { return a.trade_id == b.trade_id; }),
+        d->trades.end());
     std::sort(d->klines_1m.begin(), d->klines_1m.end(),
               [](const Candle& a, const Candle& b) { return a.open_time < b.open_time; });
   }
-  if (ds->symbols_.empty()) return make_error("no trade streams or vision CSVs under " + dir.string());
+  if (ds->symbols_.empty())
+    return make_error("no trade streams or vision CSVs under " + dir.string());
   return ds;
 }
 

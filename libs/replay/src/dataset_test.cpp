@@ -120,7 +120,8 @@ TEST(Streams, TradeEventsRoundTripThroughTheParser) {
   const auto& trades = captures()->find("ETHUSDT")->trades;
   ASSERT_EQ(msgs->size(), trades.size());
   records::BinanceParser p;
-  for (size_t i = 0; i < trades.size(); i += 97) EXPECT_EQ(p.ws_trade((*msgs)[i].json).value(), trades[i]);
+  for (size_t i = 0; i < trades.size(); i += 97)
+    EXPECT_EQ(p.ws_trade((*msgs)[i].json).value(), trades[i]);
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ struct Lcg {
     s = s * 6364136223846793005ULL + 1442695040888963407ULL;
     return s >> 33;
   }
-  int64_t range(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(next() % (hi - lo + 1)); }
+  int64_t range(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(next() % (hi - lo + 1));
+  }
 };
 
 void add_trades(SymbolData& d, Lcg& rng, int64_t first_id, int64_t start_ms, int count,
@@ -97,11 +99,11 @@ Status Dataset::write(const fs::path& dir) const {
       std::string lower = symbol;
       for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
       for (const auto& t : d->trades) {
-        out << "{\"stream\":\"" << lower << "@trade\",\"data\":{\"e\":\"trade\",\"E\":" << t.timestamp
-            << ",\"s\":\"" << symbol << "\",\"t\":" << t.trade_id << ",\"p\":\""
-            << binance_decimal(t.price) << "\",\"q\":\"" << binance_decimal(t.quantity)
-            << "\",\"T\":" << t.timestamp << ",\"m\":" << (t.is_buyer_maker ? "true" : "false")
-            << ",\"M\":true}}\n";
+        out << "{\"stream\":\"" << lower
+            << "@trade\",\"data\":{\"e\":\"trade\",\"E\":" << t.timestamp << ",\"s\":\"" << symbol
+            << "\",\"t\":" << t.trade_id << ",\"p\":\"" << binance_decimal(t.price) << "\",\"q\":\""
+            << binance_decimal(t.quantity) << "\",\"T\":" << t.timestamp
+            << ",\"m\":" << (t.is_buyer_maker ? "true" : "false") << ",\"M\":true}}\n";
       }
       if (!out) return make_error("cannot write trades of " + symbol + " under " + dir.string());
     }

@@ -30,16 +30,17 @@ struct ParamError {
 };
 
 // Optional non-negative integer parameter; Binance's -1100 for anything else.
-std::optional<int64_t> int_param(const std::map<std::string, std::string>& p, const std::string& name) {
+std::optional<int64_t> int_param(const std::map<std::string, std::string>& p,
+                                 const std::string& name) {
   auto it = p.find(name);
   if (it == p.end()) return std::nullopt;
   int64_t v = 0;
   const auto& s = it->second;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < 0 || s.size() > 20) {
-    throw ParamError{error(400, -1100,
-                           "Illegal characters found in parameter '" + name +
-                               "'; legal range is '^[0-9]{1,20}$'.")};
+    throw ParamError{error(
+        400, -1100,
+        "Illegal characters found in parameter '" + name + "'; legal range is '^[0-9]{1,20}$'.")};
   }
   return v;
 }
@@ -56,15 +57,17 @@ int limit_param(const std::map<std::string, std::string>& p, int fallback) {
 const SymbolData& symbol_param(const Dataset& data, const std::map<std::string, std::string>& p) {
   auto it = p.find("symbol");
   if (it == p.end() || it->second.empty()) {
-    throw ParamError{error(400, -1102,
-                           "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")};
+    throw ParamError{error(
+        400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")};
   }
   const SymbolData* d = data.find(it->second);
   if (d == nullptr) throw ParamError{error(400, -1121, "Invalid symbol.")};
   return *d;
 }
 
-void put_int(std::string& out, int64_t v) { out += std::to_string(v); }
+void put_int(std::string& out, int64_t v) {
+  out += std::to_string(v);
+}
 void put_dec(std::string& out, const Decimal& d) {
   out += '"';
   out += binance_decimal(d);
@@ -155,10 +158,11 @@ RestResponse RestApi::handle(const RestRequest& request) {
     };
     if (now < c.banned_until_ms) {
       ++stats_.banned_418;
-      RestResponse r = error(418, -1003, "Way too much request weight used; IP banned until " +
-                                             std::to_string(c.banned_until_ms) +
-                                             ". Please use WebSocket Streams for live updates to "
-                                             "avoid bans.");
+      RestResponse r = error(418, -1003,
+                             "Way too much request weight used; IP banned until " +
+                                 std::to_string(c.banned_until_ms) +
+                                 ". Please use WebSocket Streams for live updates to "
+                                 "avoid bans.");
       r.headers = {{"Retry-After", retry_after(c.banned_until_ms)},
                    {"X-MBX-USED-WEIGHT-1M", std::to_string(c.used)}};
       return r;
@@ -168,10 +172,11 @@ RestResponse RestApi::handle(const RestRequest& request) {
       ++stats_.banned_418;
       c.banned_until_ms = now + options_.ban_seconds * 1000LL * (1LL << std::min(c.bans, 10));
       ++c.bans;
-      RestResponse r = error(418, -1003, "Way too much request weight used; IP banned until " +
-                                             std::to_string(c.banned_until_ms) +
-                                             ". Please use WebSocket Streams for live updates to "
-                                             "avoid bans.");
+      RestResponse r = error(418, -1003,
+                             "Way too much request weight used; IP banned until " +
+                                 std::to_string(c.banned_until_ms) +
+                                 ". Please use WebSocket Streams for live updates to "
+                                 "avoid bans.");
       r.headers = {{"Retry-After", retry_after(c.banned_until_ms)},
                    {"X-MBX-USED-WEIGHT-1M", std::to_string(c.used)}};
       return r;
@@ -179,12 +184,12 @@ RestResponse RestApi::handle(const RestRequest& request) {
     if (c.used + weight > options_.weight_limit) {
       ++stats_.rate_limited_429;
       c.retry_until_ms = (now / 60'000 + 1) * 60'000;  // the next minute window
-      RestResponse r = error(429, -1003,
-                             "Too many requests; current limit of IP(" + request.client +
-                                 ") request weight per minute is " +
-                                 std::to_string(options_.weight_limit) +
-                                 ". Please use WebSocket Streams for live updates to avoid polling "
-                                 "the API.");
+      RestResponse r =
+          error(429, -1003,
+                "Too many requests; current limit of IP(" + request.client +
+                    ") request weight per minute is " + std::to_string(options_.weight_limit) +
+                    ". Please use WebSocket Streams for live updates to avoid polling "
+                    "the API.");
       r.headers = {{"Retry-After", retry_after(c.retry_until_ms)},
                    {"X-MBX-USED-WEIGHT-1M", std::to_string(c.used)}};
       return r;
@@ -230,7 +235,8 @@ RestResponse RestApi::handle(const RestRequest& request) {
 RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, std::string>& p) {
   const std::string& path = r.path;
   if (path == "/api/v3/ping") return ok("{}");
-  if (path == "/api/v3/time") return ok("{\"serverTime\":" + std::to_string(clock_->now_ms()) + "}");
+  if (path == "/api/v3/time")
+    return ok("{\"serverTime\":" + std::to_string(clock_->now_ms()) + "}");
 
   if (path == "/api/v3/exchangeInfo") {
     std::vector<std::string> symbols;
@@ -249,10 +255,11 @@ RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, st
     for (size_t i = 0; i < symbols.size(); ++i) {
       auto [base, quote] = split_symbol(symbols[i]);
       out += (i ? "," : "");
-      out += "{\"symbol\":\"" + symbols[i] + "\",\"status\":\"TRADING\",\"baseAsset\":\"" + base +
-             "\",\"baseAssetPrecision\":8,\"quoteAsset\":\"" + quote +
-             "\",\"quotePrecision\":8,\"quoteAssetPrecision\":8,\"orderTypes\":[\"LIMIT\",\"MARKET\"],"
-             "\"isSpotTradingAllowed\":true,\"filters\":[],\"permissions\":[\"SPOT\"]}";
+      out +=
+          "{\"symbol\":\"" + symbols[i] + "\",\"status\":\"TRADING\",\"baseAsset\":\"" + base +
+          "\",\"baseAssetPrecision\":8,\"quoteAsset\":\"" + quote +
+          "\",\"quotePrecision\":8,\"quoteAssetPrecision\":8,\"orderTypes\":[\"LIMIT\",\"MARKET\"],"
+          "\"isSpotTradingAllowed\":true,\"filters\":[],\"permissions\":[\"SPOT\"]}";
     }
     out += "]}";
     return ok(std::move(out));
@@ -333,16 +340,19 @@ RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, st
     const auto& as = d.agg_trades();
     auto first = as.begin(), last = as.end();
     if (from_id) {
-      first = std::lower_bound(as.begin(), as.end(), *from_id,
-                               [](const records::AggTrade& a, int64_t id) { return a.agg_id < id; });
+      first =
+          std::lower_bound(as.begin(), as.end(), *from_id,
+                           [](const records::AggTrade& a, int64_t id) { return a.agg_id < id; });
     } else if (start || end) {
       if (start) {
-        first = std::lower_bound(as.begin(), as.end(), *start,
-                                 [](const records::AggTrade& a, int64_t t) { return a.timestamp < t; });
+        first =
+            std::lower_bound(as.begin(), as.end(), *start,
+                             [](const records::AggTrade& a, int64_t t) { return a.timestamp < t; });
       }
       if (end) {
-        last = std::upper_bound(first, as.end(), *end,
-                                [](int64_t t, const records::AggTrade& a) { return t < a.timestamp; });
+        last = std::upper_bound(first, as.end(), *end, [](int64_t t, const records::AggTrade& a) {
+          return t < a.timestamp;
+        });
       }
     } else if (last - first > limit) {
       first = last - limit;  // the most recent

@@ -10,7 +10,8 @@ namespace {
 
 struct Api {
   explicit Api(RestOptions o = {}) : api(Dataset::load_or_generate(SF_DATA_DIR), o, clock) {}
-  RestResponse get(const std::string& path, const std::string& query = "", std::string client = "1.2.3.4") {
+  RestResponse get(const std::string& path, const std::string& query = "",
+                   std::string client = "1.2.3.4") {
     return api.handle({"GET", path, query, std::move(client)});
   }
   std::shared_ptr<testing::ManualClock> clock =
@@ -30,8 +31,9 @@ TEST(RestApi, ErrorsAsBinanceWritesThem) {
             std::string::npos);
   EXPECT_NE(a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&startTime=abc").body.find("-1100"),
             std::string::npos);
-  EXPECT_NE(a.get("/api/v3/aggTrades", "symbol=BTCUSDT&startTime=0&endTime=3600001").body.find("-1127"),
-            std::string::npos);
+  EXPECT_NE(
+      a.get("/api/v3/aggTrades", "symbol=BTCUSDT&startTime=0&endTime=3600001").body.find("-1127"),
+      std::string::npos);
   EXPECT_EQ(a.get("/api/v3/nothing").status, 404);
   EXPECT_EQ(a.get("/api/v3/ping").body, "{}");
   EXPECT_EQ(a.get("/api/v3/time").body, "{\"serverTime\":1763000040000}");
@@ -44,33 +46,46 @@ TEST(RestApi, KlinesHonourStartEndAndLimit) {
   auto ks = p.rest_klines(r.body, "ADABTC", "1m", 1'763'000'000'000).value();
   ASSERT_EQ(ks.size(), 3u);
   EXPECT_EQ(ks[0].open_time, 1637971260000) << "open time at or after startTime";
-  auto end = a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&startTime=1637971200000&endTime=1637971320000");
+  auto end = a.get("/api/v3/klines",
+                   "symbol=ADABTC&interval=1m&startTime=1637971200000&endTime=1637971320000");
   EXPECT_EQ(p.rest_klines(end.body, "ADABTC", "1m", 0).value().size(), 3u) << "endTime inclusive";
   auto recent = a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&limit=2");
   auto rk = p.rest_klines(recent.body, "ADABTC", "1m", 0).value();
   ASSERT_EQ(rk.size(), 2u);
   EXPECT_EQ(rk[1].open_time, 1638143940000) << "without startTime: the most recent";
   auto dflt = a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&startTime=0");
-  EXPECT_EQ(p.rest_klines(dflt.body, "ADABTC", "1m", 0).value().size(), 500u) << "default limit 500";
+  EXPECT_EQ(p.rest_klines(dflt.body, "ADABTC", "1m", 0).value().size(), 500u)
+      << "default limit 500";
 }
 
 TEST(RestApi, AggTradesByTimeAndHistoricalTradesById) {
   Api a;
   records::BinanceParser p;
-  auto agg = p.rest_agg_trades(a.get("/api/v3/aggTrades", "symbol=BTCUSDT&startTime=1723161600000&limit=1").body).value();
+  auto agg = p.rest_agg_trades(
+                  a.get("/api/v3/aggTrades", "symbol=BTCUSDT&startTime=1723161600000&limit=1").body)
+                 .value();
   ASSERT_EQ(agg.size(), 1u);
   EXPECT_GE(agg[0].timestamp, 1723161600000);
-  auto before = p.rest_trades(a.get("/api/v3/historicalTrades",
-                                    "symbol=BTCUSDT&limit=1&fromId=" + std::to_string(agg[0].first_trade_id - 1)).body,
-                              "BTCUSDT").value();
+  auto before =
+      p.rest_trades(a.get("/api/v3/historicalTrades", "symbol=BTCUSDT&limit=1&fromId=" +
+                                                          std::to_string(agg[0].first_trade_id - 1))
+                        .body,
+                    "BTCUSDT")
+          .value();
   ASSERT_EQ(before.size(), 1u);
-  EXPECT_LT(before[0].timestamp, 1723161600000) << "the trade before the first agg is before the start";
-  auto page = p.rest_trades(a.get("/api/v3/historicalTrades", "symbol=BTCUSDT&limit=1000&fromId=" +
-                                                                   std::to_string(agg[0].first_trade_id)).body,
-                            "BTCUSDT").value();
+  EXPECT_LT(before[0].timestamp, 1723161600000)
+      << "the trade before the first agg is before the start";
+  auto page =
+      p.rest_trades(a.get("/api/v3/historicalTrades", "symbol=BTCUSDT&limit=1000&fromId=" +
+                                                          std::to_string(agg[0].first_trade_id))
+                        .body,
+                    "BTCUSDT")
+          .value();
   ASSERT_EQ(page.size(), 1000u);
-  for (size_t i = 0; i < page.size(); ++i) EXPECT_EQ(page[i].trade_id, agg[0].first_trade_id + static_cast<int64_t>(i));
-  auto recent = p.rest_trades(a.get("/api/v3/trades", "symbol=BTCUSDT&limit=5").body, "BTCUSDT").value();
+  for (size_t i = 0; i < page.size(); ++i)
+    EXPECT_EQ(page[i].trade_id, agg[0].first_trade_id + static_cast<int64_t>(i));
+  auto recent =
+      p.rest_trades(a.get("/api/v3/trades", "symbol=BTCUSDT&limit=5").body, "BTCUSDT").value();
   ASSERT_EQ(recent.size(), 5u);
   EXPECT_EQ(recent.back().trade_id, 3735703162);
 }
@@ -82,7 +97,8 @@ TEST(RestApi, WeightsThen429ThenBanFor418) {
   Api a(o);
   auto r1 = a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&limit=1");
   EXPECT_EQ(r1.header("X-MBX-USED-WEIGHT-1M"), "2");
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&limit=1").status, 200);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&limit=1").status, 200);
   auto limited = a.get("/api/v3/klines", "symbol=ADABTC&interval=1m&limit=1");
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.header("Retry-After"), "60");

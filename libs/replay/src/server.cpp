@@ -175,8 +175,8 @@ struct ReplayServer::Impl {
   }
 
   struct WsState {
-    std::deque<std::string> replies;       // answers to SUBSCRIBE etc., sent by the writer
-    std::vector<std::string> subscribe;    // streams the reader asked the writer to add
+    std::deque<std::string> replies;     // answers to SUBSCRIBE etc., sent by the writer
+    std::vector<std::string> subscribe;  // streams the reader asked the writer to add
     std::chrono::steady_clock::time_point last_pong;
     bool closed = false;
   };
@@ -186,8 +186,8 @@ struct ReplayServer::Impl {
     size_t start = head[s.name];
     if (options.speed > 0 && !s.messages->empty()) {
       // Real-time market: join at the message due now.
-      const int64_t elapsed = static_cast<int64_t>(
-          static_cast<double>(clock->now_ms() - started_ms) * options.speed);
+      const int64_t elapsed =
+          static_cast<int64_t>(static_cast<double>(clock->now_ms() - started_ms) * options.speed);
       const int64_t due = s.messages->front().event_time + elapsed;
       start = 0;
       while (start < s.messages->size() && (*s.messages)[start].event_time < due) ++start;
@@ -226,7 +226,8 @@ struct ReplayServer::Impl {
       } else if (method && method->is_string() && method->as_string() == "LIST_SUBSCRIPTIONS") {
         state->replies.push_back("{\"result\":[],\"id\":" + id + "}");
       } else {
-        state->replies.push_back("{\"error\":{\"code\":2,\"msg\":\"Invalid request\"},\"id\":" + id + "}");
+        state->replies.push_back(
+            "{\"error\":{\"code\":2,\"msg\":\"Invalid request\"},\"id\":" + id + "}");
       }
     }
   }
@@ -265,7 +266,8 @@ struct ReplayServer::Impl {
       for (auto& name : state->subscribe) {
         auto s = this->stream(name);
         if (!s) {
-          state->replies.push_back("{\"error\":{\"code\":2,\"msg\":\"" + s.error().message + "\"}}");
+          state->replies.push_back("{\"error\":{\"code\":2,\"msg\":\"" + s.error().message +
+                                   "\"}}");
           continue;
         }
         subs.push_back({name, *s, 0});
@@ -308,8 +310,8 @@ struct ReplayServer::Impl {
       }
       const StreamMessage& m = (*next->messages)[next->next];
       if (options.speed > 0) {
-        const int64_t elapsed = static_cast<int64_t>(
-            static_cast<double>(clock->now_ms() - started_ms) * options.speed);
+        const int64_t elapsed =
+            static_cast<int64_t>(static_cast<double>(clock->now_ms() - started_ms) * options.speed);
         const int64_t due = m.event_time - (next->messages->front().event_time + elapsed);
         if (due > 0) {
           timer.expires_after(std::chrono::milliseconds(
@@ -324,7 +326,8 @@ struct ReplayServer::Impl {
         co_return;
       }
       if (f.shutdown_after > 0 && sent == f.shutdown_after) {
-        (void)co_await write("{\"e\":\"serverShutdown\",\"E\":" + std::to_string(clock->now_ms()) + "}");
+        (void)co_await write("{\"e\":\"serverShutdown\",\"E\":" + std::to_string(clock->now_ms()) +
+                             "}");
         timer.expires_after(500ms);
         co_await timer.async_wait(asio::as_tuple(use_awaitable));
         co_await close_normally();
@@ -385,14 +388,18 @@ ReplayServer::~ReplayServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-uint16_t ReplayServer::port() const { return impl_->port; }
+uint16_t ReplayServer::port() const {
+  return impl_->port;
+}
 std::string ReplayServer::rest_url() const {
   return "http://" + impl_->options.host + ":" + std::to_string(impl_->port);
 }
 std::string ReplayServer::ws_url() const {
   return "ws://" + impl_->options.host + ":" + std::to_string(impl_->port) + "/ws";
 }
-RestStats ReplayServer::rest_stats() const { return impl_->rest.stats(); }
+RestStats ReplayServer::rest_stats() const {
+  return impl_->rest.stats();
+}
 WsStats ReplayServer::ws_stats() const {
   return {impl_->ws_connections.load(), impl_->ws_messages.load(), impl_->ws_drops.load()};
 }

@@ -6,15 +6,17 @@ namespace sf::replay {
 
 namespace {
 
-std::string dec(const records::Decimal& d) { return "\"" + binance_decimal(d) + "\""; }
+std::string dec(const records::Decimal& d) {
+  return "\"" + binance_decimal(d) + "\"";
+}
 
 std::string agg_event_json(const records::AggTrade& a) {
   std::string out = "{\"e\":\"aggTrade\",\"E\":" + std::to_string(a.timestamp) + ",\"s\":\"" +
                     a.symbol + "\",\"a\":" + std::to_string(a.agg_id) + ",\"p\":" + dec(a.price) +
                     ",\"q\":" + dec(a.quantity) + ",\"f\":" + std::to_string(a.first_trade_id) +
-                    ",\"l\":" + std::to_string(a.last_trade_id) + ",\"T\":" +
-                    std::to_string(a.timestamp) + ",\"m\":" + (a.is_buyer_maker ? "true" : "false") +
-                    ",\"M\":true}";
+                    ",\"l\":" + std::to_string(a.last_trade_id) +
+                    ",\"T\":" + std::to_string(a.timestamp) +
+                    ",\"m\":" + (a.is_buyer_maker ? "true" : "false") + ",\"M\":true}";
   return out;
 }
 
@@ -22,21 +24,22 @@ std::string agg_event_json(const records::AggTrade& a) {
 
 std::string trade_event_json(const records::Trade& t) {
   return "{\"e\":\"trade\",\"E\":" + std::to_string(t.timestamp) + ",\"s\":\"" + t.symbol +
-         "\",\"t\":" + std::to_string(t.trade_id) + ",\"p\":" + dec(t.price) + ",\"q\":" +
-         dec(t.quantity) + ",\"T\":" + std::to_string(t.timestamp) +
+         "\",\"t\":" + std::to_string(t.trade_id) + ",\"p\":" + dec(t.price) +
+         ",\"q\":" + dec(t.quantity) + ",\"T\":" + std::to_string(t.timestamp) +
          ",\"m\":" + (t.is_buyer_maker ? "true" : "false") + ",\"M\":true}";
 }
 
 std::string kline_event_json(const Kline& k, bool closed, int64_t event_time) {
   const auto& c = k.candle;
   return "{\"e\":\"kline\",\"E\":" + std::to_string(event_time) + ",\"s\":\"" + c.symbol +
-         "\",\"k\":{\"t\":" + std::to_string(c.open_time) + ",\"T\":" +
-         std::to_string(c.close_time) + ",\"s\":\"" + c.symbol + "\",\"i\":\"" + c.interval +
-         "\",\"f\":" + std::to_string(k.first_trade_id) + ",\"L\":" +
-         std::to_string(k.last_trade_id) + ",\"o\":" + dec(c.open) + ",\"c\":" + dec(c.close) +
-         ",\"h\":" + dec(c.high) + ",\"l\":" + dec(c.low) + ",\"v\":" + dec(c.volume) +
-         ",\"n\":" + std::to_string(c.number_of_trades) + ",\"x\":" + (closed ? "true" : "false") +
-         ",\"q\":" + dec(c.quote_asset_volume) + ",\"V\":" + dec(c.taker_buy_base_asset_volume) +
+         "\",\"k\":{\"t\":" + std::to_string(c.open_time) +
+         ",\"T\":" + std::to_string(c.close_time) + ",\"s\":\"" + c.symbol + "\",\"i\":\"" +
+         c.interval + "\",\"f\":" + std::to_string(k.first_trade_id) +
+         ",\"L\":" + std::to_string(k.last_trade_id) + ",\"o\":" + dec(c.open) +
+         ",\"c\":" + dec(c.close) + ",\"h\":" + dec(c.high) + ",\"l\":" + dec(c.low) +
+         ",\"v\":" + dec(c.volume) + ",\"n\":" + std::to_string(c.number_of_trades) +
+         ",\"x\":" + (closed ? "true" : "false") + ",\"q\":" + dec(c.quote_asset_volume) +
+         ",\"V\":" + dec(c.taker_buy_base_asset_volume) +
          ",\"Q\":" + dec(c.taker_buy_quote_asset_volume) + ",\"B\":\"0\"}}";
 }
 
@@ -63,7 +66,8 @@ Result<std::shared_ptr<const StreamMessages>> build_stream(const Dataset& data,
     if (!interval) return make_error("unknown interval in stream '" + std::string(name) + "'");
     if (d->trades.empty()) {
       for (const auto& k : d->klines(*interval)) {
-        out->push_back({k.candle.close_time + 1, kline_event_json(k, true, k.candle.close_time + 1)});
+        out->push_back(
+            {k.candle.close_time + 1, kline_event_json(k, true, k.candle.close_time + 1)});
       }
     } else {
       KlineBuilder b(*interval);
@@ -84,7 +88,8 @@ Result<std::shared_ptr<const StreamMessages>> build_stream(const Dataset& data,
       if (b.has_current()) {
         b.close();
         const Kline& done = b.closed().back();
-        out->push_back({done.candle.close_time + 1, kline_event_json(done, true, done.candle.close_time + 1)});
+        out->push_back(
+            {done.candle.close_time + 1, kline_event_json(done, true, done.candle.close_time + 1)});
       }
     }
   } else {

@@ -15,7 +15,8 @@ namespace {
 std::string loading_message(int64_t delivered, const Progress& p) {
   std::string m = "Loaded and published " + std::to_string(delivered) + " records";
   const int64_t expected = p.expected.load();
-  if (expected > 0) m += " (" + std::to_string(p.done.load()) + "/" + std::to_string(expected) + ")";
+  if (expected > 0)
+    m += " (" + std::to_string(p.done.load()) + "/" + std::to_string(expected) + ")";
   return m;
 }
 
@@ -92,11 +93,11 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
     }
   });
 
-  WorkerContext ctx{config, producer, stop, progress, *options.clock,
-                    [&](const std::string& k, double v) {
-                      std::lock_guard lock(metrics_mu);
-                      metrics[k] = v;
-                    }};
+  WorkerContext ctx{
+      config, producer, stop, progress, *options.clock, [&](const std::string& k, double v) {
+        std::lock_guard lock(metrics_mu);
+        metrics[k] = v;
+      }};
   Status result = ok_status();
   try {
     result = body(ctx);
@@ -112,16 +113,15 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   TelemetryEvent final_event;
   if (!result.ok() || !flushed.ok()) {
     const std::string why = !result.ok() ? result.error().message : flushed.error().message;
-    final_event = snapshot(EventStatus::error, "failed after " +
-                                                   std::to_string(producer.delivered()) +
-                                                   " records");
+    final_event = snapshot(EventStatus::error,
+                           "failed after " + std::to_string(producer.delivered()) + " records");
     final_event.error_message = why;
     lg.error("{}: {}", config.type, why);
     code = 1;
   } else if (stop.stop_requested()) {
-    final_event = snapshot(EventStatus::interrupted,
-                           "interrupted (" + stop.reason() + ") after " +
-                               std::to_string(producer.delivered()) + " records");
+    final_event =
+        snapshot(EventStatus::interrupted, "interrupted (" + stop.reason() + ") after " +
+                                               std::to_string(producer.delivered()) + " records");
   } else {
     final_event = snapshot(EventStatus::finished,
                            "finished: " + std::to_string(producer.delivered()) + " records");

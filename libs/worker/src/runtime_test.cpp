@@ -63,17 +63,21 @@ class RuntimeTest : public ::testing::Test {
 };
 
 TEST_F(RuntimeTest, FinishedAfterEveryRecordIsAcknowledged) {
-  int code = run_worker(cfg_, [](WorkerContext& ctx) -> Status {
-    ctx.progress.expected = 500;
-    for (int i = 0; i < 500; ++i) {
-      if (auto st = ctx.producer.send("data", "BTCUSDT", "r" + std::to_string(i), 1000 + i); !st) {
-        return st;
-      }
-      ctx.progress.done = i + 1;
-      if (i % 100 == 0) std::this_thread::sleep_for(50ms);  // let a few heartbeats happen
-    }
-    return ok_status();
-  }, opts_);
+  int code = run_worker(
+      cfg_,
+      [](WorkerContext& ctx) -> Status {
+        ctx.progress.expected = 500;
+        for (int i = 0; i < 500; ++i) {
+          if (auto st = ctx.producer.send("data", "BTCUSDT", "r" + std::to_string(i), 1000 + i);
+              !st) {
+            return st;
+          }
+          ctx.progress.done = i + 1;
+          if (i % 100 == 0) std::this_thread::sleep_for(50ms);  // let a few heartbeats happen
+        }
+        return ok_status();
+      },
+      opts_);
   EXPECT_EQ(code, 0);
   auto ev = events(3);
   ASSERT_GE(ev.size(), 3u);
@@ -100,27 +104,32 @@ TEST_F(RuntimeTest, StopOnTheControlTopicGivesInterrupted) {
     send_stop("wf-other-queue");  // not ours: ignored
     send_stop(cfg_.queue_id);
   });
-  int code = run_worker(cfg_, [&](WorkerContext& ctx) -> Status {
-    while (!ctx.stop.stop_requested()) {
-      if (auto st = ctx.producer.send("data", "BTCUSDT", "x", 1); !st) return st;
-      ++sent;
-      ctx.stop.wait_for(1ms);
-    }
-    return ok_status();
-  }, opts_);
+  int code = run_worker(
+      cfg_,
+      [&](WorkerContext& ctx) -> Status {
+        while (!ctx.stop.stop_requested()) {
+          if (auto st = ctx.producer.send("data", "BTCUSDT", "x", 1); !st) return st;
+          ++sent;
+          ctx.stop.wait_for(1ms);
+        }
+        return ok_status();
+      },
+      opts_);
   stopper.join();
   EXPECT_EQ(code, 0);
   auto ev = events(2);
   ASSERT_GE(ev.size(), 2u);
   EXPECT_EQ(ev.back().at("status").as_string(), "interrupted");
-  EXPECT_EQ(ev.back().at("records_written").as_int64(), sent.load()) << "everything read was delivered";
+  EXPECT_EQ(ev.back().at("records_written").as_int64(), sent.load())
+      << "everything read was delivered";
   EXPECT_EQ(static_cast<int>(kafka_.read_topic("data", sent.load()).size()), sent.load());
 }
 
 TEST_F(RuntimeTest, BodyErrorGivesErrorEventAndExitOne) {
-  int code = run_worker(cfg_, [](WorkerContext&) -> Status {
-    return make_error("Binance answered -1121 Invalid symbol.");
-  }, opts_);
+  int code = run_worker(
+      cfg_,
+      [](WorkerContext&) -> Status { return make_error("Binance answered -1121 Invalid symbol."); },
+      opts_);
   EXPECT_EQ(code, 1);
   auto ev = events(2);
   ASSERT_GE(ev.size(), 2u);
@@ -132,11 +141,14 @@ TEST_F(RuntimeTest, BodyErrorGivesErrorEventAndExitOne) {
 class WorkerProcessTest : public RuntimeTest {
  protected:
   pid_t spawn(const std::string& queue_id) {
-    std::vector<std::string> env = {
-        "QUEUE_ID=" + queue_id, "SYMBOL=BTCUSDT", "TYPE=ws_trades", "KAFKA_TOPIC=data",
-        "TELEMETRY_PRODUCER_ID=loader-ws-trades__abcdef",
-        "KAFKA_BOOTSTRAP_SERVERS=" + kafka_.bootstrap_servers(), "TELEMETRY_INTERVAL=0.2",
-        "LOG_FORMAT=json"};
+    std::vector<std::string> env = {"QUEUE_ID=" + queue_id,
+                                    "SYMBOL=BTCUSDT",
+                                    "TYPE=ws_trades",
+                                    "KAFKA_TOPIC=data",
+                                    "TELEMETRY_PRODUCER_ID=loader-ws-trades__abcdef",
+                                    "KAFKA_BOOTSTRAP_SERVERS=" + kafka_.bootstrap_servers(),
+                                    "TELEMETRY_INTERVAL=0.2",
+                                    "LOG_FORMAT=json"};
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -195,8 +207,9 @@ TEST_F(WorkerProcessTest, BadConfigExitsTwoWithOneLine) {
   char buf[512];
   while (fgets(buf, sizeof buf, f)) out += buf;
   pclose(f);
-  EXPECT_EQ(out, "config error: SYMBOL='btc' is invalid: expected a Binance symbol of 2-20 "
-                 "characters A-Z 0-9 (upper case), e.g. BTCUSDT\nexit=2\n");
+  EXPECT_EQ(out,
+            "config error: SYMBOL='btc' is invalid: expected a Binance symbol of 2-20 "
+            "characters A-Z 0-9 (upper case), e.g. BTCUSDT\nexit=2\n");
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 namespace sf::worker {
 namespace {
 
-std::string quoted(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+std::string quoted(std::string_view s) {
+  return boost::json::serialize(boost::json::string(s));
+}
 
 std::string number(double v) {
   if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
@@ -21,11 +23,16 @@ std::string number(double v) {
 
 std::string_view to_string(EventStatus s) {
   switch (s) {
-    case EventStatus::started: return "started";
-    case EventStatus::loading: return "loading";
-    case EventStatus::finished: return "finished";
-    case EventStatus::interrupted: return "interrupted";
-    case EventStatus::error: return "error";
+    case EventStatus::started:
+      return "started";
+    case EventStatus::loading:
+      return "loading";
+    case EventStatus::finished:
+      return "finished";
+    case EventStatus::interrupted:
+      return "interrupted";
+    case EventStatus::error:
+      return "error";
   }
   return "?";
 }

@@ -12,7 +12,8 @@ namespace {
 TEST(Telemetry, EventHasTheSeedsFields) {
   WorkerIdentity id{"wf-bulk-load-20240801-a1b2c3", "BTCUSDT", "api_candles_1m",
                     "loader-producer__a1b2c3"};
-  TelemetryEvent e{EventStatus::loading, "Loaded and published 15000 records", 15000, 1722445560000};
+  TelemetryEvent e{EventStatus::loading, "Loaded and published 15000 records", 15000,
+                   1722445560000};
   e.extra["progress"] = 0.5;
   auto v = boost::json::parse(event_json(id, e, 1722445567890)).as_object();
   EXPECT_EQ(v.at("queue_id").as_string(), "wf-bulk-load-20240801-a1b2c3");

@@ -1,5 +1,6 @@
 // A worker for the runtime's process-level tests: publishes one record every 2 ms (tag = a
-// timestamp) until stopped or until TEST_RECORDS records were sent. Reads the worker contract's env.
+// timestamp) until stopped or until TEST_RECORDS records were sent. Reads the worker contract's
+// env.
 #include <cstdlib>
 #include <string>
 
@@ -11,7 +12,8 @@ int main() {
   auto env = sf::config::process_env();
   sf::log::init(sf::log::options_from_env("test-worker", env));
   auto loaded = sf::config::load_worker_config(env);
-  if (auto* e = std::get_if<sf::config::ConfigError>(&loaded)) sf::config::exit_with_config_error(*e);
+  if (auto* e = std::get_if<sf::config::ConfigError>(&loaded))
+    sf::config::exit_with_config_error(*e);
   const auto& cfg = std::get<sf::config::WorkerConfig>(loaded);
   const long limit = std::atol(env("TEST_RECORDS").value_or("1000000").c_str());
   return sf::worker::run_worker(cfg, [&](sf::worker::WorkerContext& ctx) -> sf::Status {

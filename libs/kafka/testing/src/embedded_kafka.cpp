@@ -52,7 +52,8 @@ std::vector<Message> EmbeddedKafka::read_topic(const std::string& topic, int cou
     }
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (static_cast<int64_t>(out.size()) < expected && std::chrono::steady_clock::now() < deadline) {
+  while (static_cast<int64_t>(out.size()) < expected &&
+         std::chrono::steady_clock::now() < deadline) {
     auto m = (*consumer)->poll(std::chrono::milliseconds(100));
     if (m && *m) out.push_back(std::move(**m));
   }

@@ -1,7 +1,7 @@
 // RestClient: Binance spot market-data REST with the manners Binance asks for.
 //  - Weight: every answer's X-MBX-USED-WEIGHT-1M is tracked; before a request that would take the
-//    minute's use past `weight_share` of the limit (exchangeInfo's REQUEST_WEIGHT), it waits for the
-//    next minute.
+//    minute's use past `weight_share` of the limit (exchangeInfo's REQUEST_WEIGHT), it waits for
+//    the next minute.
 //  - 429 / 418: waits Retry-After (never sends while told to wait), then tries again.
 //  - 5xx, timeouts, resets, bodies that fail to parse: retried with capped exponential backoff and
 //    jitter, up to `max_attempts`; then an Error (the caller turns it into an `error` event).
@@ -35,16 +35,18 @@ struct RestCounters {
 
 class RestClient {
  public:
-  RestClient(std::unique_ptr<HttpClient> http, std::shared_ptr<Clock> clock, RestPolicy policy = {});
+  RestClient(std::unique_ptr<HttpClient> http, std::shared_ptr<Clock> clock,
+             RestPolicy policy = {});
 
   // Reads REQUEST_WEIGHT per minute from /api/v3/exchangeInfo and checks that `symbol` exists.
   Status load_limits(const std::string& symbol);
-  Result<std::vector<records::Candle>> klines(const std::string& symbol, const std::string& interval,
-                                              int64_t start_ms, int64_t end_ms, int limit = 1000);
+  Result<std::vector<records::Candle>> klines(const std::string& symbol,
+                                              const std::string& interval, int64_t start_ms,
+                                              int64_t end_ms, int limit = 1000);
   Result<std::vector<records::Trade>> historical_trades(const std::string& symbol, int64_t from_id,
                                                         int limit = 1000);
-  Result<std::vector<records::AggTrade>> agg_trades_from(const std::string& symbol, int64_t start_ms,
-                                                         int limit = 1);
+  Result<std::vector<records::AggTrade>> agg_trades_from(const std::string& symbol,
+                                                         int64_t start_ms, int limit = 1);
   // Lets a caller abandon waits and retries (e.g. on stop); checked between attempts.
   void set_cancel(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
 
@@ -53,7 +55,8 @@ class RestClient {
 
   // GET with the policy above; `parse` turns a 200 body into T or an Error (a parse error retries).
   template <class T>
-  Result<T> get(const std::string& target, int weight, const std::function<Result<T>(const std::string&)>& parse);
+  Result<T> get(const std::string& target, int weight,
+                const std::function<Result<T>(const std::string&)>& parse);
 
  private:
   Result<HttpResponse> get_once(const std::string& target, int weight);

@@ -41,7 +41,8 @@ struct Url {
 
 class HttpClient {
  public:
-  static Result<std::unique_ptr<HttpClient>> create(std::string_view base_url, HttpOptions options = {});
+  static Result<std::unique_ptr<HttpClient>> create(std::string_view base_url,
+                                                    HttpOptions options = {});
   ~HttpClient();
   // GET base path + `target` ("/api/v3/klines?symbol=..."). Reuses the connection; reconnects once
   // if the server closed it. Network failures are retryable Errors; any HTTP status is a response.

@@ -18,7 +18,8 @@ EnvLookup process_env();
 EnvLookup map_env(std::map<std::string, std::string> vars);
 
 // A bad or missing variable: `variable` and what was `expected`. Printed as one line:
-//   config error: SYMBOL='btc usdt' is invalid: expected 2-20 characters of A-Z and 0-9, e.g. BTCUSDT
+//   config error: SYMBOL='btc usdt' is invalid: expected 2-20 characters of A-Z and 0-9, e.g.
+//   BTCUSDT
 struct ConfigError {
   std::string variable;
   std::string message;  // the whole line, ready to print

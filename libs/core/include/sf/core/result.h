@@ -1,5 +1,6 @@
 // Result<T>: the error model of hot paths (parsing, formatting, producing). Such code never throws;
-// it returns either a value or an Error whose message tells the reader what was wrong and what to do.
+// it returns either a value or an Error whose message tells the reader what was wrong and what to
+// do.
 #pragma once
 
 #include <string>
@@ -17,7 +18,7 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -40,7 +41,9 @@ class [[nodiscard]] Result {
 // Result<void>: success carries nothing.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 inline Error make_error(std::string message, bool retryable = false) {
   return Error{std::move(message), retryable};

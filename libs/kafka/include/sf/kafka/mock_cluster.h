@@ -1,7 +1,8 @@
-// MockCluster: librdkafka's in-process mock Kafka cluster (the Kafka wire protocol on loopback TCP).
-// Limits on this machine (librdkafka 2.0.2): kernel-chosen ports, no SASL/SSL, about 5 MB kept per
-// partition (older batches dropped silently), auto-created topics get 4 partitions, the first group
-// join takes ~3 s, no CreateTopics admin call (use create_topic()). Everything lives in memory.
+// MockCluster: librdkafka's in-process mock Kafka cluster (the Kafka wire protocol on loopback
+// TCP). Limits on this machine (librdkafka 2.0.2): kernel-chosen ports, no SASL/SSL, about 5 MB
+// kept per partition (older batches dropped silently), auto-created topics get 4 partitions, the
+// first group join takes ~3 s, no CreateTopics admin call (use create_topic()). Everything lives in
+// memory.
 #pragma once
 
 #include <memory>
@@ -19,7 +20,8 @@ class MockCluster {
   // "127.0.0.1:port[,...]"
   std::string bootstrap_servers() const;
   Status create_topic(const std::string& name, int partitions);
-  // Fault injection: disconnect broker `id` (-1: all) and refuse connections, then allow them again.
+  // Fault injection: disconnect broker `id` (-1: all) and refuse connections, then allow them
+  // again.
   Status set_broker_down(int id = -1);
   Status set_broker_up(int id = -1);
   // Adds `ms` of round-trip time to broker `id`.

@@ -24,7 +24,8 @@ struct Options {
   bool debug = false;
 };
 
-// Reads LOG_FORMAT (json | text | auto; default auto = text on a terminal, json otherwise) and DEBUG.
+// Reads LOG_FORMAT (json | text | auto; default auto = text on a terminal, json otherwise) and
+// DEBUG.
 Options options_from_env(std::string program, const config::EnvLookup& env);
 
 // Installs the default logger writing to stderr.
@@ -35,7 +36,9 @@ void init_for_test(const Options& options, std::ostream& out);
 // Every later log line has `value` replaced by "***". Empty values are ignored.
 void add_secret(std::string value);
 
-inline spdlog::logger& get() { return *spdlog::default_logger_raw(); }
+inline spdlog::logger& get() {
+  return *spdlog::default_logger_raw();
+}
 
 }  // namespace sf::log
 

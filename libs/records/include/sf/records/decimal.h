@@ -2,8 +2,9 @@
 // converted to double; it is validated and normalised (trailing zeros after the point trimmed,
 // redundant leading zeros dropped) so it can be written as a JSON number exactly.
 //
-// Fixed-point helpers (to_scaled/from_scaled, 8 decimals) serve aggregation (summing volumes, building
-// klines from trades) without losing a digit; values with more than 8 decimals are rejected there.
+// Fixed-point helpers (to_scaled/from_scaled, 8 decimals) serve aggregation (summing volumes,
+// building klines from trades) without losing a digit; values with more than 8 decimals are
+// rejected there.
 #pragma once
 
 #include <array>

@@ -1,4 +1,5 @@
-// Interval: a Binance kline interval (1s ... 1M) and the calendar arithmetic of its periods, in UTC.
+// Interval: a Binance kline interval (1s ... 1M) and the calendar arithmetic of its periods, in
+// UTC.
 #pragma once
 
 #include <cstdint>

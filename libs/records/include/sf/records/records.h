@@ -62,6 +62,8 @@ struct ApiError {
 };
 
 // Inputs in microseconds (data.binance.vision spot files since 2025) are recognised by magnitude.
-constexpr int64_t normalize_epoch_ms(int64_t t) { return t >= 100'000'000'000'000 ? t / 1000 : t; }
+constexpr int64_t normalize_epoch_ms(int64_t t) {
+  return t >= 100'000'000'000'000 ? t / 1000 : t;
+}
 
 }  // namespace sf::records

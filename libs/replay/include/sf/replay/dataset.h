@@ -1,6 +1,6 @@
 // Dataset: the market data the replay exchange serves, per symbol: trades (from captured trade
-// streams) and/or 1m klines (from data.binance.vision CSVs). Everything else (aggTrades, klines of any
-// interval, kline streams) is derived from these, the way Binance derives them.
+// streams) and/or 1m klines (from data.binance.vision CSVs). Everything else (aggTrades, klines of
+// any interval, kline streams) is derived from these, the way Binance derives them.
 //
 // Immutable after load; derived series are built on first use under a lock, so a Dataset is safe
 // to share between threads.
@@ -28,7 +28,7 @@ struct Kline {
 class SymbolData {
  public:
   std::string symbol;
-  std::vector<records::Trade> trades;    // by id, contiguous where the capture is
+  std::vector<records::Trade> trades;      // by id, contiguous where the capture is
   std::vector<records::Candle> klines_1m;  // from vision CSVs, by open time
 
   const std::vector<records::AggTrade>& agg_trades() const;
@@ -52,7 +52,8 @@ class Dataset {
   // `dir` if it holds data, else the generated dataset; says which in `source`.
   static std::shared_ptr<Dataset> load_or_generate(const std::filesystem::path& dir,
                                                    std::string* source = nullptr);
-  // Writes the dataset in Binance's formats (trade stream jsonl, vision CSV) so load() reads it back.
+  // Writes the dataset in Binance's formats (trade stream jsonl, vision CSV) so load() reads it
+  // back.
   Status write(const std::filesystem::path& dir) const;
 
   const SymbolData* find(std::string_view symbol) const;

@@ -37,10 +37,10 @@ struct RestResponse {
 };
 
 struct RestOptions {
-  int weight_limit = 6000;    // REQUEST_WEIGHT per minute, as exchangeInfo reports it
-  int ban_seconds = 120;      // first 418 ban; Binance escalates from 2 minutes to 3 days
-  double fail_rate = 0.0;     // share of answers replaced by a fault (5xx or a truncated body)
-  uint64_t seed = 1;          // for the fault choice: the same seed gives the same faults
+  int weight_limit = 6000;  // REQUEST_WEIGHT per minute, as exchangeInfo reports it
+  int ban_seconds = 120;    // first 418 ban; Binance escalates from 2 minutes to 3 days
+  double fail_rate = 0.0;   // share of answers replaced by a fault (5xx or a truncated body)
+  uint64_t seed = 1;        // for the fault choice: the same seed gives the same faults
 };
 
 struct RestStats {

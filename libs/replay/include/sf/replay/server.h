@@ -2,12 +2,12 @@
 //
 // REST: RestApi (see rest_api.h) with optional latency (`slow_ms`).
 // WebSocket: raw `/ws/<stream>`, combined `/stream?streams=<a>/<b>` ({"stream","data"} envelopes),
-// and `/ws` with {"method":"SUBSCRIBE","params":[...],"id":N}. Streams: <sym>@trade, <sym>@aggTrade,
-// <sym>@kline_<interval>. The market is shared: each stream has a head (the furthest message any
-// connection was sent), and a new connection starts there, like joining a live market. With
-// speed = 0 messages go out as fast as the client reads; with speed = s, at s times market time.
-// The server pings every `ping_interval_ms` and drops a client that has not answered within
-// `pong_timeout_ms`; it closes every connection after `max_connection_ms` (Binance: 24 h).
+// and `/ws` with {"method":"SUBSCRIBE","params":[...],"id":N}. Streams: <sym>@trade,
+// <sym>@aggTrade, <sym>@kline_<interval>. The market is shared: each stream has a head (the
+// furthest message any connection was sent), and a new connection starts there, like joining a live
+// market. With speed = 0 messages go out as fast as the client reads; with speed = s, at s times
+// market time. The server pings every `ping_interval_ms` and drops a client that has not answered
+// within `pong_timeout_ms`; it closes every connection after `max_connection_ms` (Binance: 24 h).
 //
 // Fault injection for the tests of the live loaders (all 0 = off):
 //   drop_after N        close the TCP connection abruptly after N data messages
@@ -40,8 +40,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the kernel picks
   RestOptions rest;
-  int slow_ms = 0;    // added to every REST answer
-  double speed = 0;   // 0: as fast as possible; 1: real time
+  int slow_ms = 0;   // added to every REST answer
+  double speed = 0;  // 0: as fast as possible; 1: real time
   int ping_interval_ms = 20'000;
   int pong_timeout_ms = 60'000;
   int64_t max_connection_ms = 24LL * 3600 * 1000;
@@ -54,9 +54,9 @@ struct WsStats {
 
 class ReplayServer {
  public:
-  static Result<std::unique_ptr<ReplayServer>> start(std::shared_ptr<const Dataset> data,
-                                                     ServerOptions options,
-                                                     std::shared_ptr<Clock> clock = SystemClock::shared());
+  static Result<std::unique_ptr<ReplayServer>> start(
+      std::shared_ptr<const Dataset> data, ServerOptions options,
+      std::shared_ptr<Clock> clock = SystemClock::shared());
   ~ReplayServer();  // stops the server and joins its thread
 
   uint16_t port() const;

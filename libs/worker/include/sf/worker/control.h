@@ -1,6 +1,6 @@
-// ControlListener: reads QUEUE_CONTROL_TOPIC from its end on a thread of its own and requests a stop
-// on {"command":"stop","queue_id":<ours>}. Commands for other queues and malformed messages are
-// ignored (the latter logged).
+// ControlListener: reads QUEUE_CONTROL_TOPIC from its end on a thread of its own and requests a
+// stop on {"command":"stop","queue_id":<ours>}. Commands for other queues and malformed messages
+// are ignored (the latter logged).
 #pragma once
 
 #include <memory>

@@ -30,7 +30,8 @@ struct TelemetryEvent {
   std::map<std::string, double> extra;
 };
 
-// The JSON of one event, e.g. {"queue_id":"wf-...","symbol":"BTCUSDT",...,"timestamp":1722445567.890}.
+// The JSON of one event, e.g.
+// {"queue_id":"wf-...","symbol":"BTCUSDT",...,"timestamp":1722445567.890}.
 std::string event_json(const WorkerIdentity& id, const TelemetryEvent& e, int64_t now_ms);
 
 // Sends events through a Producer (key = queue_id). Thread-safe.

@@ -1,6 +1,6 @@
-// ManualClock: a fake Clock for tests. Time moves only when the test says so; sleep_for advances the
-// clock by the requested amount and returns at once, so code that backs off is tested in microseconds.
-// Thread-safe.
+// ManualClock: a fake Clock for tests. Time moves only when the test says so; sleep_for advances
+// the clock by the requested amount and returns at once, so code that backs off is tested in
+// microseconds. Thread-safe.
 #pragma once
 
 #include <atomic>

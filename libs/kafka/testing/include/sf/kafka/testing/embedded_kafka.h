@@ -1,5 +1,5 @@
-// EmbeddedKafka: a test fixture that starts librdkafka's mock cluster in-process, pre-creates topics
-// and reads topics back. For tests and benchmarks only.
+// EmbeddedKafka: a test fixture that starts librdkafka's mock cluster in-process, pre-creates
+// topics and reads topics back. For tests and benchmarks only.
 #pragma once
 
 #include <chrono>

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints its table. Figures are for comparing runs on the same machine;
+# read the ratio columns (measured against a baseline in the same run), not the absolute numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build/bin/codec_bench "${CODEC_N:-200000}"
+echo
+build/bin/producer_bench "${PRODUCER_N:-300000}"
