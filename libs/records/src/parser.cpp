@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "sf/records/interval.h"
+
 namespace sf::records {
 
 namespace od = simdjson::ondemand;
@@ -34,10 +36,30 @@ Error json_error(std::string_view what, simdjson::error_code ec) {
     if (auto ec_ = (expr); ec_) return json_error(what, ec_); \
   } while (0)
 
+// A string value's text without unescaping: Binance's symbols, intervals and decimals never carry
+// escapes, and Decimal::parse rejects anything that is not a plain number, so this is safe and
+// avoids simdjson's unescape copy.
+simdjson::error_code raw_string(od::value& v, std::string_view& out) {
+  std::string_view tok = v.raw_json_token();
+  while (!tok.empty() && tok.back() != '"') tok.remove_suffix(1);  // trailing whitespace
+  if (tok.size() < 2 || tok.front() != '"') return simdjson::INCORRECT_TYPE;
+  out = tok.substr(1, tok.size() - 2);
+  return simdjson::SUCCESS;
+}
+
+// The key of a field as raw text (keys of Binance events are plain ASCII letters).
+std::string_view raw_key(od::field& f) {
+  const char* k = f.key().raw();
+  size_t n = 0;
+  while (k[n] != '"' && k[n] != '\\') ++n;
+  return std::string_view(k, n);
+}
+
 simdjson::error_code read_kline(od::object obj, KlineFields& k) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return ec;
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto ec = std::move(field_result).get(field)) return ec;
+    const std::string_view key = raw_key(field);
     if (key.size() != 1) continue;
     od::value v = field.value();
     simdjson::error_code ec = simdjson::SUCCESS;
@@ -52,34 +74,34 @@ simdjson::error_code read_kline(od::object obj, KlineFields& k) {
         ec = v.get_int64().get(k.n);
         break;
       case 's':
-        ec = v.get_string().get(k.s);
+        ec = raw_string(v, k.s);
         break;
       case 'i':
-        ec = v.get_string().get(k.i);
+        ec = raw_string(v, k.i);
         break;
       case 'o':
-        ec = v.get_string().get(k.o);
+        ec = raw_string(v, k.o);
         break;
       case 'c':
-        ec = v.get_string().get(k.c);
+        ec = raw_string(v, k.c);
         break;
       case 'h':
-        ec = v.get_string().get(k.h);
+        ec = raw_string(v, k.h);
         break;
       case 'l':
-        ec = v.get_string().get(k.l);
+        ec = raw_string(v, k.l);
         break;
       case 'v':
-        ec = v.get_string().get(k.v);
+        ec = raw_string(v, k.v);
         break;
       case 'q':
-        ec = v.get_string().get(k.q);
+        ec = raw_string(v, k.q);
         break;
       case 'V':
-        ec = v.get_string().get(k.V);
+        ec = raw_string(v, k.V);
         break;
       case 'Q':
-        ec = v.get_string().get(k.Q);
+        ec = raw_string(v, k.Q);
         break;
       case 'x':
         ec = v.get_bool().get(k.x);
@@ -94,9 +116,10 @@ simdjson::error_code read_kline(od::object obj, KlineFields& k) {
 }
 
 simdjson::error_code read_event(od::object obj, EventFields& ev) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return ec;
+  for (auto field_result : obj) {
+    od::field field;
+    if (auto ec = std::move(field_result).get(field)) return ec;
+    const std::string_view key = raw_key(field);
     od::value v = field.value();
     simdjson::error_code ec = simdjson::SUCCESS;
     if (key == "data") {  // combined-stream envelope: the event is inside
@@ -108,22 +131,22 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
     if (key.size() != 1) continue;
     switch (key[0]) {
       case 'e':
-        ec = v.get_string().get(ev.e);
+        ec = raw_string(v, ev.e);
         break;
       case 'E':
         ec = v.get_int64().get(ev.E);
         break;
       case 's':
-        ec = v.get_string().get(ev.s);
+        ec = raw_string(v, ev.s);
         break;
       case 't':
         ec = v.get_int64().get(ev.t);
         break;
       case 'p':
-        ec = v.get_string().get(ev.p);
+        ec = raw_string(v, ev.p);
         break;
       case 'q':
-        ec = v.get_string().get(ev.q);
+        ec = raw_string(v, ev.q);
         break;
       case 'T':
         ec = v.get_int64().get(ev.T);
@@ -156,6 +179,253 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
   return simdjson::SUCCESS;
 }
 
+// ---- Fast path -------------------------------------------------------------------------------
+// Binance sends compact JSON objects whose strings carry no escapes. This scanner reads exactly
+// that shape into EventFields in one pass; on anything else (escapes, arrays, nesting it does not
+// expect, malformed text) it returns false and the frame goes through simdjson, which also produces
+// the error message. The records built from either path go through the same checks.
+class FastScan {
+ public:
+  explicit FastScan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+
+  bool event(EventFields& ev) {
+    if (!object_begin()) return false;
+    if (peek() == '}') return false;
+    for (;;) {
+      std::string_view key;
+      if (!string(key) || !colon()) return false;
+      bool ok = true;
+      if (key.size() == 1) {
+        switch (key[0]) {
+          case 'e':
+            ok = string(ev.e);
+            break;
+          case 'E':
+            ok = integer(ev.E);
+            break;
+          case 's':
+            ok = string(ev.s);
+            break;
+          case 't':
+            ok = integer(ev.t);
+            break;
+          case 'p':
+            ok = string(ev.p);
+            break;
+          case 'q':
+            ok = string(ev.q);
+            break;
+          case 'T':
+            ok = integer(ev.T);
+            break;
+          case 'a':
+            ok = integer(ev.a);
+            break;
+          case 'f':
+            ok = integer(ev.f);
+            break;
+          case 'l':
+            ok = integer(ev.l);
+            break;
+          case 'm':
+            ok = boolean(ev.m);
+            ev.has_m = true;
+            break;
+          case 'k':
+            ok = kline(ev.k);
+            ev.has_k = true;
+            break;
+          default:
+            ok = skip_scalar();
+            break;
+        }
+      } else if (key == "data") {
+        ok = event(ev);
+      } else {
+        ok = skip_scalar();
+      }
+      if (!ok) return false;
+      ws();
+      if (p_ < end_ && *p_ == ',') {
+        ++p_;
+        continue;
+      }
+      return object_end();
+    }
+  }
+
+  bool at_end() {
+    ws();
+    return p_ == end_;
+  }
+
+ private:
+  bool kline(KlineFields& k) {
+    if (!object_begin()) return false;
+    for (;;) {
+      std::string_view key;
+      if (!string(key) || !colon()) return false;
+      bool ok = true;
+      if (key.size() == 1) {
+        switch (key[0]) {
+          case 't':
+            ok = integer(k.t);
+            break;
+          case 'T':
+            ok = integer(k.T);
+            break;
+          case 'n':
+            ok = integer(k.n);
+            break;
+          case 's':
+            ok = string(k.s);
+            break;
+          case 'i':
+            ok = string(k.i);
+            break;
+          case 'o':
+            ok = string(k.o);
+            break;
+          case 'c':
+            ok = string(k.c);
+            break;
+          case 'h':
+            ok = string(k.h);
+            break;
+          case 'l':
+            ok = string(k.l);
+            break;
+          case 'v':
+            ok = string(k.v);
+            break;
+          case 'q':
+            ok = string(k.q);
+            break;
+          case 'V':
+            ok = string(k.V);
+            break;
+          case 'Q':
+            ok = string(k.Q);
+            break;
+          case 'x':
+            ok = boolean(k.x);
+            k.has_x = true;
+            break;
+          default:
+            ok = skip_scalar();
+            break;
+        }
+      } else {
+        ok = skip_scalar();
+      }
+      if (!ok) return false;
+      ws();
+      if (p_ < end_ && *p_ == ',') {
+        ++p_;
+        continue;
+      }
+      return object_end();
+    }
+  }
+
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  char peek() {
+    ws();
+    return p_ < end_ ? *p_ : '\0';
+  }
+  bool object_begin() {
+    if (peek() != '{') return false;
+    ++p_;
+    return true;
+  }
+  bool object_end() {
+    if (peek() != '}') return false;
+    ++p_;
+    return true;
+  }
+  bool colon() {
+    if (peek() != ':') return false;
+    ++p_;
+    return true;
+  }
+  bool string(std::string_view& out) {
+    if (peek() != '"') return false;
+    const char* start = ++p_;
+    while (p_ < end_ && *p_ != '"') {
+      if (*p_ == '\\' || static_cast<unsigned char>(*p_) < 0x20) return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    out = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+  bool integer(int64_t& out) {
+    ws();
+    bool neg = false;
+    if (p_ < end_ && *p_ == '-') {
+      neg = true;
+      ++p_;
+    }
+    const char* start = p_;
+    uint64_t v = 0;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+      if (p_ - start >= 18) return false;  // leave large numbers to simdjson's checks
+      v = v * 10 + static_cast<uint64_t>(*p_ - '0');
+      ++p_;
+    }
+    if (p_ == start || (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E'))) return false;
+    if (p_ - start > 1 && *start == '0') return false;
+    out = neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+    return true;
+  }
+  bool literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
+      return false;
+    }
+    p_ += word.size();
+    return true;
+  }
+  bool boolean(bool& out) {
+    ws();
+    if (literal("true")) {
+      out = true;
+      return true;
+    }
+    if (literal("false")) {
+      out = false;
+      return true;
+    }
+    return false;
+  }
+  bool skip_scalar() {
+    const char c = peek();
+    if (c == '"') {
+      std::string_view ignored;
+      return string(ignored);
+    }
+    if (c == 't' || c == 'f') {
+      bool ignored;
+      return boolean(ignored);
+    }
+    if (c == 'n') return literal("null");
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      const char* start = p_;
+      while (p_ < end_ && ((*p_ >= '0' && *p_ <= '9') || *p_ == '-' || *p_ == '+' || *p_ == '.' ||
+                           *p_ == 'e' || *p_ == 'E')) {
+        ++p_;
+      }
+      return p_ > start;
+    }
+    return false;  // objects and arrays: not our shape
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
 // Parses a decimal field, naming it in the error.
 bool set_decimal(Decimal& out, std::string_view text, const char* field, Error& err) {
   auto d = Decimal::parse(text);
@@ -167,10 +437,21 @@ bool set_decimal(Decimal& out, std::string_view text, const char* field, Error& 
   return true;
 }
 
+// Symbols are upper-case letters and digits on every Binance market; checking keeps raw (unescaped)
+// text from ever reaching our JSON output.
+bool valid_symbol_text(std::string_view s) {
+  if (s.empty() || s.size() > 30) return false;
+  for (char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
 Result<Trade> make_trade(const EventFields& ev) {
   if (ev.t < 0 || ev.T < 0 || ev.s.empty() || !ev.has_m) {
     return make_error("trade event lacks one of the fields s, t, T, m");
   }
+  if (!valid_symbol_text(ev.s)) return make_error("trade event has an invalid symbol 's'");
   Trade tr;
   Error err;
   if (!set_decimal(tr.price, ev.p, "p", err) || !set_decimal(tr.quantity, ev.q, "q", err))
@@ -195,6 +476,8 @@ Result<AggTrade> make_agg_trade(const EventFields& ev) {
   at.last_trade_id = ev.l;
   at.timestamp = normalize_epoch_ms(ev.T);
   at.is_buyer_maker = ev.m;
+  if (!ev.s.empty() && !valid_symbol_text(ev.s))
+    return make_error("aggTrade event has an invalid symbol 's'");
   at.symbol.assign(ev.s);
   return at;
 }
@@ -204,6 +487,9 @@ Result<Candle> make_candle(const EventFields& ev) {
   if (!ev.has_k || k.t < 0 || k.T < 0 || k.n < 0 || !k.has_x || k.i.empty()) {
     return make_error("kline event lacks its 'k' object or one of k.t, k.T, k.n, k.i, k.x");
   }
+  if (!valid_symbol_text(k.s.empty() ? ev.s : k.s))
+    return make_error("kline event has an invalid symbol");
+  if (!Interval::parse(k.i)) return make_error("kline event has an unknown interval 'k.i'");
   Candle c;
   Error err;
   if (!set_decimal(c.open, k.o, "k.o", err) || !set_decimal(c.high, k.h, "k.h", err) ||
@@ -228,6 +514,7 @@ Result<Candle> make_candle(const EventFields& ev) {
 struct BinanceParser::Impl {
   od::parser parser;
   std::string buffer;  // input copied here with simdjson's padding behind it
+  bool fast_path = true;
 
   simdjson::error_code iterate(std::string_view input, od::document& doc) {
     buffer.assign(input);
@@ -236,18 +523,19 @@ struct BinanceParser::Impl {
   }
 };
 
-BinanceParser::BinanceParser() : impl_(std::make_unique<Impl>()) {}
+BinanceParser::BinanceParser(FastPath fast) : impl_(std::make_unique<Impl>()) {
+  impl_->fast_path = fast == FastPath::on;
+}
 BinanceParser::~BinanceParser() = default;
 BinanceParser::BinanceParser(BinanceParser&&) noexcept = default;
 BinanceParser& BinanceParser::operator=(BinanceParser&&) noexcept = default;
 
+// Fills `ev` from a frame: the fast path for Binance's compact objects, simdjson for the rest.
+static Status read_frame(BinanceParser::Impl& impl, std::string_view frame, EventFields& ev);
+
 Result<WsMessage> BinanceParser::ws_message(std::string_view frame) {
-  od::document doc;
-  SF_TRY_JSON(impl_->iterate(frame, doc), "WebSocket frame is not JSON");
-  od::object obj;
-  SF_TRY_JSON(doc.get_object().get(obj), "WebSocket frame is not a JSON object");
   EventFields ev;
-  SF_TRY_JSON(read_event(obj, ev), "malformed WebSocket event");
+  if (auto st = read_frame(*impl_, frame, ev); !st) return st.error();
   if (ev.e == "trade") {
     auto t = make_trade(ev);
     if (!t) return t.error();
@@ -269,17 +557,31 @@ Result<WsMessage> BinanceParser::ws_message(std::string_view frame) {
 }
 
 Result<Trade> BinanceParser::ws_trade(std::string_view frame) {
-  auto m = ws_message(frame);
-  if (!m) return m.error();
-  if (auto* t = std::get_if<Trade>(&*m)) return std::move(*t);
-  return make_error("WebSocket frame is not a trade event");
+  EventFields ev;
+  if (auto st = read_frame(*impl_, frame, ev); !st) return st.error();
+  if (ev.e != "trade") return make_error("WebSocket frame is not a trade event");
+  return make_trade(ev);
 }
 
 Result<Candle> BinanceParser::ws_kline(std::string_view frame) {
-  auto m = ws_message(frame);
-  if (!m) return m.error();
-  if (auto* c = std::get_if<Candle>(&*m)) return std::move(*c);
-  return make_error("WebSocket frame is not a kline event");
+  EventFields ev;
+  if (auto st = read_frame(*impl_, frame, ev); !st) return st.error();
+  if (ev.e != "kline") return make_error("WebSocket frame is not a kline event");
+  return make_candle(ev);
+}
+
+static Status read_frame(BinanceParser::Impl& impl, std::string_view frame, EventFields& ev) {
+  if (impl.fast_path) {
+    FastScan fast(frame);
+    if (fast.event(ev) && fast.at_end()) return ok_status();
+    ev = EventFields{};
+  }
+  od::document doc;
+  SF_TRY_JSON(impl.iterate(frame, doc), "WebSocket frame is not JSON");
+  od::object obj;
+  SF_TRY_JSON(doc.get_object().get(obj), "WebSocket frame is not a JSON object");
+  SF_TRY_JSON(read_event(obj, ev), "malformed WebSocket event");
+  return ok_status();
 }
 
 Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,

@@ -72,6 +72,32 @@ TEST(BinanceParser, OtherFramesAreRecognisedOrRejected) {
   EXPECT_FALSE(p.ws_message(std::string_view(kTrade).substr(0, 60)).ok()) << "truncated frame";
 }
 
+TEST(BinanceParser, FastPathAndGeneralPathAgreeOnOddShapes) {
+  BinanceParser fast, general(BinanceParser::FastPath::off);
+  const std::vector<std::string> frames = {
+      std::string(kTrade),
+      R"({ "e" : "trade", "E":1, "s":"X1", "t":5, "p":"1.50", "q":"2", "T":3, "m":false, "M":true })",
+      R"({"e":"trade","s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"x":[1,2]})",
+      R"({"e":"trade","s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true})",
+      R"({"e":"trade","s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true} trailing)",
+      R"({"e":"trade","s":"BTCUSDT","t":1.5,"p":"1","q":"1","T":1,"m":true})",
+      R"({"e":"trade","s":"btc usdt","t":1,"p":"1","q":"1","T":1,"m":true})",
+      R"({"result":null,"id":1})",
+      "",
+      "{",
+      R"({"e":"kline","E":1,"s":"A1","k":{"t":0,"T":59999,"s":"A1","i":"1m","o":"1","c":"1","h":"1","l":"1","v":"0","n":0,"x":true,"q":"0","V":"0","Q":"0","B":"0"}})",
+  };
+  for (const auto& f : frames) {
+    auto a = fast.ws_message(f);
+    auto b = general.ws_message(f);
+    ASSERT_EQ(a.ok(), b.ok()) << f;
+    if (!a.ok()) continue;
+    ASSERT_EQ(a->index(), b->index()) << f;
+    if (auto* t = std::get_if<Trade>(&*a)) EXPECT_EQ(*t, std::get<Trade>(*b)) << f;
+    if (auto* c = std::get_if<Candle>(&*a)) EXPECT_EQ(*c, std::get<Candle>(*b)) << f;
+  }
+}
+
 TEST(BinanceParser, RestBodies) {
   BinanceParser p;
   auto klines = p.rest_klines(

@@ -15,7 +15,10 @@ namespace sf::records {
 
 class BinanceParser {
  public:
-  BinanceParser();
+  // WebSocket frames in Binance's compact form take a hand-written fast path; anything else goes
+  // through simdjson. `FastPath::off` forces simdjson everywhere (differential tests, fuzzing).
+  enum class FastPath { on, off };
+  explicit BinanceParser(FastPath fast = FastPath::on);
   ~BinanceParser();
   BinanceParser(BinanceParser&&) noexcept;
   BinanceParser& operator=(BinanceParser&&) noexcept;
@@ -36,8 +39,9 @@ class BinanceParser {
   // Binance error body; an Error if the body is not one.
   Result<ApiError> rest_error(std::string_view body);
 
- private:
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
