@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Each installs what is missing (apt-get),
 # builds, then runs. Everything else here is a convenience for developers.
-.PHONY: run test test-dev deps build build-dev bench format format-check clean
+.PHONY: run test test-dev deps build build-dev bench fuzz format format-check clean
 
 JOBS ?= 2
 
@@ -26,6 +26,9 @@ test: build
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-dev: build-dev
 	@ctest --preset dev -j $(JOBS)
+
+fuzz: deps
+	@tools/fuzz.sh
 
 bench: build
 	@tools/run-bench.sh

@@ -354,7 +354,10 @@ class FastScan {
     if (peek() != '"') return false;
     const char* start = ++p_;
     while (p_ < end_ && *p_ != '"') {
-      if (*p_ == '\\' || static_cast<unsigned char>(*p_) < 0x20) return false;
+      // Escapes, control characters and non-ASCII bytes (which need UTF-8 validation) go to
+      // simdjson; Binance's keys and values are plain ASCII.
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
       ++p_;
     }
     if (p_ == end_) return false;

@@ -83,6 +83,9 @@ TEST(BinanceParser, FastPathAndGeneralPathAgreeOnOddShapes) {
       R"({"e":"trade","s":"BTCUSDT","t":1.5,"p":"1","q":"1","T":1,"m":true})",
       R"({"e":"trade","s":"btc usdt","t":1,"p":"1","q":"1","T":1,"m":true})",
       R"({"result":null,"id":1})",
+      // Found by the fuzzer (tools/fuzz.sh): a key with an invalid UTF-8 byte was accepted by the
+      // fast path and rejected by simdjson.
+      "{\"stream\":\"x@kline_1m\",\"data\":{\"\xb5\":\"kline\",\"E\":1}}",
       "",
       "{",
       R"({"e":"kline","E":1,"s":"A1","k":{"t":0,"T":59999,"s":"A1","i":"1m","o":"1","c":"1","h":"1","l":"1","v":"0","n":0,"x":true,"q":"0","V":"0","Q":"0","B":"0"}})",
