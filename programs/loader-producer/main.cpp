@@ -28,23 +28,12 @@ int main() {
                            "): expected a range whose first day has begun (now is " +
                            records::format_utc(now) + ")"});
   }
-  auto http = binance::HttpClient::create(cfg.binance_api_url);
-  if (!http) {
+  auto rest = loader::make_rest_client(cfg, SystemClock::shared());
+  if (!rest) {
     config::exit_with_config_error(
         {"BINANCE_API_URL", "config error: BINANCE_API_URL='" + cfg.binance_api_url +
-                                "' is invalid: " + http.error().message});
+                                "' is invalid: " + rest.error().message});
   }
-  binance::RestClient rest(std::move(http).value(), SystemClock::shared());
-
-  return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
-    rest.set_cancel([&ctx] { return ctx.stop.stop_requested(); });
-    Status st = rest.load_limits(cfg.symbol);
-    if (st) {
-      st = cfg.kind == config::DataKind::api_candles ? loader::load_candles(ctx, rest)
-                                                     : loader::load_trades(ctx, rest);
-    }
-    // A request abandoned because of a stop is an interruption, not a failure.
-    if (!st && ctx.stop.stop_requested()) return ok_status();
-    return st;
-  });
+  return worker::run_worker(
+      cfg, [&](worker::WorkerContext& ctx) { return loader::run_historical(ctx, **rest); });
 }

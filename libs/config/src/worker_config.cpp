@@ -79,6 +79,18 @@ class Reader {
     return *v;
   }
 
+  int integer(std::string_view var, int fallback, int lo, int hi) const {
+    auto v = env_(var);
+    if (!v) return fallback;
+    const bool digits_only =
+        !v->empty() && v->size() < 10 && all_of(*v, [](char ch) { return ch >= '0' && ch <= '9'; });
+    const int n = digits_only ? std::stoi(*v) : -1;
+    if (n < lo || n > hi) {
+      fail(var, v, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    }
+    return n;
+  }
+
   bool flag(std::string_view var, bool fallback) const {
     auto v = env_(var);
     if (!v) return fallback;
@@ -310,6 +322,17 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
       c.telemetry_interval = std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
     }
     c.debug = r.flag("DEBUG", false);
+    if (auto v = r.get("BINANCE_WEIGHT_SHARE")) {
+      char* end = nullptr;
+      const double share = std::strtod(v->c_str(), &end);
+      if (end == v->c_str() || *end != '\0' || !(share >= 0.05 && share <= 1.0)) {
+        fail("BINANCE_WEIGHT_SHARE", v,
+             "a share of Binance's weight limit between 0.05 and 1, e.g. 0.8");
+      }
+      c.binance_weight_share = share;
+    }
+    c.binance_max_attempts = r.integer("BINANCE_MAX_ATTEMPTS", 8, 1, 100);
+    c.binance_parallel_pages = r.integer("BINANCE_PARALLEL_PAGES", 4, 1, 16);
     return c;
   } catch (const Bad& b) {
     return b.error;

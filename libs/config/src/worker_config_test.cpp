@@ -68,7 +68,13 @@ TEST(WorkerConfig, EveryVariableIsRead) {
   v["TELEMETRY_INTERVAL"] = "0.5";
   v["DEBUG"] = "true";
   v["KAFKA_PROPERTIES"] = "linger.ms=20;compression.type=zstd";
+  v["BINANCE_WEIGHT_SHARE"] = "0.5";
+  v["BINANCE_MAX_ATTEMPTS"] = "3";
+  v["BINANCE_PARALLEL_PAGES"] = "2";
   auto c = load_ok(v);
+  EXPECT_DOUBLE_EQ(c.binance_weight_share, 0.5);
+  EXPECT_EQ(c.binance_max_attempts, 3);
+  EXPECT_EQ(c.binance_parallel_pages, 2);
   EXPECT_EQ(c.kind, DataKind::ws_candles);
   EXPECT_EQ(c.interval->name(), "1h");
   EXPECT_FALSE(c.time_range.has_value()) << "TIME_RANGE is optional for ws_*";
@@ -151,6 +157,9 @@ TEST(WorkerConfig, EachBadOrMissingVariableIsNamedWithTheExpectedForm) {
       {"TELEMETRY_INTERVAL", "0", "TELEMETRY_INTERVAL", "0.1 to 3600"},
       {"DEBUG", "maybe", "DEBUG", "true or false"},
       {"KAFKA_PROPERTIES", "linger.ms", "KAFKA_PROPERTIES", "key=value"},
+      {"BINANCE_WEIGHT_SHARE", "2", "BINANCE_WEIGHT_SHARE", "between 0.05 and 1"},
+      {"BINANCE_MAX_ATTEMPTS", "0", "BINANCE_MAX_ATTEMPTS", "from 1 to 100"},
+      {"BINANCE_PARALLEL_PAGES", "many", "BINANCE_PARALLEL_PAGES", "from 1 to 16"},
   };
   for (const auto& bc : cases) {
     auto v = base();

@@ -41,6 +41,27 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
   return ok_status();
 }
 
+Result<std::unique_ptr<binance::RestClient>> make_rest_client(const config::WorkerConfig& cfg,
+                                                              std::shared_ptr<Clock> clock) {
+  auto http = binance::HttpClient::create(cfg.binance_api_url);
+  if (!http) return http.error();
+  binance::RestPolicy policy;
+  policy.weight_share = cfg.binance_weight_share;
+  policy.max_attempts = cfg.binance_max_attempts;
+  return std::make_unique<binance::RestClient>(std::move(http).value(), std::move(clock), policy);
+}
+
+Status run_historical(worker::WorkerContext& ctx, binance::RestClient& rest) {
+  rest.set_cancel([&ctx] { return ctx.stop.stop_requested(); });
+  Status st = rest.load_limits(ctx.config.symbol);
+  if (st) {
+    st = ctx.config.kind == config::DataKind::api_candles ? load_candles(ctx, rest)
+                                                          : load_trades(ctx, rest);
+  }
+  if (!st && ctx.stop.stop_requested()) return ok_status();
+  return st;
+}
+
 Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
   const auto& cfg = ctx.config;
   const records::TimeRange range = *cfg.time_range;

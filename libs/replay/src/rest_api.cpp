@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/url/parse_query.hpp>
 #include <charconv>
+#include <cmath>
 
 namespace sf::replay {
 
@@ -197,8 +198,12 @@ RestResponse RestApi::handle(const RestRequest& request) {
     c.used += weight;
     used = c.used;
     if (options_.fail_rate > 0) {
+      // Exactly `fail_rate` of the answers fail, spread evenly (the seed shifts where); the kind of
+      // fault comes from a seeded generator. Deterministic, so a failing test can be replayed.
+      const auto n =
+          static_cast<double>(stats_.requests + static_cast<int64_t>(options_.seed % 1000));
+      inject_fault = std::floor(n * options_.fail_rate) > std::floor((n - 1) * options_.fail_rate);
       rng_ = rng_ * 6364136223846793005ULL + 1442695040888963407ULL;
-      inject_fault = static_cast<double>(rng_ >> 11) / 9007199254740992.0 < options_.fail_rate;
       if (inject_fault) ++stats_.faults;
     }
   }

@@ -131,8 +131,7 @@ TEST(RestApi, FaultsAreDeterministic) {
     records::BinanceParser p;
     if (x.status != 200 || !p.rest_klines(x.body, "ADABTC", "1m", 0).ok()) ++faults;
   }
-  EXPECT_GT(faults, 5);
-  EXPECT_LT(faults, 35);
+  EXPECT_EQ(faults, 20) << "exactly half of 40 answers";
   EXPECT_EQ(a.api.stats().faults, faults);
 }
 

@@ -50,6 +50,10 @@ struct WorkerConfig {
   std::string binance_ws_url = "wss://stream.binance.com:9443/ws";
   std::string binance_api_key;
   Secret binance_api_secret;
+  // REST manners (our own variables, documented in docs/decisions.md):
+  double binance_weight_share = 0.8;  // BINANCE_WEIGHT_SHARE: share of the weight limit we use
+  int binance_max_attempts = 8;       // BINANCE_MAX_ATTEMPTS: tries per page before `error`
+  int binance_parallel_pages = 4;     // BINANCE_PARALLEL_PAGES: pages in flight at once
   std::chrono::milliseconds telemetry_interval{5000};
   bool debug = false;
 };

@@ -15,6 +15,14 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest);
 // /api/v3/historicalTrades?fromId= until past the range end. Ids must be contiguous.
 Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest);
 
+// A RestClient for BINANCE_API_URL with the config's retry budget and weight share.
+Result<std::unique_ptr<binance::RestClient>> make_rest_client(const config::WorkerConfig& cfg,
+                                                              std::shared_ptr<Clock> clock);
+
+// The whole body of loader-producer for api_* types: reads exchangeInfo's limits, then loads. A
+// request abandoned because of a stop is an interruption, not a failure.
+Status run_historical(worker::WorkerContext& ctx, binance::RestClient& rest);
+
 // The first open time of `interval` at or after `t`.
 int64_t first_open_at_or_after(const records::Interval& interval, int64_t t);
 
