@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 build/bin/codec_bench "${CODEC_N:-200000}"
 echo
 build/bin/producer_bench "${PRODUCER_N:-300000}"
+echo
+build/bin/loader_bench "${LOADER_CANDLES:-525600}" "${LOADER_PARALLEL:-4}"

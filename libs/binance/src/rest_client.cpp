@@ -6,9 +6,97 @@
 
 namespace sf::binance {
 
+WeightBudget::WeightBudget(std::shared_ptr<Clock> clock, int limit, double share)
+    : clock_(std::move(clock)), limit_(limit), share_(share) {}
+
+void WeightBudget::acquire(int weight) {
+  for (;;) {
+    int64_t wait = 0;
+    {
+      std::unique_lock lock(mu_);
+      const int64_t now = clock_->now_ms();
+      if (now < hold_until_ms_) {
+        wait = hold_until_ms_ - now;
+      } else {
+        if (now / 60'000 != minute_) {
+          // A new window by our clock. Binance's may not have turned yet (clocks differ), so one
+          // request goes first and its X-MBX-USED-WEIGHT-1M tells the real count before others go.
+          minute_ = now / 60'000;
+          used_ = 0;
+          probing_ = true;
+          probe_sent_ = false;
+        }
+        const int budget = std::max(1, static_cast<int>(limit_ * share_));
+        const bool fits = used_ + weight <= budget || used_ == 0;
+        if (fits && (!probing_ || !probe_sent_)) {
+          used_ += weight;
+          if (probing_) probe_sent_ = true;
+          return;
+        }
+        if (fits) {
+          // Waiting for the probe's answer: real time, not the Clock (it is not a pacing wait).
+          cv_.wait_for(lock, std::chrono::milliseconds(50));
+          continue;
+        }
+        wait = (minute_ + 1) * 60'000 - now + 50;  // the next window, with a margin
+      }
+    }
+    paced_ms_ += wait;
+    clock_->sleep_for(milliseconds(wait));
+  }
+}
+
+void WeightBudget::observe(int used) {
+  {
+    std::lock_guard lock(mu_);
+    if (clock_->now_ms() / 60'000 == minute_) used_ = std::max(used_, used);
+    probing_ = false;
+  }
+  cv_.notify_all();
+}
+
+void WeightBudget::answered() {
+  {
+    std::lock_guard lock(mu_);
+    probing_ = false;
+  }
+  cv_.notify_all();
+}
+
+void WeightBudget::hold_until(int64_t until_ms) {
+  std::lock_guard lock(mu_);
+  hold_until_ms_ = std::max(hold_until_ms_, until_ms);
+}
+
+void WeightBudget::set_limit(int limit) {
+  std::lock_guard lock(mu_);
+  limit_ = limit;
+}
+
+int WeightBudget::limit() const {
+  std::lock_guard lock(mu_);
+  return limit_;
+}
+
+RestCounters WeightBudget::counters() const {
+  return {requests_.load(), retries_.load(), rate_limited_.load(), paced_ms_.load()};
+}
+
 RestClient::RestClient(std::unique_ptr<HttpClient> http, std::shared_ptr<Clock> clock,
                        RestPolicy policy)
-    : http_(std::move(http)), clock_(std::move(clock)), policy_(policy) {}
+    : http_(std::move(http)),
+      clock_(clock),
+      policy_(policy),
+      budget_(std::make_shared<WeightBudget>(clock, policy.weight_limit, policy.weight_share)) {}
+
+Result<std::unique_ptr<RestClient>> RestClient::sibling() const {
+  auto http = http_->clone();
+  if (!http) return http.error();
+  auto c = std::make_unique<RestClient>(std::move(http).value(), clock_, policy_);
+  c->budget_ = budget_;
+  c->cancelled_ = cancelled_;
+  return c;
+}
 
 milliseconds RestClient::backoff(int attempt) {
   const int64_t cap = policy_.max_backoff.count();
@@ -19,25 +107,14 @@ milliseconds RestClient::backoff(int attempt) {
 }
 
 Result<HttpResponse> RestClient::get_once(const std::string& target, int weight) {
-  // Pace: stay under weight_share of the minute's limit, by Binance's own count.
-  const int64_t minute = clock_->now_ms() / 60'000;
-  if (minute != used_minute_) {
-    used_minute_ = minute;
-    used_weight_ = 0;
-  }
-  const int budget = static_cast<int>(policy_.weight_limit * policy_.weight_share);
-  if (used_weight_ + weight > budget) {
-    const int64_t wait = (minute + 1) * 60'000 - clock_->now_ms() + 50;
-    counters_.paced_ms += wait;
-    clock_->sleep_for(milliseconds(wait));
-    used_minute_ = clock_->now_ms() / 60'000;
-    used_weight_ = 0;
-  }
-  ++counters_.requests;
+  budget_->acquire(weight);
+  budget_->count_request();
   auto r = http_->get(target);
-  if (r) {
-    const std::string used = r->header("x-mbx-used-weight-1m");
-    if (!used.empty()) used_weight_ = std::atoi(used.c_str());
+  const std::string used = r ? r->header("x-mbx-used-weight-1m") : std::string();
+  if (!used.empty()) {
+    budget_->observe(std::atoi(used.c_str()));
+  } else {
+    budget_->answered();  // no count to learn from; let the others go
   }
   return r;
 }
@@ -46,10 +123,11 @@ template <class T>
 Result<T> RestClient::get(const std::string& target, int weight,
                           const std::function<Result<T>(const std::string&)>& parse) {
   std::string last_problem;
+  int rate_limited_in_a_row = 0;
   for (int attempt = 0; attempt < policy_.max_attempts; ++attempt) {
     if (cancelled_ && cancelled_()) return make_error("cancelled: " + target, true);
     if (attempt > 0) {
-      ++counters_.retries;
+      budget_->count_retry();
       clock_->sleep_for(backoff(attempt - 1));
     }
     auto r = get_once(target, weight);
@@ -58,12 +136,13 @@ Result<T> RestClient::get(const std::string& target, int weight,
       continue;
     }
     if (r->status == 429 || r->status == 418) {
-      ++counters_.rate_limited;
+      budget_->count_rate_limited();
       const int secs = std::max(1, std::atoi(r->header("retry-after").c_str()));
-      clock_->sleep_for(milliseconds(secs * 1000LL));
+      budget_->hold_until(clock_->now_ms() + secs * 1000LL);  // every sibling waits too
       --attempt;  // being told to wait is not a failure of the request
-      if (counters_.rate_limited > 1000)
-        return make_error("rate limited too often: " + target, true);
+      if (++rate_limited_in_a_row > 100) {
+        return make_error("still rate limited after 100 waits: " + target, true);
+      }
       continue;
     }
     if (r->status >= 500) {
@@ -107,6 +186,7 @@ Status RestClient::load_limits(const std::string& symbol) {
       });
   if (!limit) return limit.error();
   policy_.weight_limit = *limit;
+  budget_->set_limit(*limit);
   return ok_status();
 }
 

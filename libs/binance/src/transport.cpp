@@ -228,6 +228,11 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
+Result<std::unique_ptr<HttpClient>> HttpClient::clone() const {
+  const auto& u = impl_->url;
+  return create(u.scheme + "://" + u.host + ":" + u.port + u.path, impl_->options);
+}
+
 Result<HttpResponse> HttpClient::get(std::string_view target) {
   auto& d = *impl_;
   const std::string full = d.url.path + std::string(target);

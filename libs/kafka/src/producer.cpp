@@ -51,8 +51,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
       {"linger.ms", "5"},
       {"batch.num.messages", "10000"},
       {"batch.size", "1000000"},
-      {"queue.buffering.max.messages", "500000"},
-      {"queue.buffering.max.kbytes", "1048576"},
+      // A bounded local buffer: send() waits when it is full (back-pressure instead of memory
+      // growth); ~100k records ride out a short broker outage. Raise via KAFKA_PROPERTIES.
+      {"queue.buffering.max.messages", "100000"},
+      {"queue.buffering.max.kbytes", "16384"},
       {"message.timeout.ms", "300000"},
   };
   for (const auto& [k, v] : options.properties) props[k] = v;
@@ -108,6 +110,21 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
     }
     std::this_thread::sleep_for(milliseconds(5));  // the poller thread drains delivery reports
   }
+}
+
+Status Producer::prepare(const std::string& topic, milliseconds timeout) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(impl_->rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_metadata(impl_->rk.get(), 0, t, &md, static_cast<int>(timeout.count()));
+  if (md) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  if (err) {
+    return make_error("Kafka metadata for " + topic + ": " + rd_kafka_err2str(err) +
+                          ". Hint: check KAFKA_BOOTSTRAP_SERVERS and that the broker is up",
+                      true);
+  }
+  return ok_status();
 }
 
 Status Producer::flush(milliseconds timeout) {

@@ -1,5 +1,6 @@
 #include "sf/loader/historical.h"
 
+#include "ordered_pages.h"
 #include "sf/log/log.h"
 #include "sf/records/writer.h"
 
@@ -10,35 +11,127 @@ int64_t first_open_at_or_after(const records::Interval& interval, int64_t t) {
   return open == t ? open : interval.next_open(open);
 }
 
+namespace {
+
+// The clients for `parallel` pages in flight: `rest` itself plus siblings sharing its budget.
+Result<std::vector<std::unique_ptr<binance::RestClient>>> siblings(binance::RestClient& rest,
+                                                                   int parallel) {
+  std::vector<std::unique_ptr<binance::RestClient>> out;
+  for (int i = 1; i < parallel; ++i) {
+    auto s = rest.sibling();
+    if (!s) return s.error();
+    out.push_back(std::move(s).value());
+  }
+  return out;
+}
+
+std::vector<binance::RestClient*> all_clients(
+    binance::RestClient& rest, const std::vector<std::unique_ptr<binance::RestClient>>& more) {
+  std::vector<binance::RestClient*> out{&rest};
+  for (const auto& c : more) out.push_back(c.get());
+  return out;
+}
+
+constexpr int kPage = 1000;
+
+}  // namespace
+
 Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
   const auto& cfg = ctx.config;
   const records::Interval interval = *cfg.interval;
   const records::TimeRange range = *cfg.time_range;
   const int64_t last_possible = std::min(range.end_ms, ctx.clock.now_ms());
-  int64_t cursor = first_open_at_or_after(interval, range.start_ms);
+  const int64_t first_open = first_open_at_or_after(interval, range.start_ms);
+  // Page i asks for the kPage periods opening from starts[i]: fixed, so pages can be fetched in
+  // parallel and published in order.
+  std::vector<int64_t> starts;
   int64_t expected = 0;
-  for (int64_t t = cursor; interval.close_time(t) <= last_possible; t = interval.next_open(t))
-    ++expected;
-  ctx.progress.expected = expected;
-
-  std::string json;
-  while (cursor <= range.end_ms && !ctx.stop.stop_requested()) {
-    auto page = rest.klines(cfg.symbol, std::string(interval.name()), cursor, range.end_ms, 1000);
-    if (!page) return page.error();
-    if (page->empty()) break;
-    for (const auto& c : *page) {
-      if (c.open_time < cursor) continue;  // never twice
-      if (c.open_time > range.end_ms) return ok_status();
-      if (!c.closed) return ok_status();  // the still-open candle: the range is done for now
-      json.clear();
-      records::append_json(c, json);
-      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, c.open_time); !st)
-        return st;
-      ctx.progress.done.fetch_add(1);
-      cursor = interval.next_open(c.open_time);
-    }
+  for (int64_t t = first_open; t <= range.end_ms; t = interval.next_open(t)) {
+    if (expected % kPage == 0) starts.push_back(t);
+    if (interval.close_time(t) <= last_possible) ++expected;
   }
-  return ok_status();
+  ctx.progress.expected = expected;
+  if (starts.empty()) return ok_status();
+  starts.push_back(INT64_MAX);
+
+  auto more = siblings(rest, cfg.binance_parallel_pages);
+  if (!more) return more.error();
+  const std::string name(interval.name());
+  std::string json;
+  int64_t cursor = first_open;
+  const int64_t pages = static_cast<int64_t>(starts.size()) - 1;
+  int64_t published = 0;
+  return fetch_in_order<std::vector<records::Candle>>(
+      all_clients(rest, *more), 2 * cfg.binance_parallel_pages,
+      [&](binance::RestClient& client, int64_t i) -> Result<std::vector<records::Candle>> {
+        if (i + 1 >= static_cast<int64_t>(starts.size())) return std::vector<records::Candle>{};
+        const int64_t end = std::min(range.end_ms, starts[i + 1] - 1);
+        return client.klines(cfg.symbol, name, starts[i], end, kPage);
+      },
+      [&](std::vector<records::Candle>& page) -> Result<bool> {
+        ++published;
+        for (const auto& c : page) {
+          if (c.open_time < cursor) continue;                         // never twice
+          if (c.open_time > range.end_ms || !c.closed) return false;  // the still-open candle: done
+          json.clear();
+          records::append_json(c, json);
+          if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, c.open_time); !st) {
+            return st.error();
+          }
+          ctx.progress.done.fetch_add(1);
+          cursor = interval.next_open(c.open_time);
+        }
+        return published < pages && !ctx.stop.stop_requested();
+      },
+      ctx.stop);
+}
+
+Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
+  const auto& cfg = ctx.config;
+  const records::TimeRange range = *cfg.time_range;
+  const int64_t span_end = std::min(range.end_ms, ctx.clock.now_ms());
+  ctx.progress.expected = std::max<int64_t>(1, span_end - range.start_ms);
+
+  auto first = rest.agg_trades_from(cfg.symbol, range.start_ms, 1);
+  if (!first) return first.error();
+  if (first->empty() || first->front().timestamp > range.end_ms) {
+    log::get().info("no trades of {} in the range", cfg.symbol);
+    ctx.progress.done = ctx.progress.expected.load();
+    return ok_status();
+  }
+  const int64_t first_id = first->front().first_trade_id;
+  auto more = siblings(rest, cfg.binance_parallel_pages);
+  if (!more) return more.error();
+  int64_t next_id = first_id;
+  std::string json;
+  // Trade ids are contiguous, so page i is fromId = first_id + i * kPage.
+  return fetch_in_order<std::vector<records::Trade>>(
+      all_clients(rest, *more), 2 * cfg.binance_parallel_pages,
+      [&](binance::RestClient& client, int64_t i) {
+        return client.historical_trades(cfg.symbol, first_id + i * kPage, kPage);
+      },
+      [&](std::vector<records::Trade>& page) -> Result<bool> {
+        if (page.empty()) return false;
+        for (const auto& t : page) {
+          if (t.trade_id < next_id) continue;
+          if (t.trade_id != next_id) {
+            return make_error("trade ids jump from " + std::to_string(next_id - 1) + " to " +
+                              std::to_string(t.trade_id) +
+                              " in Binance's answer; refusing to leave a gap");
+          }
+          if (t.timestamp > range.end_ms) return false;
+          ++next_id;
+          if (t.timestamp < range.start_ms) continue;
+          json.clear();
+          records::append_json(t, json);
+          if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t.timestamp); !st) {
+            return st.error();
+          }
+          ctx.progress.done = std::min(ctx.progress.expected.load(), t.timestamp - range.start_ms);
+        }
+        return static_cast<int>(page.size()) == kPage && !ctx.stop.stop_requested();
+      },
+      ctx.stop);
 }
 
 Result<std::unique_ptr<binance::RestClient>> make_rest_client(const config::WorkerConfig& cfg,
@@ -60,45 +153,6 @@ Status run_historical(worker::WorkerContext& ctx, binance::RestClient& rest) {
   }
   if (!st && ctx.stop.stop_requested()) return ok_status();
   return st;
-}
-
-Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
-  const auto& cfg = ctx.config;
-  const records::TimeRange range = *cfg.time_range;
-  const int64_t span_end = std::min(range.end_ms, ctx.clock.now_ms());
-  ctx.progress.expected = std::max<int64_t>(1, span_end - range.start_ms);
-
-  auto first = rest.agg_trades_from(cfg.symbol, range.start_ms, 1);
-  if (!first) return first.error();
-  if (first->empty() || first->front().timestamp > range.end_ms) {
-    log::get().info("no trades of {} in the range", cfg.symbol);
-    ctx.progress.done = ctx.progress.expected.load();
-    return ok_status();
-  }
-  int64_t next_id = first->front().first_trade_id;
-  std::string json;
-  while (!ctx.stop.stop_requested()) {
-    auto page = rest.historical_trades(cfg.symbol, next_id, 1000);
-    if (!page) return page.error();
-    if (page->empty()) break;
-    for (const auto& t : *page) {
-      if (t.trade_id < next_id) continue;
-      if (t.trade_id != next_id) {
-        return make_error("trade ids jump from " + std::to_string(next_id - 1) + " to " +
-                          std::to_string(t.trade_id) +
-                          " in Binance's answer; refusing to leave a gap");
-      }
-      if (t.timestamp > range.end_ms) return ok_status();
-      ++next_id;
-      if (t.timestamp < range.start_ms) continue;
-      json.clear();
-      records::append_json(t, json);
-      if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t.timestamp); !st)
-        return st;
-      ctx.progress.done = std::min(ctx.progress.expected.load(), t.timestamp - range.start_ms);
-    }
-  }
-  return ok_status();
 }
 
 }  // namespace sf::loader

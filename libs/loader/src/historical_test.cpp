@@ -57,7 +57,7 @@ class HistoricalTest : public ::testing::Test {
   }
 
   LoadResult run(const config::WorkerConfig& cfg, replay::ServerOptions server = {},
-          std::function<void(worker::StopSource&)> during = nullptr) {
+                 std::function<void(worker::StopSource&)> during = nullptr) {
     kafka_.create_topic(cfg.kafka_topic, 1);
     auto s = replay::ReplayServer::start(data(), server, clock_).value();
     auto c = cfg;
@@ -93,8 +93,8 @@ class HistoricalTest : public ::testing::Test {
 };
 
 // An aggregation of 1m candles written independently of the replay exchange's own.
-std::vector<records::Candle> aggregate(const std::vector<records::Candle>& minutes, int64_t period_ms,
-                                       const std::string& interval) {
+std::vector<records::Candle> aggregate(const std::vector<records::Candle>& minutes,
+                                       int64_t period_ms, const std::string& interval) {
   std::vector<records::Candle> out;
   std::map<std::string, __int128> sums;
   for (const auto& m : minutes) {
@@ -105,8 +105,9 @@ std::vector<records::Candle> aggregate(const std::vector<records::Candle>& minut
       out.back().close_time = open + period_ms - 1;
       out.back().interval = interval;
       out.back().number_of_trades = 0;
-      for (auto* d : {&out.back().volume, &out.back().quote_asset_volume,
-                      &out.back().taker_buy_base_asset_volume, &out.back().taker_buy_quote_asset_volume}) {
+      for (auto* d :
+           {&out.back().volume, &out.back().quote_asset_volume,
+            &out.back().taker_buy_base_asset_volume, &out.back().taker_buy_quote_asset_volume}) {
         *d = records::Decimal::from_scaled8(0);
       }
     }
@@ -155,7 +156,8 @@ TEST_F(HistoricalTest, PartialSingleDayEmptyRanges) {
   EXPECT_EQ(one_day.records,
             expected_candles(std::vector<records::Candle>(minutes.begin() + 1440, minutes.end())));
   auto past_the_data = run(config("ADABTC", "api_candles_1m", "2021-11-28:2021-11-30"));
-  EXPECT_EQ(past_the_data.records.size(), 1440u) << "the range runs past the data: only what exists";
+  EXPECT_EQ(past_the_data.records.size(), 1440u)
+      << "the range runs past the data: only what exists";
   auto before_the_data = run(config("ADABTC", "api_candles_1m", "2021-11-25:2021-11-27"));
   EXPECT_EQ(before_the_data.records.size(), 1440u);
   auto none = run(config("ADABTC", "api_candles_1m", "2021-12-01:2021-12-02"));
@@ -181,19 +183,47 @@ TEST_F(HistoricalTest, BtcUsdtTradesAfterMidnightContiguous) {
 TEST_F(HistoricalTest, FaultsAndPacingChangeNothing) {
   replay::ServerOptions faulty;
   faulty.rest.fail_rate = 0.1;
-  faulty.rest.seed = 3;
-  faulty.rest.weight_limit = 60;  // exchangeInfo (20) + 1 historicalTrades page (25) per minute at 80%
-  auto candles = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28"), faulty);
+  faulty.rest.seed = 9;  // the first answer of each run is a fault, then every 10th
+  faulty.rest.weight_limit =
+      60;  // exchangeInfo (20) + 1 historicalTrades page (25) per minute at 80%
+  // One page at a time here: with a ManualClock every sleeping thread moves the shared time, so
+  // parallel waiters would skew the windows in ways real time does not.
+  auto sequential = [&](config::WorkerConfig c) {
+    c.binance_parallel_pages = 1;
+    return c;
+  };
+  auto candles =
+      run(sequential(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28")), faulty);
   EXPECT_EQ(candles.exit_code, 0);
   EXPECT_EQ(candles.records, expected_candles(data()->find("ADABTC")->klines_1m));
   EXPECT_EQ(candles.server.banned_418, 0);
-  auto trades = run(config("BTCUSDT", "api_trades", "2024-08-09:2024-08-09"), faulty);
+  auto trades = run(sequential(config("BTCUSDT", "api_trades", "2024-08-09:2024-08-09")), faulty);
   EXPECT_EQ(trades.exit_code, 0);
   auto clean = run(config("BTCUSDT", "api_trades", "2024-08-09:2024-08-09"));
   EXPECT_EQ(trades.records, clean.records);
   EXPECT_GT(trades.server.faults + candles.server.faults, 0);
   EXPECT_EQ(trades.server.banned_418, 0);
   EXPECT_EQ(trades.server.rate_limited_429, 0) << "paced under the limit, never over it";
+}
+
+TEST_F(HistoricalTest, ParallelPagesWithFaultsKeepOrderAndExactness) {
+  replay::ServerOptions faulty;
+  faulty.rest.fail_rate = 0.1;
+  faulty.rest.seed = 9;
+  auto cfg = config("BTCUSDT", "api_trades", "2024-08-09:2024-08-09");
+  cfg.binance_parallel_pages = 4;
+  auto trades = run(cfg, faulty);
+  EXPECT_EQ(trades.exit_code, 0);
+  std::vector<std::string> expected;
+  for (const auto& t : data()->find("BTCUSDT")->trades) {
+    if (t.timestamp >= 1723161600000) expected.push_back(records::to_json(t));
+  }
+  EXPECT_EQ(trades.records, expected);
+  EXPECT_GT(trades.server.faults, 0);
+  auto ccfg = config("ADABTC", "api_candles_5m", "2021-11-27:2021-11-28");
+  ccfg.binance_parallel_pages = 4;
+  auto candles = run(ccfg, faulty);
+  EXPECT_EQ(candles.records.size(), 576u);
 }
 
 TEST_F(HistoricalTest, UnknownSymbolIsAnErrorEventAndExitOne) {
@@ -207,7 +237,7 @@ TEST_F(HistoricalTest, UnknownSymbolIsAnErrorEventAndExitOne) {
 
 TEST_F(HistoricalTest, StopMidLoadKeepsEverythingReadOnce) {
   replay::ServerOptions slow;
-  slow.slow_ms = 30;
+  slow.slow_ms = 200;
   auto cfg = config("BTCUSDT", "api_trades", "2024-08-09:2024-08-09");
   auto r = run(cfg, slow, [&](worker::StopSource& stop) {
     // Let a few pages through, then stop as the control topic would.
@@ -237,8 +267,11 @@ std::pair<int, std::string> run_program(const std::vector<std::string>& env) {
 }
 
 TEST_F(HistoricalTest, ProgramRejectsBadInputClearly) {
-  std::vector<std::string> base = {"QUEUE_ID=wf-x", "SYMBOL=ADABTC", "TYPE=api_candles_1m",
-                                   "TIME_RANGE=2021-11-27:2021-11-28", "KAFKA_TOPIC=data-x",
+  std::vector<std::string> base = {"QUEUE_ID=wf-x",
+                                   "SYMBOL=ADABTC",
+                                   "TYPE=api_candles_1m",
+                                   "TIME_RANGE=2021-11-27:2021-11-28",
+                                   "KAFKA_TOPIC=data-x",
                                    "TELEMETRY_PRODUCER_ID=loader-producer__x",
                                    "KAFKA_BOOTSTRAP_SERVERS=" + kafka_.bootstrap_servers(),
                                    "LOG_FORMAT=text"};
@@ -249,7 +282,8 @@ TEST_F(HistoricalTest, ProgramRejectsBadInputClearly) {
   };
   auto interval = run_program(with("TYPE=api_candles_7m"));
   EXPECT_EQ(interval.first, 2);
-  EXPECT_NE(interval.second.find("config error: TYPE='api_candles_7m'"), std::string::npos) << interval.second;
+  EXPECT_NE(interval.second.find("config error: TYPE='api_candles_7m'"), std::string::npos)
+      << interval.second;
   auto malformed = run_program(with("TIME_RANGE=2021-11-27"));
   EXPECT_EQ(malformed.first, 2);
   EXPECT_NE(malformed.second.find("config error: TIME_RANGE"), std::string::npos);

@@ -11,43 +11,38 @@ void Decimal::set(std::string_view normalised) {
 }
 
 Result<Decimal> Decimal::parse(std::string_view text) {
-  if (text.empty() || text.size() > kMaxLength) {
+  const size_t n = text.size();
+  const char* p = text.data();
+  if (n == 0 || n > kMaxLength) {
     return make_error("decimal must be 1-40 characters, got '" + std::string(text) + "'");
   }
-  size_t i = 0;
-  const bool negative = text[0] == '-';
-  if (negative) ++i;
+  size_t i = p[0] == '-' ? 1 : 0;
   const size_t int_begin = i;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  size_t int_end = i;
-  size_t frac_begin = i, frac_end = i;
-  if (i < text.size() && text[i] == '.') {
-    frac_begin = ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    frac_end = i;
-    if (frac_end == frac_begin) {
+  while (i < n && static_cast<unsigned>(p[i] - '0') < 10) ++i;
+  const size_t int_end = i;
+  size_t frac_end = i;
+  if (i < n && p[i] == '.') {
+    const size_t frac_begin = ++i;
+    while (i < n && static_cast<unsigned>(p[i] - '0') < 10) ++i;
+    if (i == frac_begin) {
       return make_error("decimal has no digits after '.': '" + std::string(text) + "'");
     }
+    frac_end = i;
+    // Trailing fractional zeros go, and the point with them if nothing is left.
+    while (frac_end > frac_begin && p[frac_end - 1] == '0') --frac_end;
+    if (frac_end == frac_begin) frac_end = int_end;
   }
-  if (int_end == int_begin || i != text.size()) {
+  if (int_end == int_begin || i != n) {
     return make_error("not a decimal number: '" + std::string(text) + "'");
   }
-  // Drop redundant leading zeros ("007.5" -> "7.5") and trailing fractional zeros.
-  size_t lead = int_begin;
-  while (lead + 1 < int_end && text[lead] == '0') ++lead;
-  while (frac_end > frac_begin && text[frac_end - 1] == '0') --frac_end;
-
-  char out[kMaxLength];
-  size_t n = 0;
-  const bool is_zero = int_end - lead == 1 && text[lead] == '0' && frac_end == frac_begin;
-  if (negative && !is_zero) out[n++] = '-';
-  for (size_t k = lead; k < int_end; ++k) out[n++] = text[k];
-  if (frac_end > frac_begin) {
-    out[n++] = '.';
-    for (size_t k = frac_begin; k < frac_end; ++k) out[n++] = text[k];
-  }
+  size_t lead = int_begin;  // redundant leading zeros ("007.5" -> "7.5")
+  while (lead + 1 < int_end && p[lead] == '0') ++lead;
+  const bool zero = int_end - lead == 1 && p[lead] == '0' && frac_end == int_end;
   Decimal d;
-  d.set(std::string_view(out, n));
+  size_t len = 0;
+  if (int_begin == 1 && !zero) d.buf_[len++] = '-';
+  std::memcpy(d.buf_.data() + len, p + lead, frac_end - lead);
+  d.len_ = static_cast<uint8_t>(len + frac_end - lead);
   return d;
 }
 

@@ -624,7 +624,9 @@ Result<std::vector<Candle>> BinanceParser::rest_klines(std::string_view body,
         case 7:
         case 9:
         case 10: {
-          SF_TRY_JSON(cell.get_string().get(s),
+          od::value cell_value;
+          SF_TRY_JSON(std::move(cell).get(cell_value), "kline row cell");
+          SF_TRY_JSON(raw_string(cell_value, s),
                       "kline row: decimal string expected in column " + std::to_string(idx));
           static constexpr const char* kNames[] = {"",
                                                    "open",

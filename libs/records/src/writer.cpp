@@ -1,62 +1,105 @@
 #include "sf/records/writer.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace sf::records {
 namespace {
 
-void put_int(std::string& out, int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
+// Writes into a stack buffer with memcpy and appends once: std::string's per-piece appends cost
+// more than the formatting itself. Every piece has a known bound (records are validated).
+class Out {
+ public:
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+  void str(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void num(int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  void dec(const Decimal& d) { str(d.view()); }
+  void flush(std::string& out) { out.append(buf_, static_cast<size_t>(p_ - buf_)); }
 
-// Symbols and intervals are validated upstream ([A-Z0-9], Binance interval names), so they need
-// no JSON escaping.
-void put_field(std::string& out, std::string_view name, const Decimal& d) {
-  out.append(name);
-  out.append(d.view());
-}
-
-void put_field(std::string& out, std::string_view name, int64_t v) {
-  out.append(name);
-  put_int(out, v);
-}
+ private:
+  char buf_[1024];
+  char* p_ = buf_;
+};
 
 }  // namespace
 
 void append_json(const Candle& c, std::string& out) {
-  out.reserve(out.size() + 384);
-  put_field(out, "{\"open_time\":", c.open_time);
-  put_field(out, ",\"open\":", c.open);
-  put_field(out, ",\"high\":", c.high);
-  put_field(out, ",\"low\":", c.low);
-  put_field(out, ",\"close\":", c.close);
-  put_field(out, ",\"volume\":", c.volume);
-  put_field(out, ",\"close_time\":", c.close_time);
-  put_field(out, ",\"quote_asset_volume\":", c.quote_asset_volume);
-  put_field(out, ",\"number_of_trades\":", c.number_of_trades);
-  put_field(out, ",\"taker_buy_base_asset_volume\":", c.taker_buy_base_asset_volume);
-  put_field(out, ",\"taker_buy_quote_asset_volume\":", c.taker_buy_quote_asset_volume);
-  out.append(",\"symbol\":\"").append(c.symbol);
-  out.append("\",\"interval\":\"").append(c.interval).append("\"");
-  if (!c.closed) out.append(",\"closed\":false");
-  out.append(",\"_key\":\"").append(c.symbol).append(":").append(c.interval).append(":");
-  put_int(out, c.open_time);
-  out.append("\"}");
+  // 8 decimals of <= 40 characters, 4 integers, symbol and interval twice (short): < 1024.
+  Out o;
+  o.lit("{\"open_time\":");
+  o.num(c.open_time);
+  o.lit(",\"open\":");
+  o.dec(c.open);
+  o.lit(",\"high\":");
+  o.dec(c.high);
+  o.lit(",\"low\":");
+  o.dec(c.low);
+  o.lit(",\"close\":");
+  o.dec(c.close);
+  o.lit(",\"volume\":");
+  o.dec(c.volume);
+  o.lit(",\"close_time\":");
+  o.num(c.close_time);
+  o.lit(",\"quote_asset_volume\":");
+  o.dec(c.quote_asset_volume);
+  o.lit(",\"number_of_trades\":");
+  o.num(c.number_of_trades);
+  o.lit(",\"taker_buy_base_asset_volume\":");
+  o.dec(c.taker_buy_base_asset_volume);
+  o.lit(",\"taker_buy_quote_asset_volume\":");
+  o.dec(c.taker_buy_quote_asset_volume);
+  o.lit(",\"symbol\":\"");
+  o.str(std::string_view(c.symbol).substr(0, 40));
+  o.lit("\",\"interval\":\"");
+  o.str(std::string_view(c.interval).substr(0, 8));
+  o.lit("\"");
+  if (!c.closed) o.lit(",\"closed\":false");
+  o.lit(",\"_key\":\"");
+  o.str(std::string_view(c.symbol).substr(0, 40));
+  o.lit(":");
+  o.str(std::string_view(c.interval).substr(0, 8));
+  o.lit(":");
+  o.num(c.open_time);
+  o.lit("\"}");
+  o.flush(out);
 }
 
 void append_json(const Trade& t, std::string& out) {
-  out.reserve(out.size() + 192);
-  put_field(out, "{\"trade_id\":", t.trade_id);
-  put_field(out, ",\"price\":", t.price);
-  put_field(out, ",\"quantity\":", t.quantity);
-  put_field(out, ",\"timestamp\":", t.timestamp);
-  out.append(t.is_buyer_maker ? ",\"is_buyer_maker\":true" : ",\"is_buyer_maker\":false");
-  out.append(",\"symbol\":\"").append(t.symbol);
-  out.append("\",\"_key\":\"").append(t.symbol).append(":t:");
-  put_int(out, t.trade_id);
-  out.append("\"}");
+  Out o;
+  o.lit("{\"trade_id\":");
+  o.num(t.trade_id);
+  o.lit(",\"price\":");
+  o.dec(t.price);
+  o.lit(",\"quantity\":");
+  o.dec(t.quantity);
+  o.lit(",\"timestamp\":");
+  o.num(t.timestamp);
+  if (t.is_buyer_maker) {
+    o.lit(",\"is_buyer_maker\":true");
+  } else {
+    o.lit(",\"is_buyer_maker\":false");
+  }
+  o.lit(",\"symbol\":\"");
+  o.str(std::string_view(t.symbol).substr(0, 40));
+  o.lit("\",\"_key\":\"");
+  o.str(std::string_view(t.symbol).substr(0, 40));
+  o.lit(":t:");
+  o.num(t.trade_id);
+  o.lit("\"}");
+  o.flush(out);
+}
+
+static void put_int(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
 }
 
 std::string candle_key(const Candle& c) {

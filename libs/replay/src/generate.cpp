@@ -42,27 +42,11 @@ void add_trades(SymbolData& d, Lcg& rng, int64_t first_id, int64_t start_ms, int
   }
 }
 
-}  // namespace
-
-std::shared_ptr<Dataset> Dataset::generate() {
-  auto ds = std::make_shared<Dataset>();
-  Lcg rng{20240809};
-  auto make = [&](const char* s) -> SymbolData& {
-    auto& slot = ds->symbols_[s];
-    slot = std::make_unique<SymbolData>();
-    slot->symbol = s;
-    return *slot;
-  };
-  // Same shapes as the real captures: ~20k BTCUSDT and ~14.5k ETHUSDT trades from 23:54:15 UTC.
-  add_trades(make("BTCUSDT"), rng, 3735683259, 1723161255342, 19904, 6180000, 50000);
-  add_trades(make("ETHUSDT"), rng, 1520538925, 1723161255342, 14515, 260000, 500000);
-
-  SymbolData& ada = make("ADABTC");
-  const int64_t start = records::parse_utc_date("2021-11-27").value();
-  int64_t price = 2853;  // in units of 1e-8
-  for (int m = 0; m < 2880; ++m) {
+void add_minutes(SymbolData& d, Lcg& rng, int64_t start, int count, int64_t price) {
+  d.klines_1m.reserve(d.klines_1m.size() + static_cast<size_t>(count));
+  for (int m = 0; m < count; ++m) {
     records::Candle c;
-    c.symbol = "ADABTC";
+    c.symbol = d.symbol;
     c.interval = "1m";
     c.open_time = start + m * 60'000LL;
     c.close_time = c.open_time + 59'999;
@@ -83,8 +67,37 @@ std::shared_ptr<Dataset> Dataset::generate() {
     c.taker_buy_quote_asset_volume =
         Decimal::from_scaled8(static_cast<__int128>(taker) * price / 100'000'000);
     c.number_of_trades = rng.range(10, 200);
-    ada.klines_1m.push_back(std::move(c));
+    d.klines_1m.push_back(std::move(c));
   }
+}
+
+}  // namespace
+
+std::shared_ptr<Dataset> Dataset::generate_candles(const std::string& symbol, int64_t start_ms,
+                                                   int count) {
+  auto ds = std::make_shared<Dataset>();
+  Lcg rng{static_cast<uint64_t>(start_ms) ^ count};
+  auto& slot = ds->symbols_[symbol];
+  slot = std::make_unique<SymbolData>();
+  slot->symbol = symbol;
+  add_minutes(*slot, rng, start_ms, count, 2853);
+  return ds;
+}
+
+std::shared_ptr<Dataset> Dataset::generate() {
+  auto ds = std::make_shared<Dataset>();
+  Lcg rng{20240809};
+  auto make = [&](const char* s) -> SymbolData& {
+    auto& slot = ds->symbols_[s];
+    slot = std::make_unique<SymbolData>();
+    slot->symbol = s;
+    return *slot;
+  };
+  // Same shapes as the real captures: ~20k BTCUSDT and ~14.5k ETHUSDT trades from 23:54:15 UTC.
+  add_trades(make("BTCUSDT"), rng, 3735683259, 1723161255342, 19904, 6180000, 50000);
+  add_trades(make("ETHUSDT"), rng, 1520538925, 1723161255342, 14515, 260000, 500000);
+
+  add_minutes(make("ADABTC"), rng, records::parse_utc_date("2021-11-27").value(), 2880, 2853);
   return ds;
 }
 

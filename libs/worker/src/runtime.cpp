@@ -48,6 +48,13 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
     return 2;
   }
   kafka::Producer& producer = **data_producer;
+  // Metadata up front: the first records then go out at once. A broker that is down now may come
+  // back later (librdkafka keeps trying), so this only warns.
+  for (auto* p : {&producer, telemetry_producer->get()}) {
+    const auto& topic = p == &producer ? config.kafka_topic : config.events_topic;
+    if (auto st = p->prepare(topic, std::chrono::seconds(5)); !st)
+      lg.warn("{}", st.error().message);
+  }
   Telemetry telemetry(**telemetry_producer, config.events_topic,
                       {config.queue_id, config.symbol, config.type, config.producer_id},
                       options.clock);
@@ -83,6 +90,7 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
 
   lg.info("starting {} for {} {} -> {}", config.type, config.queue_id, config.symbol,
           config.kafka_topic);
+  lg.debug("control listener ready");
   (void)telemetry.send(snapshot(EventStatus::started, "started " + config.type));
 
   StopSource heartbeat_stop;
@@ -104,10 +112,13 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   } catch (const std::exception& e) {  // a bug, but still a clean `error` event rather than a crash
     result = make_error(std::string("unexpected exception: ") + e.what());
   }
+  lg.debug("body done; flushing {} records in flight", producer.in_flight());
   const Status flushed = producer.flush(options.flush_timeout);
+  lg.debug("flushed");
   heartbeat_stop.request_stop("done");
   heartbeat.join();
   control.reset();
+  lg.debug("control listener closed");
 
   int code = 0;
   TelemetryEvent final_event;
@@ -132,6 +143,7 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
     code = code == 0 ? 1 : code;
   }
   lg.info("{}", final_event.message);
+  lg.debug("final event delivered");
   return code;
 }
 

@@ -44,6 +44,8 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> create(std::string_view base_url,
                                                     HttpOptions options = {});
   ~HttpClient();
+  // A new client (own connection) to the same origin with the same options.
+  Result<std::unique_ptr<HttpClient>> clone() const;
   // GET base path + `target` ("/api/v3/klines?symbol=..."). Reuses the connection; reconnects once
   // if the server closed it. Network failures are retryable Errors; any HTTP status is a response.
   Result<HttpResponse> get(std::string_view target);

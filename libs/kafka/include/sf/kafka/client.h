@@ -50,6 +50,9 @@ class Producer {
   // reports keep flowing) and then returns a retryable Error: "queue full".
   Status send(std::string_view topic, std::string_view key, std::string_view value, int64_t tag = 0,
               milliseconds max_block = milliseconds(30'000));
+  // Fetches `topic`'s metadata now, so the first send does not wait for librdkafka's lazy lookup
+  // (about a second). Returns an Error if the broker cannot be reached within `timeout`.
+  Status prepare(const std::string& topic, milliseconds timeout);
   // Waits until nothing is in flight or `timeout` passes. Error if records remain or any failed.
   Status flush(milliseconds timeout);
 

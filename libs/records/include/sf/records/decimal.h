@@ -20,7 +20,7 @@ class Decimal {
  public:
   static constexpr size_t kMaxLength = 40;
 
-  Decimal() { set("0"); }
+  Decimal() : len_(1) { buf_[0] = '0'; }
   // Accepts `-?[0-9]+(\.[0-9]+)?` of at most kMaxLength characters.
   static Result<Decimal> parse(std::string_view text);
   // Value * 10^8 as a 128-bit integer; an error if the text has more than 8 decimals.

@@ -49,6 +49,9 @@ class Dataset {
   // trades across midnight 2024-08-08/09, ADABTC 1m klines for 2021-11-27..28), for a clone
   // without shared/data.
   static std::shared_ptr<Dataset> generate();
+  // `count` synthetic 1m candles of `symbol` from `start_ms` (benchmarks: a year is 525,600).
+  static std::shared_ptr<Dataset> generate_candles(const std::string& symbol, int64_t start_ms,
+                                                   int count);
   // `dir` if it holds data, else the generated dataset; says which in `source`.
   static std::shared_ptr<Dataset> load_or_generate(const std::filesystem::path& dir,
                                                    std::string* source = nullptr);
