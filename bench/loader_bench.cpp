@@ -1,16 +1,17 @@
 // End-to-end historical load: one year of 1m candles (525,600, generated) served by the replay
 // exchange without a weight limit, loaded by the loader-producer program into the embedded Kafka.
 // Prints wall time, candles/s, the loader's CPU time and peak RSS, beside the raw producer ceiling
-// (records of the same size) measured in the same run, and what Binance's real weight budget allows.
+// (records of the same size) measured in the same run, and what Binance's real weight budget
+// allows.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,8 @@ double producer_ceiling(const std::string& bootstrap, int n, const std::string& 
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) (void)p->send("ceiling", "BENCHUSDT", value, i);
   (void)p->flush(std::chrono::seconds(300));
-  return p->delivered() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return p->delivered() /
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
   const int candles = argc > 1 ? std::atoi(argv[1]) : 525'600;
   const int parallel = argc > 2 ? std::atoi(argv[2]) : 4;
   const int64_t start = sf::records::parse_utc_date("2023-01-01").value();
-  const int64_t end_day_ms = start + (static_cast<int64_t>(candles) * 60'000 - 1) / 86'400'000 * 86'400'000;
+  const int64_t end_day_ms =
+      start + (static_cast<int64_t>(candles) * 60'000 - 1) / 86'400'000 * 86'400'000;
   const std::string range = "2023-01-01:" + sf::records::format_utc(end_day_ms).substr(0, 10);
 
   auto data = sf::replay::Dataset::generate_candles("BENCHUSDT", start, candles);
@@ -57,13 +60,17 @@ int main(int argc, char** argv) {
 
   const double ceiling = producer_ceiling(bootstrap, candles, sample);
 
-  std::vector<std::string> env = {"QUEUE_ID=wf-bench", "SYMBOL=BENCHUSDT", "TYPE=api_candles_1m",
-                                  "TIME_RANGE=" + range, "KAFKA_TOPIC=bench-data",
+  std::vector<std::string> env = {"QUEUE_ID=wf-bench",
+                                  "SYMBOL=BENCHUSDT",
+                                  "TYPE=api_candles_1m",
+                                  "TIME_RANGE=" + range,
+                                  "KAFKA_TOPIC=bench-data",
                                   "TELEMETRY_PRODUCER_ID=loader-producer__bench",
                                   "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap,
                                   "BINANCE_API_URL=" + server->rest_url(),
                                   "BINANCE_PARALLEL_PAGES=" + std::to_string(parallel),
-                                  "LOG_FORMAT=json", "TELEMETRY_INTERVAL=5"};
+                                  "LOG_FORMAT=json",
+                                  "TELEMETRY_INTERVAL=5"};
   if (const char* extra = std::getenv("LOADER_KAFKA_PROPERTIES")) {
     env.push_back(std::string("KAFKA_PROPERTIES=") + extra);
   }
@@ -89,7 +96,8 @@ int main(int argc, char** argv) {
     if (f) {
       char line[256];
       while (std::fgets(line, sizeof line, f)) {
-        if (std::strncmp(line, "VmHWM:", 6) == 0) peak_kib = std::max(peak_kib, std::atol(line + 6));
+        if (std::strncmp(line, "VmHWM:", 6) == 0)
+          peak_kib = std::max(peak_kib, std::atol(line + 6));
       }
       std::fclose(f);
     }
