@@ -8,3 +8,5 @@ echo
 build/bin/producer_bench "${PRODUCER_N:-300000}"
 echo
 build/bin/loader_bench "${LOADER_CANDLES:-525600}" "${LOADER_PARALLEL:-4}"
+echo
+build/bin/live_bench "${LIVE_TRADES:-500000}"

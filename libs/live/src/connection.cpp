@@ -22,7 +22,8 @@ void StreamConnection::wait_before_attempt() {
   };
   if (failures_ > 0) {
     const int64_t cap = o_.backoff_max.count();
-    const int64_t exp = std::min<int64_t>(cap, o_.backoff_base.count() << std::min(failures_ - 1, 20));
+    const int64_t exp =
+        std::min<int64_t>(cap, o_.backoff_base.count() << std::min(failures_ - 1, 20));
     std::uniform_int_distribution<int64_t> jitter(exp / 2, exp);
     pause(milliseconds(jitter(rng_)));
   }
@@ -91,7 +92,8 @@ std::optional<records::WsMessage> StreamConnection::next() {
         }
         if (steady::now() - last_activity_ > o_.silence_timeout) {
           ++stats_.silences;
-          log::get().warn("no frame and no ping for {} ms: reconnecting", o_.silence_timeout.count());
+          log::get().warn("no frame and no ping for {} ms: reconnecting",
+                          o_.silence_timeout.count());
           ws_.reset();
         }
         continue;

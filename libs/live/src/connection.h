@@ -22,7 +22,8 @@ struct StreamStats {
 
 class StreamConnection {
  public:
-  StreamConnection(std::string url, const LiveOptions& o, Clock& clock, const worker::StopSource& stop);
+  StreamConnection(std::string url, const LiveOptions& o, Clock& clock,
+                   const worker::StopSource& stop);
 
   // The next market-data message, or nothing when stopped. Reconnects by itself; a frame that does
   // not parse is counted and skipped.

@@ -10,14 +10,16 @@ namespace sf::live {
 
 namespace {
 
-Result<int64_t> ms_var(const config::EnvLookup& env, const char* name, int64_t fallback, int64_t lo) {
+Result<int64_t> ms_var(const config::EnvLookup& env, const char* name, int64_t fallback,
+                       int64_t lo) {
   auto v = env(name);
   if (!v) return fallback;
   char* end = nullptr;
   const long long n = std::strtoll(v->c_str(), &end, 10);
   if (end == v->c_str() || *end != '\0' || n < lo) {
-    return make_error(std::string("config error: ") + name + "='" + *v +
-                      "' is invalid: expected a whole number of milliseconds >= " + std::to_string(lo));
+    return make_error(
+        std::string("config error: ") + name + "='" + *v +
+        "' is invalid: expected a whole number of milliseconds >= " + std::to_string(lo));
   }
   return static_cast<int64_t>(n);
 }
@@ -57,7 +59,8 @@ Result<LiveOptions> live_options_from_env(const config::EnvLookup& env) {
     if (*v == "true" || *v == "1") {
       o.live_updates = true;
     } else if (*v != "false" && *v != "0") {
-      return make_error("config error: WS_LIVE_UPDATES='" + *v + "' is invalid: expected true or false");
+      return make_error("config error: WS_LIVE_UPDATES='" + *v +
+                        "' is invalid: expected true or false");
     }
   }
   return o;
@@ -72,7 +75,8 @@ std::string stream_url(const std::string& ws_url, const std::string& stream) {
   return base + "/" + stream;
 }
 
-Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest, const LiveOptions& o) {
+Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
+                       const LiveOptions& o) {
   const auto& cfg = ctx.config;
   const auto range = cfg.time_range;
   int64_t next_id = -1, backfilled = 0, dropped = 0;
@@ -149,7 +153,8 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest, co
   return ok_status();
 }
 
-Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest, const LiveOptions& o) {
+Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
+                        const LiveOptions& o) {
   const auto& cfg = ctx.config;
   const auto range = cfg.time_range;
   const records::Interval interval = *cfg.interval;

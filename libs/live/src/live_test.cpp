@@ -40,11 +40,14 @@ class LiveTest : public ::testing::Test {
   config::WorkerConfig config(const std::string& symbol, const std::string& type,
                               const std::string& range = "") {
     std::map<std::string, std::string> env = {
-        {"QUEUE_ID", "wf-live-test"},       {"SYMBOL", symbol},
-        {"TYPE", type},                     {"KAFKA_TOPIC", "data"},
+        {"QUEUE_ID", "wf-live-test"},
+        {"SYMBOL", symbol},
+        {"TYPE", type},
+        {"KAFKA_TOPIC", "data"},
         {"TELEMETRY_PRODUCER_ID", "loader-ws__abcdef"},
         {"KAFKA_BOOTSTRAP_SERVERS", kafka_.bootstrap_servers()},
-        {"TELEMETRY_INTERVAL", "0.2"},      {"TIME_RANGE", range}};
+        {"TELEMETRY_INTERVAL", "0.2"},
+        {"TIME_RANGE", range}};
     auto r = config::load_worker_config(config::map_env(env));
     EXPECT_TRUE(std::holds_alternative<config::WorkerConfig>(r));
     return std::get<config::WorkerConfig>(r);
@@ -114,8 +117,8 @@ TEST_F(LiveTest, TradesSurviveDropsGapsGarbageAndShutdowns) {
   so.ws.garbage_every = 333;
   so.ping_interval_ms = 200;
   const auto expected = all_trades("BTCUSDT");
-  auto r = run(config("BTCUSDT", "ws_trades"), so, {},
-               [&](size_t n) { return n >= expected.size(); });
+  auto r =
+      run(config("BTCUSDT", "ws_trades"), so, {}, [&](size_t n) { return n >= expected.size(); });
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.records, expected) << "every id once, in order, digit-exact";
   EXPECT_GE(r.ws.drops, 5);
@@ -138,7 +141,8 @@ TEST_F(LiveTest, SilentConnectionIsDetectedAndReplaced) {
   LiveOptions lo;
   lo.silence_timeout = 700ms;
   const auto expected = all_trades("ETHUSDT");
-  auto r = run(config("ETHUSDT", "ws_trades"), so, lo, [&](size_t n) { return n >= expected.size(); });
+  auto r =
+      run(config("ETHUSDT", "ws_trades"), so, lo, [&](size_t n) { return n >= expected.size(); });
   EXPECT_EQ(r.records, expected);
   EXPECT_GE(r.ws.connections, 2) << "the silence was noticed and the connection replaced";
 }
@@ -152,7 +156,8 @@ TEST_F(LiveTest, ClosedCandlesEqualRestKlinesDespiteFaults) {
   for (const auto& k : data()->find("BTCUSDT")->klines(*records::Interval::parse("1m"))) {
     expected.push_back(records::to_json(k.candle));
   }
-  auto r = run(config("BTCUSDT", "ws_candles_1m"), so, {}, [&](size_t n) { return n >= expected.size(); });
+  auto r = run(config("BTCUSDT", "ws_candles_1m"), so, {},
+               [&](size_t n) { return n >= expected.size(); });
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.records, expected);
 }
@@ -173,9 +178,10 @@ TEST_F(LiveTest, RotationLosesAndDoublesNothing) {
   so.ping_interval_ms = 200;
   LiveOptions lo;
   lo.max_connection_age = 1000ms;
-  auto r = run(config("ETHUSDT", "ws_trades"), so, lo, [&, t0 = std::chrono::steady_clock::now()](size_t) {
-    return std::chrono::steady_clock::now() - t0 > 4500ms;
-  });
+  auto r = run(config("ETHUSDT", "ws_trades"), so, lo,
+               [&, t0 = std::chrono::steady_clock::now()](size_t) {
+                 return std::chrono::steady_clock::now() - t0 > 4500ms;
+               });
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
   EXPECT_GE(r.ws.connections, 4);
@@ -195,15 +201,16 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
   so.speed = 60;
   so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
-  auto r = run(config("BTCUSDT", "ws_trades"), so, {},
-               [&, t0 = std::chrono::steady_clock::now()](size_t) {
-                 return std::chrono::steady_clock::now() - t0 > 5s;
-               },
-               [&] {
-                 (void)cluster.set_broker_down();
-                 std::this_thread::sleep_for(1500ms);
-                 (void)cluster.set_broker_up();
-               });
+  auto r = run(
+      config("BTCUSDT", "ws_trades"), so, {},
+      [&, t0 = std::chrono::steady_clock::now()](size_t) {
+        return std::chrono::steady_clock::now() - t0 > 5s;
+      },
+      [&] {
+        (void)cluster.set_broker_down();
+        std::this_thread::sleep_for(1500ms);
+        (void)cluster.set_broker_up();
+      });
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
   const auto written = r.events.back().at("records_written").as_int64();

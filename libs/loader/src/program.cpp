@@ -17,9 +17,11 @@ int loader_main(const std::string& program, const std::set<config::DataKind>& al
 
   if (!allowed.count(cfg.kind)) {
     std::string kinds;
-    for (auto k : allowed) kinds += std::string(kinds.empty() ? "" : ", ") + std::string(config::to_string(k));
-    config::exit_with_config_error(
-        {"TYPE", "config error: TYPE='" + cfg.type + "' is invalid for " + program + ": expected " + kinds});
+    for (auto k : allowed)
+      kinds += std::string(kinds.empty() ? "" : ", ") + std::string(config::to_string(k));
+    config::exit_with_config_error({"TYPE", "config error: TYPE='" + cfg.type +
+                                                "' is invalid for " + program + ": expected " +
+                                                kinds});
   }
   const int64_t now = SystemClock().now_ms();
   if (cfg.time_range && !config::is_live(cfg.kind) && cfg.time_range->start_ms > now) {
@@ -40,8 +42,9 @@ int loader_main(const std::string& program, const std::set<config::DataKind>& al
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
     if (!config::is_live(cfg.kind)) return run_historical(ctx, **rest);
     (*rest)->set_cancel([&ctx] { return ctx.stop.stop_requested(); });
-    Status st = cfg.kind == config::DataKind::ws_trades ? live::run_live_trades(ctx, **rest, *live)
-                                                         : live::run_live_candles(ctx, **rest, *live);
+    Status st = cfg.kind == config::DataKind::ws_trades
+                    ? live::run_live_trades(ctx, **rest, *live)
+                    : live::run_live_candles(ctx, **rest, *live);
     if (!st && ctx.stop.stop_requested()) return ok_status();
     return st;
   });

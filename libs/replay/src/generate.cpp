@@ -84,6 +84,17 @@ std::shared_ptr<Dataset> Dataset::generate_candles(const std::string& symbol, in
   return ds;
 }
 
+std::shared_ptr<Dataset> Dataset::generate_trades(const std::string& symbol, int64_t start_ms,
+                                                  int count) {
+  auto ds = std::make_shared<Dataset>();
+  Lcg rng{static_cast<uint64_t>(start_ms) + static_cast<uint64_t>(count)};
+  auto& slot = ds->symbols_[symbol];
+  slot = std::make_unique<SymbolData>();
+  slot->symbol = symbol;
+  add_trades(*slot, rng, 1'000'000'000, start_ms, count, 6180000, 50000);
+  return ds;
+}
+
 std::shared_ptr<Dataset> Dataset::generate() {
   auto ds = std::make_shared<Dataset>();
   Lcg rng{20240809};

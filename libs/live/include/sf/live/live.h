@@ -21,11 +21,11 @@ namespace sf::live {
 using std::chrono::milliseconds;
 
 struct LiveOptions {
-  milliseconds silence_timeout{60'000};       // WS_SILENCE_TIMEOUT_MS: no frame and no ping
+  milliseconds silence_timeout{60'000};             // WS_SILENCE_TIMEOUT_MS: no frame and no ping
   milliseconds max_connection_age{23 * 3'600'000};  // WS_MAX_CONNECTION_AGE_MS (Binance: 24 h)
   milliseconds backoff_base{250}, backoff_max{30'000};
-  int max_attempts_per_5min = 300;            // Binance's connection-attempt limit
-  bool live_updates = false;                  // WS_LIVE_UPDATES: publish "x":false updates too
+  int max_attempts_per_5min = 300;  // Binance's connection-attempt limit
+  bool live_updates = false;        // WS_LIVE_UPDATES: publish "x":false updates too
 };
 
 // Reads the WS_* variables above; an Error names the variable and the expected form.
@@ -36,6 +36,7 @@ Result<LiveOptions> live_options_from_env(const config::EnvLookup& env);
 std::string stream_url(const std::string& ws_url, const std::string& stream);
 
 Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest, const LiveOptions& o);
-Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest, const LiveOptions& o);
+Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
+                        const LiveOptions& o);
 
 }  // namespace sf::live

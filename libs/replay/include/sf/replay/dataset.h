@@ -52,6 +52,9 @@ class Dataset {
   // `count` synthetic 1m candles of `symbol` from `start_ms` (benchmarks: a year is 525,600).
   static std::shared_ptr<Dataset> generate_candles(const std::string& symbol, int64_t start_ms,
                                                    int count);
+  // `count` synthetic consecutive trades of `symbol` from `start_ms` (benchmarks).
+  static std::shared_ptr<Dataset> generate_trades(const std::string& symbol, int64_t start_ms,
+                                                  int count);
   // `dir` if it holds data, else the generated dataset; says which in `source`.
   static std::shared_ptr<Dataset> load_or_generate(const std::filesystem::path& dir,
                                                    std::string* source = nullptr);
