@@ -30,7 +30,8 @@ double producer_ceiling(const std::string& bootstrap, int n, const std::string& 
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) (void)p->send("ceiling", "BENCHUSDT", value, i);
   (void)p->flush(std::chrono::seconds(300));
-  return p->delivered() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return p->delivered() /
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 long vm_hwm_kib(pid_t pid) {
@@ -65,11 +66,15 @@ int main(int argc, char** argv) {
   co.settings.security_protocol = "PLAINTEXT";
   auto watcher = sf::kafka::Consumer::create(co).value();
 
-  std::vector<std::string> env = {"QUEUE_ID=wf-bench", "SYMBOL=BENCHUSDT", "TYPE=ws_trades",
-                                  "KAFKA_TOPIC=live-data", "TELEMETRY_PRODUCER_ID=loader-ws-trades__bench",
+  std::vector<std::string> env = {"QUEUE_ID=wf-bench",
+                                  "SYMBOL=BENCHUSDT",
+                                  "TYPE=ws_trades",
+                                  "KAFKA_TOPIC=live-data",
+                                  "TELEMETRY_PRODUCER_ID=loader-ws-trades__bench",
                                   "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap,
                                   "BINANCE_API_URL=" + server->rest_url(),
-                                  "BINANCE_WS_URL=" + server->ws_url(), "LOG_FORMAT=json"};
+                                  "BINANCE_WS_URL=" + server->ws_url(),
+                                  "LOG_FORMAT=json"};
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -104,8 +109,10 @@ int main(int argc, char** argv) {
   std::printf("%-44s %14.2f\n", "wall time to deliver all (s, incl. start-up)", wall);
   std::printf("%-44s %14.0f\n", "trades/s end to end", wall > 0 ? delivered / wall : 0.0);
   std::printf("%-44s %14.0f\n", "raw producer ceiling (msgs/s, same run)", ceiling);
-  std::printf("%-44s %14.3f\n", "ratio end-to-end / ceiling", wall > 0 ? delivered / wall / ceiling : 0.0);
-  std::printf("%-44s %14.2f\n", "loader CPU per message (us)", delivered ? cpu * 1e6 / delivered : 0.0);
+  std::printf("%-44s %14.3f\n", "ratio end-to-end / ceiling",
+              wall > 0 ? delivered / wall / ceiling : 0.0);
+  std::printf("%-44s %14.2f\n", "loader CPU per message (us)",
+              delivered ? cpu * 1e6 / delivered : 0.0);
   std::printf("%-44s %14.1f\n", "loader peak RSS (MiB, VmHWM)", peak / 1024.0);
   std::printf("%-44s %14d\n", "loader exit code after SIGTERM", WEXITSTATUS(status));
   return delivered >= n ? 0 : 1;

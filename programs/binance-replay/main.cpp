@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o.rest.seed, "seed of the REST fault choice");
   app.add_option("--slow-ms", o.slow_ms, "latency added to every REST answer");
+  bool no_gzip = false;
+  app.add_flag("--no-gzip", no_gzip, "never gzip REST answers");
   app.add_option("--ping-interval-ms", o.ping_interval_ms, "server ping period");
   app.add_option("--pong-timeout-ms", o.pong_timeout_ms, "drop clients that do not pong in time");
   app.add_option("--max-connection-ms", o.max_connection_ms,
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--silence-after", o.ws.silence_after, "WS: go silent after N messages");
   CLI11_PARSE(app, argc, argv);
   o.port = static_cast<uint16_t>(port);
+  o.gzip = !no_gzip;
   sf::log::init(sf::log::options_from_env("binance-replay", sf::config::process_env()));
 
   std::string source;

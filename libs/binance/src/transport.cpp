@@ -1,6 +1,7 @@
 // The only file of this library that includes Beast (it is slow to compile: keep it that way).
 #include "sf/binance/transport.h"
 
+#include <zlib.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <cstdlib>
 #include <optional>
 #include <variant>
 
@@ -48,6 +50,30 @@ Result<Url> Url::parse(std::string_view text) {
   return u;
 }
 
+bool proxy_bypassed(const std::string& host, const std::string& no_proxy) {
+  size_t start = 0;
+  while (start <= no_proxy.size()) {
+    size_t comma = no_proxy.find(',', start);
+    std::string item =
+        no_proxy.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (item == "*") return true;
+    if (!item.empty()) {
+      if (item.front() == '.') item.erase(0, 1);
+      if (host == item) return true;
+      if (host.size() > item.size() &&
+          host.compare(host.size() - item.size(), item.size(), item) == 0 &&
+          host[host.size() - item.size() - 1] == '.') {
+        return true;
+      }
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
 std::string HttpResponse::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? "" : it->second;
@@ -63,6 +89,29 @@ bool run_until(asio::io_context& ioc, const bool& done,
     if (ioc.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
   return done;
+}
+
+// Inflates a gzip body. A corrupt one is a retryable Error (like a truncated body).
+Result<std::string> gunzip(const std::string& in) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return make_error("zlib init failed");
+  std::string out;
+  out.resize(std::max<size_t>(in.size() * 4, 4096));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (zs.total_out == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_BUF_ERROR && zs.avail_out != 0) break;
+    if (rc == Z_BUF_ERROR) rc = Z_OK;
+  }
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return make_error("gzip body is corrupt or truncated", true);
+  return out;
 }
 
 Error net_error(std::string what, const beast::error_code& ec) {
@@ -141,11 +190,52 @@ struct HttpClient::Impl {
     buffer.clear();
   }
 
+  std::optional<Url> proxy;
+
+  // Opens the TCP connection, through the proxy's CONNECT tunnel when one is configured.
+  Status open_tcp(beast::tcp_stream& s, std::chrono::steady_clock::time_point deadline) {
+    if (!proxy) return connect_tcp(ioc, s, url, deadline);
+    if (auto st = connect_tcp(ioc, s, *proxy, deadline); !st) return st;
+    const std::string authority = url.host + ":" + url.port;
+    http::request<http::empty_body> req{http::verb::connect, authority, 11};
+    req.set(http::field::host, authority);
+    req.set(http::field::user_agent, options.user_agent);
+    beast::error_code ec;
+    bool done = false;
+    s.expires_at(deadline);
+    http::async_write(s, req, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    if (!run_until(ioc, done, deadline) || ec) {
+      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT",
+                       ec ? ec : asio::error::timed_out);
+    }
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // a CONNECT answer has no body
+    beast::flat_buffer buf;
+    done = false;
+    http::async_read_header(s, buf, parser, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    if (!run_until(ioc, done, deadline) || ec) {
+      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT answer",
+                       ec ? ec : asio::error::timed_out);
+    }
+    if (parser.get().result_int() != 200) {
+      return make_error("proxy " + proxy->host + ":" + proxy->port + " refused CONNECT " +
+                            authority + ": HTTP " + std::to_string(parser.get().result_int()),
+                        true);
+    }
+    return ok_status();
+  }
+
   Status connect(std::chrono::steady_clock::time_point deadline) {
     reset();
     if (url.tls()) {
       secure.emplace(ioc, tls_ctx);
-      if (auto st = connect_tcp(ioc, beast::get_lowest_layer(*secure), url, deadline); !st) {
+      if (auto st = open_tcp(beast::get_lowest_layer(*secure), deadline); !st) {
         reset();
         return st;
       }
@@ -155,7 +245,7 @@ struct HttpClient::Impl {
       }
     } else {
       plain.emplace(ioc);
-      if (auto st = connect_tcp(ioc, *plain, url, deadline); !st) {
+      if (auto st = open_tcp(*plain, deadline); !st) {
         reset();
         return st;
       }
@@ -170,6 +260,7 @@ struct HttpClient::Impl {
     req.set(http::field::host, url.host);
     req.set(http::field::user_agent, options.user_agent);
     req.set(http::field::accept, "application/json");
+    req.set(http::field::accept_encoding, "gzip");
     req.keep_alive(true);
     beast::get_lowest_layer(s).expires_at(deadline);
     beast::error_code ec;
@@ -201,6 +292,12 @@ struct HttpClient::Impl {
       out.headers[name] = std::string(f.value());
     }
     if (!res.keep_alive()) reset();
+    if (out.header("content-encoding") == "gzip") {
+      auto plain = gunzip(out.body);
+      if (!plain) return plain.error();
+      out.body = std::move(plain).value();
+      out.headers.erase("content-encoding");
+    }
     return out;
   }
 };
@@ -218,6 +315,23 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url
   auto impl = std::make_unique<Impl>();
   impl->url = *url;
   impl->options = options;
+  std::string proxy = options.proxy;
+  if (proxy.empty() && options.proxy_from_env) {
+    auto env = [](const char* a, const char* b) {
+      const char* v = std::getenv(a);
+      if (v == nullptr || *v == '\0') v = std::getenv(b);
+      return std::string(v ? v : "");
+    };
+    proxy = url->tls() ? env("HTTPS_PROXY", "https_proxy") : env("HTTP_PROXY", "http_proxy");
+    if (!proxy.empty() && proxy_bypassed(url->host, env("NO_PROXY", "no_proxy"))) proxy.clear();
+  }
+  if (!proxy.empty()) {
+    auto p = Url::parse(proxy);
+    if (!p || p->scheme != "http") {
+      return make_error("proxy '" + proxy + "' is invalid: expected http://host:port");
+    }
+    impl->proxy = *p;
+  }
   if (url->tls()) {
     try {
       impl->tls_ctx = make_tls_context(options.ca_file);

@@ -1,6 +1,7 @@
 // The replay exchange's network side. The only file of this library that includes Beast.
 #include "sf/replay/server.h"
 
+#include <zlib.h>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -24,6 +25,25 @@ using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+
+namespace {
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out;
+  out.resize(deflateBound(&zs, in.size()));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace
 
 struct ReplayServer::Impl {
   std::shared_ptr<const Dataset> data;
@@ -87,7 +107,13 @@ struct ReplayServer::Impl {
       http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
       res.set(http::field::server, "streamforge-binance-replay");
       for (const auto& [k, v] : r.headers) res.set(k, v);
-      res.body() = std::move(r.body);
+      const auto accept = req[http::field::accept_encoding];
+      if (options.gzip && r.body.size() > 256 && accept.find("gzip") != beast::string_view::npos) {
+        res.body() = gzip(r.body);
+        res.set(http::field::content_encoding, "gzip");
+      } else {
+        res.body() = std::move(r.body);
+      }
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));

@@ -42,6 +42,24 @@ TEST(ReplayServer, RestOverHttpWithWeightHeader) {
   EXPECT_EQ(r2->header("x-mbx-used-weight-1m"), "22");
 }
 
+TEST(ReplayServer, GzipWhenTheClientAsksForIt) {
+  auto s = serve();
+  // The project's client always asks for gzip and inflates: bodies arrive whole either way.
+  auto http = binance::HttpClient::create(s->rest_url()).value();
+  auto r = http->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=1000").value();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-encoding"), "") << "inflated by the client";
+  EXPECT_EQ(r.body.front(), '[');
+  EXPECT_EQ(r.body.back(), ']');
+  ServerOptions plain;
+  plain.gzip = false;
+  auto s2 = serve(plain);
+  auto r2 = binance::HttpClient::create(s2->rest_url())
+                .value()
+                ->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=1000");
+  EXPECT_EQ(r2.value().body, r.body) << "same answer with and without compression";
+}
+
 TEST(ReplayServer, RawTradeStreamInIdOrder) {
   auto s = serve();
   auto ws = connect(s->ws_url() + "/btcusdt@trade");

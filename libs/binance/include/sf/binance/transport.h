@@ -23,7 +23,14 @@ struct HttpOptions {
   milliseconds timeout{10'000};  // connect + request + response
   std::string user_agent = "streamforge/0.1";
   std::string ca_file;  // empty: the system's CA store
+  // "http://host:port" of an HTTP proxy reached with CONNECT. Empty: HTTPS_PROXY (https URLs) or
+  // HTTP_PROXY (http URLs) from the environment, unless NO_PROXY names the host.
+  std::string proxy;
+  bool proxy_from_env = true;
 };
+
+// NO_PROXY semantics: a comma-separated list of hosts or domain suffixes ("*" for all).
+bool proxy_bypassed(const std::string& host, const std::string& no_proxy);
 
 struct HttpResponse {
   int status = 0;

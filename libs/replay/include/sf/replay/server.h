@@ -41,6 +41,7 @@ struct ServerOptions {
   uint16_t port = 0;  // 0: the kernel picks
   RestOptions rest;
   int slow_ms = 0;   // added to every REST answer
+  bool gzip = true;  // gzip REST answers of clients that send Accept-Encoding: gzip (as Binance)
   double speed = 0;  // 0: as fast as possible; 1: real time
   int ping_interval_ms = 20'000;
   int pong_timeout_ms = 60'000;
