@@ -1,7 +1,7 @@
 // Live throughput: the replay exchange streams generated trades as fast as it can to one
 // loader-ws-trades process, into the embedded Kafka. Prints msgs/s delivered, the loader's CPU time
 // per message and peak RSS, beside the raw producer ceiling measured in the same run.
-// (The frame -> delivery-report latency benchmark of the live-loaders issue is not built yet.)
+// Latency is measured by live_latency_bench.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>

@@ -10,3 +10,5 @@ echo
 build/bin/loader_bench "${LOADER_CANDLES:-525600}" "${LOADER_PARALLEL:-4}"
 echo
 build/bin/live_bench "${LIVE_TRADES:-500000}"
+echo
+build/bin/live_latency_bench "${LATENCY_SECONDS:-10}"
