@@ -14,9 +14,10 @@ trap cleanup EXIT
 QID="wf-bulk-load-$(date -u +%Y%m%d)-$(printf '%06x' $((RANDOM * RANDOM % 16777216)))"
 CANDLES_TOPIC="$QID-api_candles_1m"
 TRADES_TOPIC="$QID-api_trades"
+LIVE_TOPIC="$QID-ws_trades"
 
 "$BIN/streamforge-kafka" --topic queue-control:1 --topic queue-events:1 \
-  --topic "$CANDLES_TOPIC:1" --topic "$TRADES_TOPIC:1" --bootstrap-file "$RUN/kafka.txt" \
+  --topic "$CANDLES_TOPIC:1" --topic "$TRADES_TOPIC:1" --topic "$LIVE_TOPIC:1" --bootstrap-file "$RUN/kafka.txt" \
   > "$RUN/kafka.log" 2>&1 &
 pids+=($!)
 "$BIN/binance-replay" --url-file "$RUN/replay.txt" > "$RUN/replay.log" 2>&1 &
@@ -40,11 +41,16 @@ load() {  # SYMBOL TYPE TIME_RANGE TOPIC
 }
 load ADABTC api_candles_1m 2021-11-27:2021-11-28 "$CANDLES_TOPIC"
 load BTCUSDT api_trades 2024-08-09:2024-08-09 "$TRADES_TOPIC"
+echo "== loader-ws-trades SYMBOL=ETHUSDT (live stream from the replay exchange, stopped with SIGTERM after 3 s)"
+env QUEUE_ID="$QID" SYMBOL=ETHUSDT TYPE=ws_trades KAFKA_TOPIC="$LIVE_TOPIC" \
+  TELEMETRY_PRODUCER_ID="loader-ws-trades__${QID: -6}" KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
+  TELEMETRY_INTERVAL=1 LOG_FORMAT=text timeout -s TERM 3 "$BIN/loader-ws-trades" || true
 
 echo
 echo "== what arrived in Kafka"
 "$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$CANDLES_TOPIC" --idle-ms 1500
 "$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$TRADES_TOPIC" --idle-ms 1500
+"$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$LIVE_TOPIC" --idle-ms 1500
 echo
 echo "== telemetry on queue-events"
 "$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic queue-events --all --idle-ms 1500 |
