@@ -151,6 +151,7 @@ TEST_F(LiveTest, ClosedCandlesEqualRestKlinesDespiteFaults) {
   replay::ServerOptions so;
   so.ws.drop_after = 60;
   so.ws.skip_on_reconnect = 25;
+  so.ws.garbage_every = 17;
   so.ping_interval_ms = 200;
   std::vector<std::string> expected;
   for (const auto& k : data()->find("BTCUSDT")->klines(*records::Interval::parse("1m"))) {
@@ -170,6 +171,27 @@ TEST_F(LiveTest, CatchUpThenFinishAtTheRangeEnd) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.records, all_trades("BTCUSDT", 0, 1723161599999));
   EXPECT_EQ(r.events.back().at("status").as_string(), "finished");
+}
+
+TEST_F(LiveTest, CatchUpThenLiveWithoutASeam) {
+  // A live market at 20x: REST has trades only up to the market's now, the stream joins there.
+  // REST part + live part must be every trade from the range start, contiguous.
+  replay::ServerOptions so;
+  so.speed = 20;
+  so.ping_interval_ms = 200;
+  auto r = run(config("ETHUSDT", "ws_trades", "2024-08-08:2024-08-09"), so, {},
+               [t0 = std::chrono::steady_clock::now()](size_t) {
+                 return std::chrono::steady_clock::now() - t0 > 4s;
+               });
+  EXPECT_EQ(r.exit_code, 0);
+  const auto all = all_trades("ETHUSDT");
+  ASSERT_GT(r.records.size(), 200u);
+  ASSERT_LT(r.records.size(), all.size()) << "the market has not reached the end of the data";
+  EXPECT_TRUE(std::equal(r.records.begin(), r.records.end(), all.begin()))
+      << "from the first trade of the range, every id once, across the REST/stream seam";
+  EXPECT_GT(r.events.back().at("duplicates_dropped").to_number<double>() +
+                r.events.back().at("backfilled").to_number<double>(),
+            0);
 }
 
 TEST_F(LiveTest, RotationLosesAndDoublesNothing) {

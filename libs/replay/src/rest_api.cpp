@@ -136,6 +136,21 @@ RestApi::RestApi(std::shared_ptr<const Dataset> data, RestOptions options,
                  std::shared_ptr<Clock> clock)
     : data_(std::move(data)), options_(options), clock_(std::move(clock)), rng_(options.seed) {}
 
+int64_t RestApi::market_now_of(const SymbolData& d) const {
+  const int64_t elapsed = clock_->now_ms() - options_.market_started_ms;
+  return d.trades.front().timestamp +
+         static_cast<int64_t>(static_cast<double>(elapsed) * options_.speed);
+}
+
+size_t RestApi::visible_trades(const SymbolData& d) const {
+  if (options_.speed <= 0 || d.trades.empty()) return d.trades.size();
+  const int64_t market_now = market_now_of(d);
+  return static_cast<size_t>(
+      std::upper_bound(d.trades.begin(), d.trades.end(), market_now,
+                       [](int64_t t, const records::Trade& tr) { return t < tr.timestamp; }) -
+      d.trades.begin());
+}
+
 RestStats RestApi::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -344,6 +359,12 @@ RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, st
     }
     const auto& as = d.agg_trades();
     auto first = as.begin(), last = as.end();
+    if (options_.speed > 0 && !d.trades.empty()) {
+      const int64_t market_now = market_now_of(d);
+      last =
+          std::upper_bound(as.begin(), as.end(), market_now,
+                           [](int64_t t, const records::AggTrade& a) { return t < a.timestamp; });
+    }
     if (from_id) {
       first =
           std::lower_bound(as.begin(), as.end(), *from_id,
@@ -389,15 +410,18 @@ RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, st
     const SymbolData& d = symbol_param(*data_, p);
     const int limit = limit_param(p, 500);
     const auto from_id = path == "/api/v3/historicalTrades" ? int_param(p, "fromId") : std::nullopt;
+    // In a live market (speed > 0) only trades up to the market's now exist yet.
+    const size_t visible = visible_trades(d);
     const auto& ts = d.trades;
-    size_t from = ts.size() > static_cast<size_t>(limit) ? ts.size() - limit : 0;
+    size_t from = visible > static_cast<size_t>(limit) ? visible - limit : 0;
     if (from_id) {
       from = static_cast<size_t>(
           std::lower_bound(ts.begin(), ts.end(), *from_id,
                            [](const records::Trade& t, int64_t id) { return t.trade_id < id; }) -
           ts.begin());
     }
-    return ok(trades_json(ts, from, static_cast<size_t>(limit)));
+    const size_t count = from < visible ? std::min(visible - from, static_cast<size_t>(limit)) : 0;
+    return ok(trades_json(ts, from, count));
   }
 
   RestResponse nf;

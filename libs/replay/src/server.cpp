@@ -62,7 +62,15 @@ struct ReplayServer::Impl {
   std::atomic<int64_t> ws_connections{0}, ws_messages{0}, ws_drops{0};
 
   Impl(std::shared_ptr<const Dataset> d, ServerOptions o, std::shared_ptr<Clock> c)
-      : data(std::move(d)), options(o), clock(c), rest(data, o.rest, c) {}
+      : data(std::move(d)), options(o), clock(c), rest(data, live_rest(o, *c), c) {}
+
+  // With paced streams, REST shows the same live market: trades only up to its now.
+  static RestOptions live_rest(const ServerOptions& o, Clock& clock) {
+    RestOptions r = o.rest;
+    r.speed = o.speed;
+    r.market_started_ms = clock.now_ms();
+    return r;
+  }
 
   Result<std::shared_ptr<const StreamMessages>> stream(const std::string& name) {
     auto it = streams.find(name);

@@ -39,8 +39,14 @@ struct RestResponse {
 struct RestOptions {
   int weight_limit = 6000;  // REQUEST_WEIGHT per minute, as exchangeInfo reports it
   int ban_seconds = 120;    // first 418 ban; Binance escalates from 2 minutes to 3 days
-  double fail_rate = 0.0;   // share of answers replaced by a fault (5xx or a truncated body)
-  uint64_t seed = 1;        // for the fault choice: the same seed gives the same faults
+  // Share of answers replaced by a fault (5xx or a truncated body), spread evenly: 0.1 is every
+  // 10th answer. `seed` shifts which answers fail and picks the kind of fault.
+  double fail_rate = 0.0;
+  uint64_t seed = 1;
+  // A live market (set by the server when it paces streams): trades exist only up to the
+  // market's now = first trade time + (clock now - market_started_ms) * speed.
+  double speed = 0;
+  int64_t market_started_ms = 0;
 };
 
 struct RestStats {
@@ -58,6 +64,8 @@ class RestApi {
 
  private:
   RestResponse route(const RestRequest& r, const std::map<std::string, std::string>& params);
+  int64_t market_now_of(const SymbolData& d) const;
+  size_t visible_trades(const SymbolData& d) const;
 
   std::shared_ptr<const Dataset> data_;
   RestOptions options_;
