@@ -245,6 +245,62 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
   }
 }
 
+TEST_F(LiveTest, LiveUpdatesOnRequestMarkedAsOpen) {
+  replay::ServerOptions so;
+  so.ping_interval_ms = 200;
+  LiveOptions lo;
+  lo.live_updates = true;
+  const size_t closed_expected =
+      data()->find("ETHUSDT")->klines(*records::Interval::parse("1m")).size();
+  auto r = run(config("ETHUSDT", "ws_candles_1m"), so, lo,
+               [t0 = std::chrono::steady_clock::now()](size_t) {
+                 return std::chrono::steady_clock::now() - t0 > 3s;  // the stream is done by then
+               });
+  size_t open = 0, closed = 0;
+  int64_t last_closed = 0;
+  for (const auto& rec : r.records) {
+    auto o = boost::json::parse(rec).as_object();
+    if (o.contains("closed")) {
+      EXPECT_FALSE(o.at("closed").as_bool());
+      ++open;
+    } else {
+      EXPECT_GT(o.at("open_time").as_int64(), last_closed) << "each closed candle once, in order";
+      last_closed = o.at("open_time").as_int64();
+      ++closed;
+    }
+  }
+  EXPECT_GT(open, 0u);
+  EXPECT_EQ(closed, closed_expected);
+}
+
+TEST_F(LiveTest, SigtermMidStreamDeliversEverythingAndExitsZero) {
+  replay::ServerOptions so;
+  so.speed = 20;
+  so.ping_interval_ms = 200;
+  auto server = replay::ReplayServer::start(data(), so).value();
+  kafka_.create_topic("sigterm-data", 1);
+  const std::string cmd =
+      "env -i QUEUE_ID=wf-sigterm SYMBOL=BTCUSDT TYPE=ws_trades KAFKA_TOPIC=sigterm-data "
+      "TELEMETRY_PRODUCER_ID=loader-ws-trades__t LOG_FORMAT=json KAFKA_BOOTSTRAP_SERVERS=" +
+      kafka_.bootstrap_servers() + " BINANCE_API_URL=" + server->rest_url() +
+      " BINANCE_WS_URL=" + server->ws_url() + " timeout --preserve-status -s TERM 3 " +
+      std::string(SF_BIN_DIR) + "/loader-ws-trades > /dev/null 2>&1; echo $?";
+  FILE* f = popen(cmd.c_str(), "r");
+  char buf[64] = {0};
+  ASSERT_NE(fgets(buf, sizeof buf, f), nullptr);
+  pclose(f);
+  EXPECT_EQ(std::string(buf), "0\n") << "interrupted by SIGTERM is a clean exit";
+  auto recs = kafka_.read_topic("sigterm-data", -1, 5s);
+  ASSERT_GT(recs.size(), 10u);
+  boost::json::object last;
+  for (auto& m : kafka_.read_topic("queue-events", -1, 5s)) {
+    auto ev = boost::json::parse(m.value).as_object();
+    if (ev.at("queue_id").as_string() == "wf-sigterm") last = ev;
+  }
+  EXPECT_EQ(last.at("status").as_string(), "interrupted");
+  EXPECT_EQ(last.at("records_written").as_int64(), static_cast<int64_t>(recs.size()));
+}
+
 TEST(StreamUrl, RawAndCombined) {
   EXPECT_EQ(stream_url("wss://stream.binance.com:9443/ws", "btcusdt@trade"),
             "wss://stream.binance.com:9443/ws/btcusdt@trade");
