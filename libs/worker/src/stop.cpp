@@ -49,12 +49,14 @@ SignalWatcher::SignalWatcher(StopSource& stop) : impl_(new Impl(stop)) {
   pthread_sigmask(SIG_BLOCK, &impl_->set, nullptr);
   Impl* impl = impl_;
   impl_->thread = std::thread([impl] {
-    int signals_seen = 0;
+    int interrupts = 0;
     while (impl->running.load()) {
       timespec timeout{0, 100'000'000};
       const int sig = sigtimedwait(&impl->set, nullptr, &timeout);
       if (sig <= 0) continue;
-      if (++signals_seen > 1) {
+      // Only a person presses Ctrl-C twice. Repeated SIGTERMs are common (`timeout` and some
+      // supervisors signal both the process and its group) and must not cut the clean shutdown.
+      if (sig == SIGINT && ++interrupts > 1) {
         static const char msg[] = "second signal: exiting now without a clean shutdown\n";
         (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
         _exit(130);

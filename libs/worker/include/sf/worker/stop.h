@@ -26,7 +26,8 @@ class StopSource {
 
 // Routes SIGTERM and SIGINT to a StopSource. Construct it before starting any thread (it blocks the
 // signals in the calling thread, and threads started later inherit that); a dedicated thread waits
-// for them. A second signal ends the process at once with exit code 130.
+// for them. A second SIGINT (Ctrl-C twice) ends the process at once with exit code 130; repeated
+// SIGTERMs are one request to stop.
 class SignalWatcher {
  public:
   explicit SignalWatcher(StopSource& stop);
