@@ -15,39 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "sf/kafka/client.h"
 #include "sf/kafka/mock_cluster.h"
 #include "sf/records/writer.h"
 #include "sf/replay/server.h"
-
-namespace {
-
-double producer_ceiling(const std::string& bootstrap, int n, const std::string& value) {
-  sf::kafka::ProducerOptions o;
-  o.settings.bootstrap_servers = bootstrap;
-  o.settings.security_protocol = "PLAINTEXT";
-  auto p = sf::kafka::Producer::create(o).value();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) (void)p->send("ceiling", "BENCHUSDT", value, i);
-  (void)p->flush(std::chrono::seconds(300));
-  return p->delivered() /
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-long vm_hwm_kib(pid_t pid) {
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  long v = 0;
-  if (f) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f)) {
-      if (std::strncmp(line, "VmHWM:", 6) == 0) v = std::atol(line + 6);
-    }
-    std::fclose(f);
-  }
-  return v;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 500'000;
@@ -58,8 +30,8 @@ int main(int argc, char** argv) {
     (void)cluster->create_topic(t, 1);
   }
   const std::string bootstrap = cluster->bootstrap_servers();
-  const double ceiling =
-      producer_ceiling(bootstrap, n, sf::records::to_json(data->find("BENCHUSDT")->trades.front()));
+  const double ceiling = sf::bench::producer_ceiling(
+      bootstrap, "ceiling", n, sf::records::to_json(data->find("BENCHUSDT")->trades.front()));
 
   sf::kafka::ConsumerOptions co;
   co.settings.bootstrap_servers = bootstrap;
@@ -87,7 +59,7 @@ int main(int argc, char** argv) {
   double wall = 0;
   int64_t delivered = 0;
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-    peak = std::max(peak, vm_hwm_kib(pid));
+    peak = std::max(peak, sf::bench::vm_hwm_kib(pid));
     auto w = watcher->watermarks("live-data", 0, std::chrono::seconds(2));
     if (w && w->high >= n) {
       delivered = w->high;
@@ -96,7 +68,7 @@ int main(int argc, char** argv) {
     }
     usleep(20'000);
   }
-  peak = std::max(peak, vm_hwm_kib(pid));
+  peak = std::max(peak, sf::bench::vm_hwm_kib(pid));
   kill(pid, SIGTERM);
   int status = 0;
   rusage ru{};

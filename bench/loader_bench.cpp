@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "sf/kafka/client.h"
 #include "sf/kafka/mock_cluster.h"
 #include "sf/records/time_range.h"
@@ -22,22 +23,6 @@
 #include "sf/replay/server.h"
 
 extern char** environ;
-
-namespace {
-
-double producer_ceiling(const std::string& bootstrap, int n, const std::string& value) {
-  sf::kafka::ProducerOptions o;
-  o.settings.bootstrap_servers = bootstrap;
-  o.settings.security_protocol = "PLAINTEXT";
-  auto p = sf::kafka::Producer::create(o).value();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) (void)p->send("ceiling", "BENCHUSDT", value, i);
-  (void)p->flush(std::chrono::seconds(300));
-  return p->delivered() /
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const int candles = argc > 1 ? std::atoi(argv[1]) : 525'600;
@@ -58,7 +43,7 @@ int main(int argc, char** argv) {
   const std::string bootstrap = cluster->bootstrap_servers();
   const std::string sample = sf::records::to_json(data->find("BENCHUSDT")->klines_1m.front());
 
-  const double ceiling = producer_ceiling(bootstrap, candles, sample);
+  const double ceiling = sf::bench::producer_ceiling(bootstrap, "ceiling", candles, sample);
 
   std::vector<std::string> env = {"QUEUE_ID=wf-bench",
                                   "SYMBOL=BENCHUSDT",
@@ -92,15 +77,7 @@ int main(int argc, char** argv) {
   rusage ru{};
   long peak_kib = 0;
   for (;;) {
-    std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-    if (f) {
-      char line[256];
-      while (std::fgets(line, sizeof line, f)) {
-        if (std::strncmp(line, "VmHWM:", 6) == 0)
-          peak_kib = std::max(peak_kib, std::atol(line + 6));
-      }
-      std::fclose(f);
-    }
+    peak_kib = std::max(peak_kib, sf::bench::vm_hwm_kib(pid));
     if (wait4(pid, &status, WNOHANG, &ru) == pid) break;
     usleep(5000);
   }

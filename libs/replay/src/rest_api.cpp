@@ -172,22 +172,13 @@ RestResponse RestApi::handle(const RestRequest& request) {
     auto retry_after = [&](int64_t until) {
       return std::to_string(std::max<int64_t>(1, (until - now + 999) / 1000));
     };
-    if (now < c.banned_until_ms) {
-      ++stats_.banned_418;
-      RestResponse r = error(418, -1003,
-                             "Way too much request weight used; IP banned until " +
-                                 std::to_string(c.banned_until_ms) +
-                                 ". Please use WebSocket Streams for live updates to "
-                                 "avoid bans.");
-      r.headers = {{"Retry-After", retry_after(c.banned_until_ms)},
-                   {"X-MBX-USED-WEIGHT-1M", std::to_string(c.used)}};
-      return r;
-    }
-    if (now < c.retry_until_ms) {
+    if (now < c.retry_until_ms && now >= c.banned_until_ms) {
       // Sending while told to wait: Binance bans the IP, for longer each time.
-      ++stats_.banned_418;
       c.banned_until_ms = now + options_.ban_seconds * 1000LL * (1LL << std::min(c.bans, 10));
       ++c.bans;
+    }
+    if (now < c.banned_until_ms) {
+      ++stats_.banned_418;
       RestResponse r = error(418, -1003,
                              "Way too much request weight used; IP banned until " +
                                  std::to_string(c.banned_until_ms) +
