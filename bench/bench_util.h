@@ -1,12 +1,12 @@
 // Helpers shared by the benchmark programs.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <sys/types.h>
 
 #include "sf/kafka/client.h"
 

@@ -114,6 +114,23 @@ Result<std::string> gunzip(const std::string& in) {
   return out;
 }
 
+// The state an asynchronous operation reports into. Handlers hold it by shared_ptr, so one that
+// completes after its caller gave up (a timeout) writes into live memory, never a dead frame.
+struct OpState {
+  beast::error_code ec;
+  bool done = false;
+};
+
+// After a timeout: closes the socket so the pending operation ends, and runs it to completion while
+// the buffers and parsers it uses are still alive.
+template <class Stream>
+void abandon(asio::io_context& ioc, Stream& s, const std::shared_ptr<OpState>& op) {
+  beast::error_code ignored;
+  beast::get_lowest_layer(s).socket().close(ignored);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  run_until(ioc, op->done, until);
+}
+
 Error net_error(std::string what, const beast::error_code& ec) {
   return make_error(what + ": " + ec.message(), true);
 }
@@ -136,15 +153,15 @@ Status connect_tcp(asio::io_context& ioc, beast::tcp_stream& stream, const Url& 
   beast::error_code ec;
   auto endpoints = resolver.resolve(url.host, url.port, ec);
   if (ec) return net_error("cannot resolve " + url.host, ec);
-  bool done = false;
+  auto op = std::make_shared<OpState>();
   stream.expires_at(deadline);
-  stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-    ec = e;
-    done = true;
+  stream.async_connect(endpoints, [op](beast::error_code e, const tcp::endpoint&) {
+    op->ec = e;
+    op->done = true;
   });
-  if (!run_until(ioc, done, deadline) || ec) {
+  if (!run_until(ioc, op->done, deadline) || op->ec) {
     return net_error("cannot connect to " + url.host + ":" + url.port,
-                     ec ? ec : asio::error::timed_out);
+                     op->ec ? op->ec : asio::error::timed_out);
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   return ok_status();
@@ -157,15 +174,14 @@ Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
     return make_error("cannot set TLS SNI for " + url.host);
   }
   s.set_verify_callback(ssl::host_name_verification(url.host));
-  beast::error_code ec;
-  bool done = false;
-  s.async_handshake(ssl::stream_base::client, [&](beast::error_code e) {
-    ec = e;
-    done = true;
+  auto op = std::make_shared<OpState>();
+  s.async_handshake(ssl::stream_base::client, [op](beast::error_code e) {
+    op->ec = e;
+    op->done = true;
   });
-  if (!run_until(ioc, done, deadline) || ec) {
+  if (!run_until(ioc, op->done, deadline) || op->ec) {
     return net_error("TLS handshake with " + url.host + " failed",
-                     ec ? ec : asio::error::timed_out);
+                     op->ec ? op->ec : asio::error::timed_out);
   }
   return ok_status();
 }
@@ -200,28 +216,29 @@ struct HttpClient::Impl {
     http::request<http::empty_body> req{http::verb::connect, authority, 11};
     req.set(http::field::host, authority);
     req.set(http::field::user_agent, options.user_agent);
-    beast::error_code ec;
-    bool done = false;
+    auto op = std::make_shared<OpState>();
     s.expires_at(deadline);
-    http::async_write(s, req, [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    http::async_write(s, req, [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
     });
-    if (!run_until(ioc, done, deadline) || ec) {
+    if (!run_until(ioc, op->done, deadline) || op->ec) {
+      abandon(ioc, s, op);
       return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT",
-                       ec ? ec : asio::error::timed_out);
+                       op->ec ? op->ec : asio::error::timed_out);
     }
     http::response_parser<http::empty_body> parser;
     parser.skip(true);  // a CONNECT answer has no body
     beast::flat_buffer buf;
-    done = false;
-    http::async_read_header(s, buf, parser, [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    op->done = false;
+    http::async_read_header(s, buf, parser, [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
     });
-    if (!run_until(ioc, done, deadline) || ec) {
+    if (!run_until(ioc, op->done, deadline) || op->ec) {
+      abandon(ioc, s, op);
       return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT answer",
-                       ec ? ec : asio::error::timed_out);
+                       op->ec ? op->ec : asio::error::timed_out);
     }
     if (parser.get().result_int() != 200) {
       return make_error("proxy " + proxy->host + ":" + proxy->port + " refused CONNECT " +
@@ -263,24 +280,26 @@ struct HttpClient::Impl {
     req.set(http::field::accept_encoding, "gzip");
     req.keep_alive(true);
     beast::get_lowest_layer(s).expires_at(deadline);
-    beast::error_code ec;
-    bool done = false;
-    http::async_write(s, req, [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    auto op = std::make_shared<OpState>();
+    http::async_write(s, req, [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
     });
-    if (!run_until(ioc, done, deadline) || ec) {
-      return net_error("sending GET " + target, ec ? ec : asio::error::timed_out);
+    if (!run_until(ioc, op->done, deadline) || op->ec) {
+      abandon(ioc, s, op);
+      return net_error("sending GET " + target, op->ec ? op->ec : asio::error::timed_out);
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
-    done = false;
-    http::async_read(s, buffer, parser, [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    op->done = false;
+    http::async_read(s, buffer, parser, [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
     });
-    if (!run_until(ioc, done, deadline) || ec) {
-      return net_error("reading the answer to GET " + target, ec ? ec : asio::error::timed_out);
+    if (!run_until(ioc, op->done, deadline) || op->ec) {
+      abandon(ioc, s, op);
+      return net_error("reading the answer to GET " + target,
+                       op->ec ? op->ec : asio::error::timed_out);
     }
     auto res = parser.release();
     HttpResponse out;
@@ -420,8 +439,7 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
     }
   }
   Impl* raw = impl.get();
-  beast::error_code ec;
-  bool done = false;
+  auto op = std::make_shared<OpState>();
   d.with([&](auto& ws) {
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout{options.connect_timeout,
@@ -432,15 +450,15 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
     ws.read_message_max(64 * 1024 * 1024);
     const std::string host = url->host + ":" + url->port;
     const std::string target = url->path.empty() ? "/" : url->path;
-    ws.async_handshake(host, target, [&](beast::error_code e) {
-      ec = e;
-      done = true;
+    ws.async_handshake(host, target, [op](beast::error_code e) {
+      op->ec = e;
+      op->done = true;
     });
     return 0;
   });
-  if (!run_until(d.ioc, done, deadline) || ec) {
+  if (!run_until(d.ioc, op->done, deadline) || op->ec) {
     return net_error("WebSocket handshake with " + std::string(url_text) + " failed",
-                     ec ? ec : asio::error::timed_out);
+                     op->ec ? op->ec : asio::error::timed_out);
   }
   d.open = true;
   return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
@@ -477,18 +495,17 @@ Result<std::string> WsClient::read(milliseconds timeout) {
 Status WsClient::send(std::string_view text, milliseconds timeout) {
   auto& d = *impl_;
   if (!d.open) return make_error("closed: the connection is closed", true);
-  beast::error_code ec;
-  bool done = false;
+  auto op = std::make_shared<OpState>();
   d.with([&](auto& ws) {
     ws.text(true);
-    ws.async_write(asio::buffer(text.data(), text.size()), [&](beast::error_code e, size_t) {
-      ec = e;
-      done = true;
+    ws.async_write(asio::buffer(text.data(), text.size()), [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
     });
     return 0;
   });
-  if (!run_until(d.ioc, done, std::chrono::steady_clock::now() + timeout) || ec) {
-    return net_error("WebSocket send failed", ec ? ec : asio::error::timed_out);
+  if (!run_until(d.ioc, op->done, std::chrono::steady_clock::now() + timeout) || op->ec) {
+    return net_error("WebSocket send failed", op->ec ? op->ec : asio::error::timed_out);
   }
   return ok_status();
 }
@@ -496,17 +513,16 @@ Status WsClient::send(std::string_view text, milliseconds timeout) {
 Status WsClient::ping(milliseconds timeout) {
   auto& d = *impl_;
   if (!d.open) return make_error("closed: the connection is closed", true);
-  beast::error_code ec;
-  bool done = false;
+  auto op = std::make_shared<OpState>();
   d.with([&](auto& ws) {
-    ws.async_ping({}, [&](beast::error_code e) {
-      ec = e;
-      done = true;
+    ws.async_ping({}, [op](beast::error_code e) {
+      op->ec = e;
+      op->done = true;
     });
     return 0;
   });
-  if (!run_until(d.ioc, done, std::chrono::steady_clock::now() + timeout) || ec) {
-    return net_error("WebSocket ping failed", ec ? ec : asio::error::timed_out);
+  if (!run_until(d.ioc, op->done, std::chrono::steady_clock::now() + timeout) || op->ec) {
+    return net_error("WebSocket ping failed", op->ec ? op->ec : asio::error::timed_out);
   }
   return ok_status();
 }
