@@ -60,7 +60,10 @@ class LiveTest : public ::testing::Test {
     cfg.kafka_topic = "data-" + std::to_string(++runs_);
     kafka_.create_topic(cfg.kafka_topic, 1);
     cfg.binance_api_url = server->rest_url();
-    cfg.binance_ws_url = server->ws_url();
+    if (cfg.binance_ws_url.find("/stream") == std::string::npos)
+      cfg.binance_ws_url = server->ws_url();
+    else
+      cfg.binance_ws_url = "ws://127.0.0.1:" + std::to_string(server->port()) + "/stream";
     auto rest = loader::make_rest_client(cfg, SystemClock::shared()).value();
     worker::StopSource stop;
     std::atomic<bool> ended{false};
@@ -132,6 +135,18 @@ TEST_F(LiveTest, TradesSurviveDropsGapsGarbageAndShutdowns) {
   const auto eth = all_trades("ETHUSDT");
   auto e = run(config("ETHUSDT", "ws_trades"), shut, {}, [&](size_t n) { return n >= eth.size(); });
   EXPECT_EQ(e.records, eth);
+}
+
+TEST_F(LiveTest, CombinedEndpointWithServerShutdowns) {
+  replay::ServerOptions so;
+  so.ws.shutdown_after = 3000;
+  so.ping_interval_ms = 200;
+  auto cfg = config("ETHUSDT", "ws_trades");
+  cfg.binance_ws_url = "wss://placeholder/stream";  // replaced by the replay's combined endpoint
+  const auto expected = all_trades("ETHUSDT");
+  auto r = run(cfg, so, {}, [&](size_t n) { return n >= expected.size(); });
+  EXPECT_EQ(r.records, expected);
+  EXPECT_GE(r.ws.connections, 2);
 }
 
 TEST_F(LiveTest, SilentConnectionIsDetectedAndReplaced) {
