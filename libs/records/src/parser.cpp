@@ -189,11 +189,7 @@ class FastScan {
   explicit FastScan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
 
   bool event(EventFields& ev) {
-    if (!object_begin()) return false;
-    if (peek() == '}') return false;
-    for (;;) {
-      std::string_view key;
-      if (!string(key) || !colon()) return false;
+    return object([&](std::string_view key) {
       bool ok = true;
       if (key.size() == 1) {
         switch (key[0]) {
@@ -244,14 +240,8 @@ class FastScan {
       } else {
         ok = skip_scalar();
       }
-      if (!ok) return false;
-      ws();
-      if (p_ < end_ && *p_ == ',') {
-        ++p_;
-        continue;
-      }
-      return object_end();
-    }
+      return ok;
+    });
   }
 
   bool at_end() {
@@ -261,10 +251,7 @@ class FastScan {
 
  private:
   bool kline(KlineFields& k) {
-    if (!object_begin()) return false;
-    for (;;) {
-      std::string_view key;
-      if (!string(key) || !colon()) return false;
+    return object([&](std::string_view key) {
       bool ok = true;
       if (key.size() == 1) {
         switch (key[0]) {
@@ -318,7 +305,18 @@ class FastScan {
       } else {
         ok = skip_scalar();
       }
-      if (!ok) return false;
+      return ok;
+    });
+  }
+
+  // Reads one non-empty object, handing each key to `on_field`, which reads the value.
+  template <class OnField>
+  bool object(OnField on_field) {
+    if (!object_begin()) return false;
+    if (peek() == '}') return false;
+    for (;;) {
+      std::string_view key;
+      if (!string(key) || !colon() || !on_field(key)) return false;
       ws();
       if (p_ < end_ && *p_ == ',') {
         ++p_;
