@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sf/replay/testing/captures.h"
+
 #include <set>
 
 #include "sf/core/testing/manual_clock.h"
@@ -15,8 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::shared_ptr<replay::Dataset> data() {
-  static auto ds = replay::Dataset::load_or_generate(SF_DATA_DIR);
-  return ds;
+  return replay::testing::captures();
 }
 
 struct Fixture {

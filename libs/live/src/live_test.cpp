@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sf/replay/testing/captures.h"
+
 #include <boost/json.hpp>
 #include <thread>
 
@@ -19,8 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::shared_ptr<replay::Dataset> data() {
-  static auto ds = replay::Dataset::load_or_generate(SF_DATA_DIR);
-  return ds;
+  return replay::testing::captures();
 }
 
 struct LiveRun {

@@ -4,8 +4,10 @@
 #include "sf/loader/historical.h"
 
 #include <gtest/gtest.h>
+
 #include <spawn.h>
 #include <sys/wait.h>
+#include "sf/replay/testing/captures.h"
 
 #include <boost/json.hpp>
 #include <set>
@@ -22,8 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::shared_ptr<replay::Dataset> data() {
-  static auto ds = replay::Dataset::load_or_generate(SF_DATA_DIR);
-  return ds;
+  return replay::testing::captures();
 }
 
 struct LoadResult {

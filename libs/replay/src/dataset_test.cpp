@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sf/replay/testing/captures.h"
+
 #include "sf/records/parser.h"
 #include "sf/replay/streams.h"
 
@@ -9,8 +11,7 @@ namespace sf::replay {
 namespace {
 
 std::shared_ptr<Dataset> captures() {
-  static auto ds = Dataset::load_or_generate(SF_DATA_DIR);
-  return ds;
+  return testing::captures();
 }
 
 TEST(Dataset, LoadsTheRealCaptures) {

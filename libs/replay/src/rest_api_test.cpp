@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sf/replay/testing/captures.h"
+
 #include "sf/core/testing/manual_clock.h"
 #include "sf/records/parser.h"
 
@@ -9,13 +11,13 @@ namespace sf::replay {
 namespace {
 
 struct Api {
-  explicit Api(RestOptions o = {}) : api(Dataset::load_or_generate(SF_DATA_DIR), o, clock) {}
+  explicit Api(RestOptions o = {}) : api(testing::captures(), o, clock) {}
   RestResponse get(const std::string& path, const std::string& query = "",
                    std::string client = "1.2.3.4") {
     return api.handle({"GET", path, query, std::move(client)});
   }
-  std::shared_ptr<testing::ManualClock> clock =
-      std::make_shared<testing::ManualClock>(1'763'000'040'000);  // 2025-11-13, on a minute start
+  std::shared_ptr<sf::testing::ManualClock> clock = std::make_shared<sf::testing::ManualClock>(
+      1'763'000'040'000);  // 2025-11-13, on a minute start
   RestApi api;
 };
 

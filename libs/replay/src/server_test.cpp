@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sf/replay/testing/captures.h"
+
 #include "sf/binance/transport.h"
 #include "sf/records/parser.h"
 
@@ -12,8 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::shared_ptr<Dataset> data() {
-  static auto ds = Dataset::load_or_generate(SF_DATA_DIR);
-  return ds;
+  return testing::captures();
 }
 
 std::unique_ptr<ReplayServer> serve(ServerOptions o = {}) {
