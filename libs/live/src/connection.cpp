@@ -40,7 +40,7 @@ bool StreamConnection::connect() {
   while (!stop_.stop_requested()) {
     wait_before_attempt();
     if (stop_.stop_requested()) break;
-    auto c = binance::WsClient::connect(url_);
+    auto c = net::WsClient::connect(url_);
     if (c) {
       ws_ = std::move(c).value();
       connected_at_ = last_activity_ = steady::now();
@@ -72,7 +72,7 @@ std::optional<records::WsMessage> StreamConnection::next() {
     if (now - connected_at_ >= o_.max_connection_age) {
       // Make before break: the new connection is open before the old one goes; the overlap
       // is dropped by the caller's id / open-time logic.
-      auto fresh = binance::WsClient::connect(url_);
+      auto fresh = net::WsClient::connect(url_);
       if (fresh) {
         ws_ = std::move(fresh).value();
         connected_at_ = last_activity_ = steady::now();

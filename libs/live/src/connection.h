@@ -10,8 +10,8 @@
 #include <random>
 #include <string>
 
-#include "sf/binance/transport.h"
 #include "sf/live/live.h"
+#include "sf/net/transport.h"
 #include "sf/records/parser.h"
 
 namespace sf::live {
@@ -42,7 +42,7 @@ class StreamConnection {
   LiveOptions o_;
   Clock& clock_;
   const worker::StopSource& stop_;
-  std::unique_ptr<binance::WsClient> ws_;
+  std::unique_ptr<net::WsClient> ws_;
   std::chrono::steady_clock::time_point connected_at_, last_activity_;
   int64_t pings_seen_ = 0;
   int failures_ = 0;

@@ -136,7 +136,7 @@ Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
 
 Result<std::unique_ptr<binance::RestClient>> make_rest_client(const config::WorkerConfig& cfg,
                                                               std::shared_ptr<Clock> clock) {
-  auto http = binance::HttpClient::create(cfg.binance_api_url);
+  auto http = net::HttpClient::create(cfg.binance_api_url);
   if (!http) return http.error();
   binance::RestPolicy policy;
   policy.weight_share = cfg.binance_weight_share;

@@ -5,7 +5,7 @@
 
 #include "sf/replay/testing/captures.h"
 
-#include "sf/binance/transport.h"
+#include "sf/net/transport.h"
 #include "sf/records/parser.h"
 
 namespace sf::replay {
@@ -23,15 +23,15 @@ std::unique_ptr<ReplayServer> serve(ServerOptions o = {}) {
   return std::move(s).value();
 }
 
-std::unique_ptr<binance::WsClient> connect(const std::string& url) {
-  auto c = binance::WsClient::connect(url);
+std::unique_ptr<net::WsClient> connect(const std::string& url) {
+  auto c = net::WsClient::connect(url);
   EXPECT_TRUE(c.ok()) << c.error().message;
   return c.ok() ? std::move(c).value() : nullptr;
 }
 
 TEST(ReplayServer, RestOverHttpWithWeightHeader) {
   auto s = serve();
-  auto http = binance::HttpClient::create(s->rest_url()).value();
+  auto http = net::HttpClient::create(s->rest_url()).value();
   auto r = http->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=2");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 200);
@@ -46,7 +46,7 @@ TEST(ReplayServer, RestOverHttpWithWeightHeader) {
 TEST(ReplayServer, GzipWhenTheClientAsksForIt) {
   auto s = serve();
   // The project's client always asks for gzip and inflates: bodies arrive whole either way.
-  auto http = binance::HttpClient::create(s->rest_url()).value();
+  auto http = net::HttpClient::create(s->rest_url()).value();
   auto r = http->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=1000").value();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-encoding"), "") << "inflated by the client";
@@ -55,7 +55,7 @@ TEST(ReplayServer, GzipWhenTheClientAsksForIt) {
   ServerOptions plain;
   plain.gzip = false;
   auto s2 = serve(plain);
-  auto r2 = binance::HttpClient::create(s2->rest_url())
+  auto r2 = net::HttpClient::create(s2->rest_url())
                 .value()
                 ->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=1000");
   EXPECT_EQ(r2.value().body, r.body) << "same answer with and without compression";
@@ -101,7 +101,7 @@ TEST(ReplayServer, CombinedStreamsAndSubscribe) {
 
 TEST(ReplayServer, UnknownStreamIsRefused) {
   auto s = serve();
-  EXPECT_FALSE(binance::WsClient::connect(s->ws_url() + "/nosuch@trade").ok());
+  EXPECT_FALSE(net::WsClient::connect(s->ws_url() + "/nosuch@trade").ok());
 }
 
 TEST(ReplayServer, DropThenReconnectSkipsK) {

@@ -18,11 +18,17 @@
 #include <string>
 #include <vector>
 
-#include "sf/binance/transport.h"
 #include "sf/core/clock.h"
+#include "sf/net/transport.h"
 #include "sf/records/records.h"
 
 namespace sf::binance {
+
+using net::HttpClient;
+using net::HttpOptions;
+using net::HttpResponse;
+using net::Url;
+using std::chrono::milliseconds;
 
 struct RestPolicy {
   int max_attempts = 8;

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "sf/binance/transport.h"
+#include "sf/net/transport.h"
 #include "sf/replay/server.h"
 
-namespace sf::binance {
+namespace sf::net {
 namespace {
 
 // Accepts connections, answers CONNECT host:port with 200 and relays bytes both ways.
@@ -134,4 +134,4 @@ TEST(Proxy, NoProxyRules) {
 }
 
 }  // namespace
-}  // namespace sf::binance
+}  // namespace sf::net

@@ -15,7 +15,7 @@
 
 #include "sf/core/result.h"
 
-namespace sf::binance {
+namespace sf::net {
 
 using std::chrono::milliseconds;
 
@@ -39,6 +39,15 @@ struct HttpResponse {
   std::string header(const std::string& lower_name) const;
 };
 
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target;  // appended to the base URL's path
+  std::string body;
+  std::map<std::string, std::string> headers;  // e.g. {"Authorization", "Basic ..."}
+  std::string content_type = "application/json";
+  bool idempotent = true;
+};
+
 // Parsed "scheme://host[:port][/base]".
 struct Url {
   std::string scheme, host, port, path;
@@ -56,6 +65,9 @@ class HttpClient {
   // GET base path + `target` ("/api/v3/klines?symbol=..."). Reuses the connection; reconnects once
   // if the server closed it. Network failures are retryable Errors; any HTTP status is a response.
   Result<HttpResponse> get(std::string_view target);
+  // Any method, with a body and extra headers. A kept-alive connection the server had closed is
+  // retried on a new one only when `request.idempotent` (a POST may have been applied).
+  Result<HttpResponse> request(const HttpRequest& request);
 
   struct Impl;
 
@@ -89,4 +101,4 @@ class WsClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace sf::binance
+}  // namespace sf::net

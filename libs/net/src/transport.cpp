@@ -1,5 +1,5 @@
 // The only file of this library that includes Beast (it is slow to compile: keep it that way).
-#include "sf/binance/transport.h"
+#include "sf/net/transport.h"
 
 #include <zlib.h>
 #include <boost/asio/connect.hpp>
@@ -15,7 +15,7 @@
 #include <optional>
 #include <variant>
 
-namespace sf::binance {
+namespace sf::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -271,13 +271,19 @@ struct HttpClient::Impl {
   }
 
   template <class Stream>
-  Result<HttpResponse> exchange(Stream& s, const std::string& target,
+  Result<HttpResponse> exchange(Stream& s, const HttpRequest& in, const std::string& target,
                                 std::chrono::steady_clock::time_point deadline) {
-    http::request<http::empty_body> req{http::verb::get, target, 11};
+    http::request<http::string_body> req{http::string_to_verb(in.method), target, 11};
     req.set(http::field::host, url.host);
     req.set(http::field::user_agent, options.user_agent);
     req.set(http::field::accept, "application/json");
     req.set(http::field::accept_encoding, "gzip");
+    for (const auto& [k, v] : in.headers) req.set(k, v);
+    if (!in.body.empty() || in.method != "GET") {
+      req.set(http::field::content_type, in.content_type);
+      req.body() = in.body;
+      req.prepare_payload();
+    }
     req.keep_alive(true);
     beast::get_lowest_layer(s).expires_at(deadline);
     auto op = std::make_shared<OpState>();
@@ -287,7 +293,8 @@ struct HttpClient::Impl {
     });
     if (!run_until(ioc, op->done, deadline) || op->ec) {
       abandon(ioc, s, op);
-      return net_error("sending GET " + target, op->ec ? op->ec : asio::error::timed_out);
+      return net_error("sending " + in.method + " " + target,
+                       op->ec ? op->ec : asio::error::timed_out);
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
@@ -298,7 +305,7 @@ struct HttpClient::Impl {
     });
     if (!run_until(ioc, op->done, deadline) || op->ec) {
       abandon(ioc, s, op);
-      return net_error("reading the answer to GET " + target,
+      return net_error("reading the answer to " + in.method + " " + target,
                        op->ec ? op->ec : asio::error::timed_out);
     }
     auto res = parser.release();
@@ -367,19 +374,28 @@ Result<std::unique_ptr<HttpClient>> HttpClient::clone() const {
 }
 
 Result<HttpResponse> HttpClient::get(std::string_view target) {
+  HttpRequest r;
+  r.target = std::string(target);
+  return request(r);
+}
+
+Result<HttpResponse> HttpClient::request(const HttpRequest& in) {
   auto& d = *impl_;
-  const std::string full = d.url.path + std::string(target);
+  if (http::string_to_verb(in.method) == http::verb::unknown) {
+    return make_error("unknown HTTP method '" + in.method + "'");
+  }
+  const std::string full = d.url.path + in.target;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const auto deadline = std::chrono::steady_clock::now() + d.options.timeout;
     const bool reused = d.connected();
     if (!reused) {
       if (auto st = d.connect(deadline); !st) return st.error();
     }
-    auto r =
-        d.secure ? d.exchange(*d.secure, full, deadline) : d.exchange(*d.plain, full, deadline);
+    auto r = d.secure ? d.exchange(*d.secure, in, full, deadline)
+                      : d.exchange(*d.plain, in, full, deadline);
     if (r) return r;
     d.reset();
-    if (!reused) return r;  // a fresh connection failed: report it
+    if (!reused || !in.idempotent) return r;  // a fresh connection failed: report it
     // A kept-alive connection the server had closed: try once more on a new one.
   }
   return make_error("unreachable", true);
@@ -547,4 +563,4 @@ int64_t WsClient::pings_received() const {
   return impl_->pings;
 }
 
-}  // namespace sf::binance
+}  // namespace sf::net

@@ -1,0 +1,93 @@
+// HttpServer: a small HTTP/1.1 + WebSocket server (Boost.Beast inside, nothing of it visible here)
+// for the queue-manager's API and for the fakes of other services' HTTP APIs in tests.
+//
+// Requests are handed to one synchronous handler on one of `threads` io threads; keep-alive and
+// pipelined requests are served in order per connection. A WebSocket upgrade whose path a
+// WsHandler accepts becomes a WsConnection: send() is thread-safe and queues (a client that does
+// not read is dropped once `ws_max_queued` messages wait), the server answers pings, and idle
+// connections get pings from the server (Beast's suggested server timeouts).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sf/core/result.h"
+
+namespace sf::net {
+
+struct ServerRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: "/queues?status=running"
+  std::string path;    // percent-decoded path: "/queues"
+  std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string remote;  // client address
+  std::string header(const std::string& lower_name) const;
+};
+
+struct ServerResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;
+};
+
+using HttpHandler = std::function<ServerResponse(const ServerRequest&)>;
+
+// One accepted WebSocket connection. Thread-safe.
+class WsConnection {
+ public:
+  virtual ~WsConnection() = default;
+  virtual void send(std::string text) = 0;  // queued; dropped silently once closed
+  virtual void close() = 0;
+  virtual uint64_t id() const = 0;
+  virtual bool open() const = 0;
+};
+
+struct WsHandler {
+  // Returns true to accept the upgrade of this request (by path, token, ...). Otherwise the client
+  // gets the `reject` answer (404 by default).
+  std::function<bool(const ServerRequest&, ServerResponse& reject)> accept;
+  std::function<void(std::shared_ptr<WsConnection>)> on_open;
+  std::function<void(std::shared_ptr<WsConnection>, std::string)> on_message;
+  std::function<void(std::shared_ptr<WsConnection>)> on_close;
+};
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: the kernel picks
+  int threads = 1;
+  size_t body_limit = 8 * 1024 * 1024;
+  size_t ws_max_queued = 10'000;
+  std::string server_name = "streamforge";
+};
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> start(HttpServerOptions options, HttpHandler handler,
+                                                   WsHandler ws = {});
+  ~HttpServer();  // closes every connection and joins the threads
+
+  uint16_t port() const;
+  std::string url() const;  // "http://127.0.0.1:<port>"
+  int64_t ws_clients() const;
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// "%41b+c" -> "Ab c" (for query strings; '+' is a space).
+std::string url_decode(std::string_view s, bool plus_is_space = true);
+std::string url_encode(std::string_view s);
+// "Basic <base64(user:password)>".
+std::string basic_auth(std::string_view user, std::string_view password);
+
+}  // namespace sf::net

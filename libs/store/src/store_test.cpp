@@ -1,0 +1,208 @@
+// The Store contract, run against both backends: SQLite on a temporary file and the ArangoDB client
+// against FakeArango. Backend-specific failure paths are in arango_test.cpp and below.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sf/store/store.h"
+#include "sf/store/testing/fake_arango.h"
+
+namespace sf::store {
+namespace {
+
+std::string temp_db(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("sf-store-" + std::to_string(getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return (dir / "test.db").string();
+}
+
+Document candle(int64_t open_time, const std::string& close = "1.5") {
+  const std::string key = "BTCUSDT:1m:" + std::to_string(open_time);
+  auto d = make_document(R"({"open_time":)" + std::to_string(open_time) + R"(,"close":)" + close +
+                             R"(,"symbol":"BTCUSDT","_key":")" + key + "\"}",
+                         "unused");
+  return std::move(d).value();
+}
+
+class StoreContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      SqliteOptions o;
+      o.path = temp_db(::testing::UnitTest::GetInstance()->current_test_info()->name());
+      store_ = open_sqlite(o).value();
+    } else {
+      fake_ = std::make_unique<testing::FakeArango>("streamforge", "sf", "pw");
+      ArangoOptions o;
+      o.url = fake_->url();
+      o.database = "streamforge";
+      o.user = "sf";
+      o.password = "pw";
+      store_ = open_arango(o).value();
+    }
+  }
+  std::unique_ptr<testing::FakeArango> fake_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContract, UpsertGetCountAndIdempotentReplay) {
+  ASSERT_TRUE(store_->ping().ok());
+  ASSERT_TRUE(store_->ensure_collection("btc_candles_1m_2024_08").ok());
+  std::vector<Document> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back(candle(1722470400000 + i * 60000));
+  auto w = store_->upsert("btc_candles_1m_2024_08", batch);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->written, 50);
+  EXPECT_TRUE(w->errors.empty());
+  // The same batch again, and one document changed: still 50 documents, the change kept.
+  batch[3] = candle(1722470400000 + 3 * 60000, "2.25");
+  ASSERT_TRUE(store_->upsert("btc_candles_1m_2024_08", batch).ok());
+  EXPECT_EQ(store_->count("btc_candles_1m_2024_08").value(), 50);
+  auto got = store_->get("btc_candles_1m_2024_08", "BTCUSDT:1m:1722470580000").value();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_NE(got->find("\"close\":2.25"), std::string::npos) << *got;
+  EXPECT_FALSE(store_->get("btc_candles_1m_2024_08", "BTCUSDT:1m:1").value().has_value());
+  EXPECT_EQ(store_->count("no_such_collection").value(), 0);
+}
+
+TEST_P(StoreContract, RangeByTimeIsInclusiveOrderedAndLimited) {
+  std::vector<Document> batch;
+  for (int i = 9; i >= 0; --i) batch.push_back(candle(1000000000000 + i * 60000));
+  ASSERT_TRUE(store_->upsert("c_range", batch).ok());
+  auto r = store_->range_by_time("c_range", 1000000000000 + 2 * 60000, 1000000000000 + 5 * 60000,
+                                 100)
+               .value();
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_NE(r.front().find("1000000120000"), std::string::npos);
+  EXPECT_NE(r.back().find("1000000300000"), std::string::npos);
+  EXPECT_EQ(store_->range_by_time("c_range", 0, INT64_MAX / 2, 3).value().size(), 3u);
+  EXPECT_TRUE(store_->range_by_time("missing", 0, 1, 10).value().empty());
+}
+
+TEST_P(StoreContract, FindFiltersNewestFirstAndPages) {
+  std::vector<Document> batch;
+  for (int i = 0; i < 30; ++i) {
+    const std::string status = i % 3 == 0 ? "running" : "finished";
+    const std::string sym = i % 2 ? "BTCUSDT" : "ETHUSDT";
+    batch.push_back(make_document(R"({"_key":"q)" + std::to_string(100 + i) +
+                                      R"(","status":")" + status + R"(","symbol":")" + sym +
+                                      R"(","created_at":)" + std::to_string(1700000000 + i) + "}",
+                                  "x")
+                        .value());
+  }
+  ASSERT_TRUE(store_->upsert("queue_state", batch).ok());
+  auto all = store_->find("queue_state", {{}, 5, 0}).value();
+  EXPECT_EQ(all.total, 30);
+  ASSERT_EQ(all.documents.size(), 5u);
+  EXPECT_NE(all.documents[0].find("\"q129\""), std::string::npos);  // newest first
+  auto running = store_->find("queue_state", {{{"status", "running"}}, 100, 0}).value();
+  EXPECT_EQ(running.total, 10);
+  EXPECT_EQ(running.documents.size(), 10u);
+  auto both =
+      store_->find("queue_state", {{{"status", "running"}, {"symbol", "BTCUSDT"}}, 2, 1}).value();
+  EXPECT_EQ(both.total, 5);  // i in {3, 9, 15, 21, 27}
+  ASSERT_EQ(both.documents.size(), 2u);
+  EXPECT_NE(both.documents[0].find("\"q121\""), std::string::npos) << both.documents[0];
+  EXPECT_EQ(store_->find("queue_state", {{{"status", "nope"}}, 10, 0}).value().total, 0);
+}
+
+TEST_P(StoreContract, InvalidKeysAreReportedPerDocumentAndTheRestWritten) {
+  std::vector<Document> batch{candle(1), candle(2)};
+  Document bad = candle(3);
+  bad.key = "has space";
+  bad.json = R"({"_key":"has space","open_time":3})";
+  batch.insert(batch.begin() + 1, bad);
+  auto w = store_->upsert("c_bad", batch).value();
+  EXPECT_EQ(w.written, 2);
+  ASSERT_EQ(w.errors.size(), 1u);
+  EXPECT_EQ(w.errors[0].index, 1u);
+  EXPECT_FALSE(w.errors[0].message.empty());
+  EXPECT_EQ(store_->count("c_bad").value(), 2);
+}
+
+TEST_P(StoreContract, BadCollectionNamesAreRefused) {
+  EXPECT_FALSE(store_->ensure_collection("1abc").ok());
+  EXPECT_FALSE(store_->ensure_collection("a b").ok());
+  EXPECT_FALSE(store_->upsert("x\"; DROP TABLE y", {candle(1)}).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "arango"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Documents, KeyAndTimeAreReadAndMissingKeysDerived) {
+  auto c = make_document(R"({"open_time":1722470400000,"open":1.0,"_key":"BTCUSDT:1m:1722470400000"})", "f");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->key, "BTCUSDT:1m:1722470400000");
+  EXPECT_EQ(c->time_ms, 1722470400000);
+  auto t = make_document(R"({"trade_id":5,"timestamp":1723161599999})", "topic:0:17").value();
+  EXPECT_EQ(t.key, "topic:0:17");
+  EXPECT_EQ(t.json, R"({"_key":"topic:0:17","trade_id":5,"timestamp":1723161599999})");
+  EXPECT_EQ(t.time_ms, 1723161599999);
+  // Telemetry-style seconds and vision-style microseconds become ms.
+  EXPECT_EQ(make_document(R"({"timestamp":1722445567.89})", "k").value().time_ms, 1722445567890);
+  EXPECT_EQ(make_document(R"({"open_time":1735689600000000})", "k").value().time_ms,
+            1735689600000);
+  EXPECT_EQ(make_document("{}", "k").value().json, R"({"_key":"k"})");
+}
+
+TEST(Documents, BadInputIsAnErrorThatSaysWhat) {
+  EXPECT_NE(make_document("not json", "k").error().message.find("JSON"), std::string::npos);
+  EXPECT_FALSE(make_document("[1,2]", "k").ok());
+  EXPECT_FALSE(make_document(R"({"a":1)", "k").ok());
+  EXPECT_NE(make_document(R"({"_key":"a/b"})", "k").error().message.find("invalid _key"),
+            std::string::npos);
+  EXPECT_FALSE(make_document(R"({"_key":5})", "k").ok());
+  EXPECT_FALSE(make_document(R"({"_key":")" + std::string(255, 'a') + "\"}", "k").ok());
+}
+
+TEST(Keys, ArangoRules) {
+  EXPECT_TRUE(valid_key("BTCUSDT:t:123"));
+  EXPECT_TRUE(valid_key("a_-:.@()+,=;$!*'%"));
+  EXPECT_FALSE(valid_key(""));
+  EXPECT_FALSE(valid_key("a/b"));
+  EXPECT_FALSE(valid_key("ä"));
+  EXPECT_TRUE(valid_collection_name("btc_candles_5m_2024_06"));
+  EXPECT_FALSE(valid_collection_name("_system"));
+  EXPECT_FALSE(valid_collection_name(std::string(65, 'a')));
+}
+
+TEST(Sqlite, SurvivesReopenAndUsesWal) {
+  SqliteOptions o;
+  o.path = temp_db("reopen");
+  {
+    auto s = open_sqlite(o).value();
+    ASSERT_TRUE(s->upsert("c", {candle(1), candle(2)}).ok());
+  }
+  auto s = open_sqlite(o).value();
+  EXPECT_EQ(s->count("c").value(), 2);
+  EXPECT_TRUE(std::filesystem::exists(o.path + "-wal") || std::filesystem::exists(o.path));
+  EXPECT_EQ(s->describe(), "sqlite:" + o.path);
+}
+
+TEST(Sqlite, UnwritablePathIsAClearError) {
+  SqliteOptions o;
+  o.path = "/proc/no/such/dir/x.db";
+  auto s = open_sqlite(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("STREAMFORGE_DB"), std::string::npos);
+}
+
+TEST(Settings, ArangoWhenUrlSetElseSqlite) {
+  auto s = store_settings_from_env(config::map_env({{"STREAMFORGE_DB", "/tmp/x.db"}})).value();
+  EXPECT_FALSE(s.arango);
+  EXPECT_EQ(s.sqlite.path, "/tmp/x.db");
+  auto a = store_settings_from_env(config::map_env({{"ARANGO_URL", "https://db:8529"},
+                                                    {"ARANGO_DB", "market"},
+                                                    {"ARANGO_PASSWORD", "pw"}}))
+               .value();
+  EXPECT_TRUE(a.arango);
+  EXPECT_EQ(a.arango_options.database, "market");
+  EXPECT_EQ(a.arango_options.user, "root");
+  EXPECT_FALSE(store_settings_from_env(config::map_env({{"ARANGO_URL", "db:8529"}})).ok());
+}
+
+}  // namespace
+}  // namespace sf::store
