@@ -1,5 +1,6 @@
 #include "sf/config/env.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,6 +26,23 @@ void exit_with_config_error(const ConfigError& e) {
   std::fprintf(stderr, "%s\n", e.message.c_str());
   std::fflush(stderr);
   std::_Exit(2);
+}
+
+std::variant<int64_t, ConfigError> int_var(const EnvLookup& env, std::string_view name,
+                                           int64_t fallback, int64_t lo, int64_t hi,
+                                           std::string_view unit) {
+  auto v = env(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(v->c_str(), &end, 10);
+  if (end == v->c_str() || *end != '\0' || errno == ERANGE || n < lo || n > hi) {
+    return ConfigError{std::string(name), "config error: " + std::string(name) + "='" + *v +
+                                              "' is invalid: expected a whole number of " +
+                                              std::string(unit) + " between " + std::to_string(lo) +
+                                              " and " + std::to_string(hi)};
+  }
+  return static_cast<int64_t>(n);
 }
 
 }  // namespace sf::config

@@ -136,6 +136,61 @@ Status Consumer::assign_from_beginning(const std::string& topic, milliseconds ti
   return assign_all(*this, impl_->rk.get(), topic, timeout, false);
 }
 
+Status Consumer::assign(const std::string& topic, const std::vector<PartitionOffset>& positions) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(impl_->rk.get(), list.get());
+  if (err) return make_error("cannot assign " + topic + ": " + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Result<std::vector<int64_t>> Consumer::committed(const std::string& topic, int32_t partitions,
+                                                 milliseconds timeout) {
+  PartitionList list(rd_kafka_topic_partition_list_new(partitions));
+  for (int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_committed(impl_->rk.get(), list.get(), static_cast<int>(timeout.count()));
+  if (err) {
+    return make_error(
+        "cannot read the committed offsets of " + topic + ": " + rd_kafka_err2str(err), true);
+  }
+  std::vector<int64_t> out(static_cast<size_t>(partitions), kNoOffset);
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err) {
+      return make_error("cannot read the committed offset of " + topic + "[" +
+                            std::to_string(e.partition) + "]: " + rd_kafka_err2str(e.err),
+                        true);
+    }
+    if (e.partition >= 0 && e.partition < partitions)
+      out[static_cast<size_t>(e.partition)] = e.offset;
+  }
+  return out;
+}
+
+Status Consumer::commit(const std::string& topic, const std::vector<PartitionOffset>& next) {
+  if (next.empty()) return ok_status();
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
+  for (const auto& p : next) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
+  if (err) return make_error(std::string("Kafka commit failed: ") + rd_kafka_err2str(err), true);
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      return make_error("Kafka commit of " + topic + "[" +
+                            std::to_string(list->elems[i].partition) +
+                            "] failed: " + rd_kafka_err2str(list->elems[i].err),
+                        true);
+    }
+  }
+  return ok_status();
+}
+
 Status Consumer::subscribe(const std::vector<std::string>& topics) {
   if (!impl_->grouped) return make_error("subscribe() needs a group_id in ConsumerOptions");
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
@@ -154,6 +209,13 @@ Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
   std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
       m, rd_kafka_message_destroy);
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<Message>();
+  if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+      m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+    const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "?";
+    return make_error("offset out of range: " + topic + "[" + std::to_string(m->partition) +
+                      "] at offset " + std::to_string(m->offset) + ": " +
+                      rd_kafka_message_errstr(m));
+  }
   if (m->err) {
     std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : std::string("consumer");
     return make_error("Kafka consume error on " + where + ": " + rd_kafka_message_errstr(m),

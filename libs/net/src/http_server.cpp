@@ -233,8 +233,8 @@ struct HttpServer::Impl {
 
   awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
-                                                         asio::as_tuple(use_awaitable));
+      auto [ec, socket] =
+          co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;  // e.g. too many open files: keep serving the connections we have
@@ -258,7 +258,8 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.body_limit);
       stream.expires_after(std::chrono::seconds(120));  // idle keep-alive connections go
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+      auto [ec, n] =
+          co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
       if (ec == http::error::body_limit) {
         ServerResponse r = error_response(
             413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
@@ -277,7 +278,8 @@ struct HttpServer::Impl {
       if (websocket::is_upgrade(req)) {
         ServerResponse reject;
         reject.status = 404;
-        reject.body = R"({"status":"error","message":"no WebSocket endpoint at this path","data":{}})";
+        reject.body =
+            R"({"status":"error","message":"no WebSocket endpoint at this path","data":{}})";
         if (ws.accept && ws.accept(request, reject)) {
           co_await ws_session(std::move(stream), std::move(req));
           co_return;
@@ -316,10 +318,10 @@ struct HttpServer::Impl {
     auto conn = std::make_shared<WsConn>(stream.release_socket(), id, options.ws_max_queued);
     auto& s = conn->ws();
     s.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    s.set_option(websocket::stream_base::decorator([name = options.server_name](
-                                                       websocket::response_type& res) {
-      res.set(http::field::server, name);
-    }));
+    s.set_option(websocket::stream_base::decorator(
+        [name = options.server_name](websocket::response_type& res) {
+          res.set(http::field::server, name);
+        }));
     auto [aec] = co_await s.async_accept(req, asio::as_tuple(use_awaitable));
     if (aec) co_return;
     {

@@ -122,9 +122,8 @@ class ArangoStore final : public Store {
       // The collection went away since we looked: forget it, the caller retries.
       std::lock_guard lock(known_mu_);
       known_.erase(collection);
-      return make_error("ArangoDB: collection " + collection + " not found (" +
-                            arango_error(*r) + ")",
-                        true);
+      return make_error(
+          "ArangoDB: collection " + collection + " not found (" + arango_error(*r) + ")", true);
     }
     if (r->status != 201 && r->status != 202) {
       return make_error("ArangoDB refused the batch for " + collection + ": " + arango_error(*r),
@@ -182,7 +181,8 @@ class ArangoStore final : public Store {
     auto r = call("GET", "/_api/collection/" + collection + "/count", "");
     if (!r) return r.error();
     if (r->status == 404) return int64_t{0};
-    if (r->status != 200) return make_error("ArangoDB count of " + collection + ": " + arango_error(*r));
+    if (r->status != 200)
+      return make_error("ArangoDB count of " + collection + ": " + arango_error(*r));
     json::error_code ec;
     auto v = json::parse(r->body, ec);
     const json::value* n = (!ec && v.is_object()) ? v.as_object().if_contains("count") : nullptr;
@@ -237,13 +237,13 @@ class ArangoStore final : public Store {
         r = http_->request(req);
       }
       if (r && r->status == 401) {
-        return make_error("ArangoDB refused the credentials (HTTP 401). Hint: check ARANGO_USER "
-                          "and ARANGO_PASSWORD");
+        return make_error(
+            "ArangoDB refused the credentials (HTTP 401). Hint: check ARANGO_USER "
+            "and ARANGO_PASSWORD");
       }
       if (r && r->status == 403) {
-        return make_error("ArangoDB: user '" + options_.user + "' may not " + method + " " +
-                          path + " (HTTP 403). Hint: grant it rw on database " +
-                          options_.database);
+        return make_error("ArangoDB: user '" + options_.user + "' may not " + method + " " + path +
+                          " (HTTP 403). Hint: grant it rw on database " + options_.database);
       }
       if (r && r->status != 503) return r;
       last = r ? arango_error(*r) : r.error().message;
@@ -298,8 +298,8 @@ Result<std::unique_ptr<Store>> open_arango(const ArangoOptions& options) {
   ho.ca_file = options.ca_file;
   auto http = net::HttpClient::create(options.url, ho);
   if (!http) {
-    return make_error("config error: ARANGO_URL='" + options.url + "' is invalid: " +
-                      http.error().message);
+    return make_error("config error: ARANGO_URL='" + options.url +
+                      "' is invalid: " + http.error().message);
   }
   return std::unique_ptr<Store>(new ArangoStore(std::move(http).value(), options));
 }

@@ -70,9 +70,9 @@ class SqliteStore final : public Store {
           continue;
         }
         (void)exec("ROLLBACK");
-        return make_error("SQLite write into " + collection + " failed: " + why,
-                          rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR ||
-                              rc == SQLITE_FULL);
+        return make_error(
+            "SQLite write into " + collection + " failed: " + why,
+            rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_FULL);
       }
       ++out.written;
     }
@@ -194,9 +194,9 @@ class SqliteStore final : public Store {
       const int rc = sqlite3_errcode(db_);
       std::string why = err ? err : "unknown";
       sqlite3_free(err);
-      return make_error("SQLite '" + sql.substr(0, 60) + "' failed on " + options_.path + ": " +
-                            why,
-                        rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR);
+      return make_error(
+          "SQLite '" + sql.substr(0, 60) + "' failed on " + options_.path + ": " + why,
+          rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR);
     }
     return ok_status();
   }
@@ -229,8 +229,8 @@ class SqliteStore final : public Store {
         !st) {
       return st;
     }
-    if (auto st = exec("CREATE INDEX IF NOT EXISTS " + quoted(collection + "__t") + " ON " + q +
-                       " (t)");
+    if (auto st =
+            exec("CREATE INDEX IF NOT EXISTS " + quoted(collection + "__t") + " ON " + q + " (t)");
         !st) {
       return st;
     }

@@ -11,8 +11,22 @@ bool valid_key(std::string_view key) {
   for (unsigned char c : key) {
     if (std::isalnum(c)) continue;
     switch (c) {
-      case '_': case '-': case ':': case '.': case '@': case '(': case ')': case '+': case ',':
-      case '=': case ';': case '$': case '!': case '*': case '\'': case '%':
+      case '_':
+      case '-':
+      case ':':
+      case '.':
+      case '@':
+      case '(':
+      case ')':
+      case '+':
+      case ',':
+      case '=':
+      case ';':
+      case '$':
+      case '!':
+      case '*':
+      case '\'':
+      case '%':
         continue;
       default:
         return false;
@@ -69,8 +83,9 @@ Result<Document> make_document(std::string json, std::string_view fallback_key) 
   }
   if (!has_key) d.key = std::string(fallback_key);
   if (!valid_key(d.key)) {
-    return make_error("invalid _key '" + d.key.substr(0, 80) +
-                      "': expected 1-254 characters of A-Z a-z 0-9 _ - : . @ ( ) + , = ; $ ! * ' %");
+    return make_error(
+        "invalid _key '" + d.key.substr(0, 80) +
+        "': expected 1-254 characters of A-Z a-z 0-9 _ - : . @ ( ) + , = ; $ ! * ' %");
   }
   d.time_ms = open_time.value_or(timestamp.value_or(created_at.value_or(0)));
   if (!has_key) {
@@ -96,7 +111,8 @@ Result<StoreSettings> store_settings_from_env(const config::EnvLookup& env) {
     s.arango_options.user = env("ARANGO_USER").value_or("root");
     s.arango_options.password = env("ARANGO_PASSWORD").value_or("");
     s.arango_options.ca_file = env("CA_PATH").value_or("");
-    if (!valid_collection_name(s.arango_options.database) && s.arango_options.database != "_system") {
+    if (!valid_collection_name(s.arango_options.database) &&
+        s.arango_options.database != "_system") {
       return make_error("config error: ARANGO_DB='" + s.arango_options.database +
                         "' is invalid: expected a database name of letters, digits, '_' or '-'");
     }

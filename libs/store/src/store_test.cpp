@@ -72,9 +72,9 @@ TEST_P(StoreContract, RangeByTimeIsInclusiveOrderedAndLimited) {
   std::vector<Document> batch;
   for (int i = 9; i >= 0; --i) batch.push_back(candle(1000000000000 + i * 60000));
   ASSERT_TRUE(store_->upsert("c_range", batch).ok());
-  auto r = store_->range_by_time("c_range", 1000000000000 + 2 * 60000, 1000000000000 + 5 * 60000,
-                                 100)
-               .value();
+  auto r =
+      store_->range_by_time("c_range", 1000000000000 + 2 * 60000, 1000000000000 + 5 * 60000, 100)
+          .value();
   ASSERT_EQ(r.size(), 4u);
   EXPECT_NE(r.front().find("1000000120000"), std::string::npos);
   EXPECT_NE(r.back().find("1000000300000"), std::string::npos);
@@ -87,9 +87,9 @@ TEST_P(StoreContract, FindFiltersNewestFirstAndPages) {
   for (int i = 0; i < 30; ++i) {
     const std::string status = i % 3 == 0 ? "running" : "finished";
     const std::string sym = i % 2 ? "BTCUSDT" : "ETHUSDT";
-    batch.push_back(make_document(R"({"_key":"q)" + std::to_string(100 + i) +
-                                      R"(","status":")" + status + R"(","symbol":")" + sym +
-                                      R"(","created_at":)" + std::to_string(1700000000 + i) + "}",
+    batch.push_back(make_document(R"({"_key":"q)" + std::to_string(100 + i) + R"(","status":")" +
+                                      status + R"(","symbol":")" + sym + R"(","created_at":)" +
+                                      std::to_string(1700000000 + i) + "}",
                                   "x")
                         .value());
   }
@@ -133,7 +133,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "a
                          [](const auto& info) { return info.param; });
 
 TEST(Documents, KeyAndTimeAreReadAndMissingKeysDerived) {
-  auto c = make_document(R"({"open_time":1722470400000,"open":1.0,"_key":"BTCUSDT:1m:1722470400000"})", "f");
+  auto c = make_document(
+      R"({"open_time":1722470400000,"open":1.0,"_key":"BTCUSDT:1m:1722470400000"})", "f");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->key, "BTCUSDT:1m:1722470400000");
   EXPECT_EQ(c->time_ms, 1722470400000);
@@ -143,8 +144,7 @@ TEST(Documents, KeyAndTimeAreReadAndMissingKeysDerived) {
   EXPECT_EQ(t.time_ms, 1723161599999);
   // Telemetry-style seconds and vision-style microseconds become ms.
   EXPECT_EQ(make_document(R"({"timestamp":1722445567.89})", "k").value().time_ms, 1722445567890);
-  EXPECT_EQ(make_document(R"({"open_time":1735689600000000})", "k").value().time_ms,
-            1735689600000);
+  EXPECT_EQ(make_document(R"({"open_time":1735689600000000})", "k").value().time_ms, 1735689600000);
   EXPECT_EQ(make_document("{}", "k").value().json, R"({"_key":"k"})");
 }
 

@@ -13,7 +13,9 @@ namespace sf::worker {
 namespace {
 
 std::string loading_message(int64_t delivered, const Progress& p) {
-  std::string m = "Loaded and published " + std::to_string(delivered) + " records";
+  std::string m = p.written.load() >= 0
+                      ? "Wrote " + std::to_string(p.written.load()) + " documents"
+                      : "Loaded and published " + std::to_string(delivered) + " records";
   const int64_t expected = p.expected.load();
   if (expected > 0)
     m += " (" + std::to_string(p.done.load()) + "/" + std::to_string(expected) + ")";
@@ -75,10 +77,15 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   Progress progress;
   std::mutex metrics_mu;
   std::map<std::string, double> metrics;
+  auto written = [&] {
+    return progress.written.load() >= 0 ? progress.written.load() : producer.delivered();
+  };
   auto snapshot = [&](EventStatus status, std::string message) {
     TelemetryEvent ev{status, std::move(message)};
-    ev.records_written = producer.delivered();
-    ev.last_loaded_timestamp = producer.max_delivered_tag();
+    ev.records_written =
+        progress.written.load() >= 0 ? progress.written.load() : producer.delivered();
+    ev.last_loaded_timestamp = progress.last_timestamp.load() >= 0 ? progress.last_timestamp.load()
+                                                                   : producer.max_delivered_tag();
     std::lock_guard lock(metrics_mu);
     ev.extra = metrics;
     if (progress.expected.load() > 0) {
@@ -124,18 +131,17 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   TelemetryEvent final_event;
   if (!result.ok() || !flushed.ok()) {
     const std::string why = !result.ok() ? result.error().message : flushed.error().message;
-    final_event = snapshot(EventStatus::error,
-                           "failed after " + std::to_string(producer.delivered()) + " records");
+    final_event =
+        snapshot(EventStatus::error, "failed after " + std::to_string(written()) + " records");
     final_event.error_message = why;
     lg.error("{}: {}", config.type, why);
     code = 1;
   } else if (stop.stop_requested()) {
-    final_event =
-        snapshot(EventStatus::interrupted, "interrupted (" + stop.reason() + ") after " +
-                                               std::to_string(producer.delivered()) + " records");
+    final_event = snapshot(EventStatus::interrupted, "interrupted (" + stop.reason() + ") after " +
+                                                         std::to_string(written()) + " records");
   } else {
-    final_event = snapshot(EventStatus::finished,
-                           "finished: " + std::to_string(producer.delivered()) + " records");
+    final_event =
+        snapshot(EventStatus::finished, "finished: " + std::to_string(written()) + " records");
   }
   (void)telemetry.send(final_event);
   if (auto st = (*telemetry_producer)->flush(std::chrono::seconds(30)); !st) {

@@ -65,8 +65,9 @@ struct FakeArango::State {
     if (parts.size() < 2 || parts[0] != "_api") return error(404, 404, "unknown path " + path);
     const std::string& api = parts[1];
     if (api == "version" && req.method == "GET") {
-      return ok(200, json::object{{"server", "arango"}, {"version", "3.11.0-fake"},
-                                  {"license", "community"}});
+      return ok(
+          200,
+          json::object{{"server", "arango"}, {"version", "3.11.0-fake"}, {"license", "community"}});
     }
     if (api == "collection") return collection(req, parts);
     if (api == "document") return document(req, parts);
@@ -86,14 +87,14 @@ struct FakeArango::State {
       if (!valid_collection_name(n)) return error(400, 1208, "illegal name");
       if (collections.count(n)) return error(409, 1207, "duplicate name");
       collections[n];
-      return ok(200, json::object{{"name", n}, {"type", 2}, {"status", 3}, {"error", false},
-                                  {"code", 200}});
+      return ok(200, json::object{
+                         {"name", n}, {"type", 2}, {"status", 3}, {"error", false}, {"code", 200}});
     }
     if (parts.size() >= 3 && req.method == "GET") {
       auto it = collections.find(parts[2]);
       if (it == collections.end()) return error(404, 1203, "collection or view not found");
-      json::object o{{"name", parts[2]}, {"type", 2}, {"status", 3}, {"error", false},
-                     {"code", 200}};
+      json::object o{
+          {"name", parts[2]}, {"type", 2}, {"status", 3}, {"error", false}, {"code", 200}};
       if (parts.size() == 4 && parts[3] == "count") {
         o["count"] = static_cast<int64_t>(it->second.size());
       } else if (parts.size() != 3) {
@@ -109,9 +110,8 @@ struct FakeArango::State {
                                          const std::string& coll, const json::value& in,
                                          const std::string& mode) {
     auto err = [](int http, int num, std::string msg) {
-      return std::make_pair(json::object{{"error", true}, {"errorNum", num},
-                                         {"errorMessage", std::move(msg)}},
-                            http);
+      return std::make_pair(
+          json::object{{"error", true}, {"errorNum", num}, {"errorMessage", std::move(msg)}}, http);
     };
     if (!in.is_object()) return err(400, 1227, "invalid document type");
     json::object doc = in.as_object();
@@ -218,8 +218,11 @@ struct FakeArango::State {
       out.push_back(std::move(rest.front()));
       rest.pop_front();
     }
-    json::object o{{"result", out}, {"hasMore", !rest.empty()}, {"cached", false},
-                   {"error", false}, {"code", http}};
+    json::object o{{"result", out},
+                   {"hasMore", !rest.empty()},
+                   {"cached", false},
+                   {"error", false},
+                   {"code", http}};
     if (!rest.empty()) {
       const std::string id = std::to_string(next_cursor++);
       o["id"] = id;
@@ -228,8 +231,7 @@ struct FakeArango::State {
     return ok(http, o);
   }
 
-  net::ServerResponse cursor(const net::ServerRequest& req,
-                             const std::vector<std::string>& parts) {
+  net::ServerResponse cursor(const net::ServerRequest& req, const std::vector<std::string>& parts) {
     if (parts.size() == 3 && (req.method == "PUT" || req.method == "POST")) {
       auto it = cursors.find(parts[2]);
       if (it == cursors.end()) return error(404, 1600, "cursor not found");
@@ -301,8 +303,9 @@ struct FakeArango::State {
         if (t && *t >= iv("from") && *t <= iv("to")) hits.emplace_back(*t, &d);
       }
       std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first < b.first
-                                  : a.second->at("_key").as_string() < b.second->at("_key").as_string();
+        return a.first != b.first
+                   ? a.first < b.first
+                   : a.second->at("_key").as_string() < b.second->at("_key").as_string();
       });
       for (const auto& h : hits) {
         if (static_cast<int64_t>(rows.size()) >= iv("limit")) break;
@@ -333,7 +336,8 @@ FakeArango::FakeArango(std::string database, std::string user, std::string passw
   net::HttpServerOptions o;
   o.server_name = "fake-arangodb";
   auto s = state_;
-  auto server = net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); });
+  auto server =
+      net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); });
   if (!server) throw std::runtime_error(server.error().message);
   server_ = std::move(server).value();
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace sf::config {
 
@@ -24,6 +25,13 @@ struct ConfigError {
   std::string variable;
   std::string message;  // the whole line, ready to print
 };
+
+// An optional whole-number variable within [lo, hi]; `fallback` when unset. The error is the
+// ready-to-print config line: "config error: NAME='x' is invalid: expected a whole number of
+// <unit> between lo and hi".
+std::variant<int64_t, ConfigError> int_var(const EnvLookup& env, std::string_view name,
+                                           int64_t fallback, int64_t lo, int64_t hi,
+                                           std::string_view unit);
 
 // Prints the error as one line on stderr and ends the program with exit code 2 (SPEC §3).
 [[noreturn]] void exit_with_config_error(const ConfigError& e);

@@ -93,6 +93,15 @@ struct Watermarks {
   int64_t low = 0, high = 0;
 };
 
+// A partition and an offset: where to start reading, or (commits) the next offset to read.
+struct PartitionOffset {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
+// No committed offset for this partition (librdkafka's RD_KAFKA_OFFSET_INVALID).
+inline constexpr int64_t kNoOffset = -1001;
+
 // Not thread-safe: one thread polls.
 class Consumer {
  public:
@@ -104,11 +113,20 @@ class Consumer {
   Status assign_from_end(const std::string& topic, milliseconds timeout);
   // Assigns every partition of `topic` from its first retained offset.
   Status assign_from_beginning(const std::string& topic, milliseconds timeout);
+  // Assigns the given partitions of `topic` at the given offsets (no group join: this consumer
+  // alone reads them, and commits go to its group_id).
+  Status assign(const std::string& topic, const std::vector<PartitionOffset>& positions);
+  // The group's committed offsets of partitions 0..partitions-1 (kNoOffset where none).
+  Result<std::vector<int64_t>> committed(const std::string& topic, int32_t partitions,
+                                         milliseconds timeout);
+  // Commits "next offset to read" per partition, synchronously.
+  Status commit(const std::string& topic, const std::vector<PartitionOffset>& next_offsets);
   // Joins the group (group_id required) for `topics`; commits are manual (commit()).
   Status subscribe(const std::vector<std::string>& topics);
 
   // The next message, nothing if none arrived within `timeout`, or an Error (not for end of
-  // partition, which is silent).
+  // partition, which is silent). With auto.offset.reset=error, a position below the partition's
+  // first retained offset is an Error whose message starts with "offset out of range".
   Result<std::optional<Message>> poll(milliseconds timeout);
   // Commits "consumed up to and including m" synchronously.
   Status commit(const Message& m);

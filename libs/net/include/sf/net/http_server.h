@@ -20,9 +20,9 @@
 namespace sf::net {
 
 struct ServerRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: "/queues?status=running"
-  std::string path;    // percent-decoded path: "/queues"
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as sent: "/queues?status=running"
+  std::string path;                            // percent-decoded path: "/queues"
   std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;

@@ -33,8 +33,8 @@ struct Document {
 
 // Why one document of a batch was refused (the others were written).
 struct DocumentError {
-  size_t index = 0;    // position in the batch
-  int code = 0;        // ArangoDB errorNum, or an SQLite result code
+  size_t index = 0;  // position in the batch
+  int code = 0;      // ArangoDB errorNum, or an SQLite result code
   std::string message;
 };
 

@@ -25,6 +25,10 @@ namespace sf::worker {
 struct Progress {
   std::atomic<int64_t> done{0};
   std::atomic<int64_t> expected{0};
+  // Sinks (the connector) count what their store confirmed, not what the producer delivered:
+  // when >= 0 these replace records_written and last_loaded_timestamp in telemetry.
+  std::atomic<int64_t> written{-1};
+  std::atomic<int64_t> last_timestamp{-1};
 };
 
 struct WorkerContext {

@@ -1,0 +1,386 @@
+#include "sf/connector/connector.h"
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "sf/kafka/client.h"
+#include "sf/log/log.h"
+
+namespace sf::connector {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+std::variant<ConnectorOptions, config::ConfigError> connector_options_from_env(
+    const config::EnvLookup& env, const config::WorkerConfig& worker) {
+  ConnectorOptions o;
+  auto name = env("COLLECTION_NAME");
+  if (!name || !store::valid_collection_name(*name)) {
+    return config::ConfigError{
+        "COLLECTION_NAME",
+        "config error: COLLECTION_NAME" + (name ? "='" + *name + "' is invalid" : " is missing") +
+            ": expected a collection name (a letter, then letters, digits, '_' or '-', at most "
+            "64), e.g. btc_candles_1m_2024_08"};
+  }
+  o.collection = *name;
+  auto batch = config::int_var(env, "CONNECTOR_BATCH_SIZE", o.batch_size, 1, 100'000, "documents");
+  if (auto* e = std::get_if<config::ConfigError>(&batch)) return *e;
+  o.batch_size = static_cast<int>(std::get<int64_t>(batch));
+  auto linger = config::int_var(env, "CONNECTOR_LINGER_MS", o.linger.count(), 0, 60'000, "ms");
+  if (auto* e = std::get_if<config::ConfigError>(&linger)) return *e;
+  o.linger = milliseconds(std::get<int64_t>(linger));
+  auto budget = config::int_var(env, "STORE_RETRY_BUDGET_MS", o.store_retry_budget.count(), 0,
+                                86'400'000, "ms");
+  if (auto* e = std::get_if<config::ConfigError>(&budget)) return *e;
+  o.store_retry_budget = milliseconds(std::get<int64_t>(budget));
+  o.dlq_topic = env("CONNECTOR_DLQ_TOPIC").value_or(worker.kafka_topic + "-dlq");
+  if (!config::valid_topic_name(o.dlq_topic)) {
+    return config::ConfigError{"CONNECTOR_DLQ_TOPIC",
+                               "config error: CONNECTOR_DLQ_TOPIC='" + o.dlq_topic +
+                                   "' is invalid: expected a Kafka topic name [A-Za-z0-9._-]"};
+  }
+  o.group_id =
+      env("CONNECTOR_GROUP_ID").value_or("arango-connector-" + worker.queue_id + "-" + worker.type);
+  return o;
+}
+
+namespace {
+
+// ws_trade is the seeds' spelling of ws_trades.
+std::string canonical_type(std::string t) {
+  return t == "ws_trade" ? "ws_trades" : t;
+}
+
+struct LoaderEnd {
+  std::string status, producer, message;
+};
+
+class Connector {
+ public:
+  Connector(worker::WorkerContext& ctx, store::Store& store, const ConnectorOptions& o)
+      : ctx_(ctx), cfg_(ctx.config), store_(store), o_(o), lg_(log::get()) {}
+
+  Status run() {
+    if (auto st = with_store_retry([&] { return store_.ensure_collection(o_.collection); });
+        !st) {
+      return st;
+    }
+    kafka::ConsumerOptions co;
+    co.settings = cfg_.kafka;
+    co.client_id = cfg_.producer_id;
+    co.group_id = o_.group_id;
+    co.properties = {{"auto.offset.reset", "error"}};
+    auto data = kafka::Consumer::create(co);
+    if (!data) return data.error();
+    data_ = std::move(data).value();
+    kafka::ConsumerOptions eo;
+    eo.settings = cfg_.kafka;
+    eo.client_id = cfg_.producer_id + "-events";
+    auto events = kafka::Consumer::create(eo);
+    if (!events) return events.error();
+    events_ = std::move(events).value();
+    if (auto st = events_->assign_from_beginning(cfg_.events_topic, milliseconds(30'000)); !st) {
+      return make_error("cannot read " + cfg_.events_topic + ": " + st.error().message);
+    }
+
+    // The data topic appears with the loader's first record; its end may come first.
+    int32_t partitions = 0;
+    for (;;) {
+      if (ctx_.stop.stop_requested()) return ok_status();
+      auto n = data_->partition_count(cfg_.kafka_topic, milliseconds(1000));
+      if (n) {
+        partitions = *n;
+        break;
+      }
+      poll_events();
+      if (loader_end_) {
+        lg_.info("the loader ended ({}) before {} existed: nothing to write",
+                 loader_end_->status, cfg_.kafka_topic);
+        return finish();
+      }
+    }
+    if (auto st = start_positions(partitions); !st) return st;
+    lg_.info("consuming {} ({} partitions) into {} as group {}", cfg_.kafka_topic, partitions,
+             store_.describe() + "/" + o_.collection, o_.group_id);
+
+    for (;;) {
+      if (ctx_.stop.stop_requested()) {
+        if (auto st = flush(); !st) {
+          lg_.warn("stopping with {} documents unwritten (they will be read again): {}",
+                   batch_.size(), st.error().message);
+        }
+        return ok_status();
+      }
+      milliseconds wait(100);
+      if (!batch_.empty()) {
+        const auto left = std::chrono::duration_cast<milliseconds>(
+            first_at_ + o_.linger - Clock::now());
+        wait = std::clamp(left, milliseconds(0), milliseconds(100));
+      }
+      auto m = data_->poll(wait);
+      if (!m) {
+        if (m.error().message.rfind("offset out of range", 0) == 0) return lost_error(m.error());
+        if (!m.error().retryable) return m.error();
+        lg_.warn("{}", m.error().message);
+      } else if (*m) {
+        if (auto st = take(**m); !st) return st;
+      }
+      const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size;
+      const bool due = !batch_.empty() || !dead_.empty()
+                           ? Clock::now() >= first_at_ + o_.linger
+                           : false;
+      if (full || due) {
+        if (auto st = flush(); !st) return st;
+      }
+      poll_events();
+      if (loader_end_ && batch_.empty() && dead_.empty() && caught_up()) return finish();
+    }
+  }
+
+ private:
+  struct Origin {
+    int32_t partition;
+    int64_t offset;
+  };
+  struct Dead {
+    Origin origin;
+    std::string error, value;
+  };
+
+  template <class F>
+  auto with_store_retry(F&& f) -> decltype(f()) {
+    const auto deadline = Clock::now() + o_.store_retry_budget;
+    milliseconds delay(100);
+    for (;;) {
+      auto r = f();
+      if (r.ok() || !r.error().retryable) return r;
+      if (Clock::now() + delay > deadline) {
+        return make_error("the store " + store_.describe() + " stayed unavailable for " +
+                          std::to_string(o_.store_retry_budget.count()) +
+                          " ms (STORE_RETRY_BUDGET_MS): " + r.error().message);
+      }
+      lg_.warn("store unavailable, retrying in {} ms: {}", delay.count(), r.error().message);
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, milliseconds(5000));
+    }
+  }
+
+  Status start_positions(int32_t partitions) {
+    auto committed = data_->committed(cfg_.kafka_topic, partitions, milliseconds(30'000));
+    if (!committed) return committed.error();
+    next_.assign(static_cast<size_t>(partitions), 0);
+    std::vector<kafka::PartitionOffset> positions;
+    for (int32_t p = 0; p < partitions; ++p) {
+      auto w = data_->watermarks(cfg_.kafka_topic, p, milliseconds(30'000));
+      if (!w) return w.error();
+      const int64_t c = (*committed)[static_cast<size_t>(p)];
+      const int64_t start = c == kafka::kNoOffset ? 0 : c;
+      if (start < w->low) return lost(p, start, w->low);
+      next_[static_cast<size_t>(p)] = start;
+      positions.push_back({p, start});
+      if (c != kafka::kNoOffset) {
+        lg_.info("{}[{}]: resuming at committed offset {} (end {})", cfg_.kafka_topic, p, c,
+                 w->high);
+      }
+    }
+    return data_->assign(cfg_.kafka_topic, positions);
+  }
+
+  Error lost(int32_t p, int64_t from, int64_t low) const {
+    return make_error("data lost: " + cfg_.kafka_topic + "[" + std::to_string(p) + "] offsets " +
+                      std::to_string(from) + ".." + std::to_string(low - 1) +
+                      " expired before they were read (the partition now starts at " +
+                      std::to_string(low) +
+                      "). Hint: raise the topic's retention, or start the connector with its "
+                      "loader");
+  }
+
+  Status lost_error(const Error& e) {
+    for (size_t p = 0; p < next_.size(); ++p) {
+      auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
+      if (w && next_[p] < w->low) return lost(static_cast<int32_t>(p), next_[p], w->low);
+    }
+    return make_error("data lost: " + e.message);
+  }
+
+  Status take(const kafka::Message& m) {
+    auto& next = next_.at(static_cast<size_t>(m.partition));
+    if (m.offset < next) return ok_status();  // already taken (a re-fetch): upserts are idempotent
+    if (m.offset > next) return lost(m.partition, next, m.offset);
+    next = m.offset + 1;
+    ++consumed_;
+    ctx_.progress.done.store(consumed_);
+    if (batch_.empty() && dead_.empty()) first_at_ = Clock::now();
+    const std::string fallback =
+        m.topic + ":" + std::to_string(m.partition) + ":" + std::to_string(m.offset);
+    auto d = store::make_document(m.value, fallback);
+    if (!d) {
+      dead_.push_back({{m.partition, m.offset}, d.error().message, m.value});
+      return ok_status();
+    }
+    batch_.push_back(std::move(d).value());
+    origins_.push_back({m.partition, m.offset});
+    return ok_status();
+  }
+
+  Status flush() {
+    if (batch_.empty() && dead_.empty()) return ok_status();
+    store::WriteResult w;
+    if (!batch_.empty()) {
+      auto r = with_store_retry([&] { return store_.upsert(o_.collection, batch_); });
+      if (!r) return r.error();
+      w = std::move(r).value();
+    }
+    for (const auto& e : w.errors) {
+      dead_.push_back({origins_[e.index],
+                       "the store refused it (" + std::to_string(e.code) + "): " + e.message,
+                       batch_[e.index].json});
+    }
+    if (!dead_.empty()) {
+      for (const auto& d : dead_) {
+        json::object env{{"topic", cfg_.kafka_topic},
+                         {"partition", d.origin.partition},
+                         {"offset", d.origin.offset},
+                         {"error", d.error},
+                         {"value", d.value}};
+        if (++dead_total_ <= 5) {
+          lg_.warn("dead-lettered {}[{}]@{}: {}: {}", cfg_.kafka_topic, d.origin.partition,
+                   d.origin.offset, d.error, d.value.substr(0, 120));
+        }
+        if (auto st = ctx_.producer.send(o_.dlq_topic, cfg_.symbol, json::serialize(env)); !st) {
+          return make_error("cannot send to the dead-letter topic " + o_.dlq_topic + ": " +
+                            st.error().message);
+        }
+      }
+      // Dead letters are acknowledged before their offsets are committed: none is lost.
+      if (auto st = ctx_.producer.flush(milliseconds(60'000)); !st) {
+        return make_error("the dead-letter topic " + o_.dlq_topic +
+                          " did not acknowledge: " + st.error().message);
+      }
+      ctx_.set_metric("dead_lettered", static_cast<double>(dead_total_));
+      if (dead_total_ > 5) {
+        lg_.warn("{} messages dead-lettered to {} so far", dead_total_, o_.dlq_topic);
+      }
+    }
+    std::vector<kafka::PartitionOffset> commit;
+    for (size_t p = 0; p < next_.size(); ++p) {
+      commit.push_back({static_cast<int32_t>(p), next_[p]});
+    }
+    if (auto st = data_->commit(cfg_.kafka_topic, commit); !st) {
+      // Not fatal: what was written stays written; a restart re-reads and re-upserts it.
+      lg_.warn("{}", st.error().message);
+    }
+    written_ += w.written;
+    for (const auto& d : batch_) newest_ = std::max(newest_, d.time_ms);
+    ctx_.progress.written.store(written_);
+    if (newest_ > 0) ctx_.progress.last_timestamp.store(newest_);
+    batch_.clear();
+    origins_.clear();
+    dead_.clear();
+    return ok_status();
+  }
+
+  void poll_events() {
+    for (int i = 0; i < 1000; ++i) {
+      auto m = events_->poll(milliseconds(0));
+      if (!m || !*m) return;
+      json::error_code ec;
+      auto v = json::parse((*m)->value, ec);
+      if (ec || !v.is_object()) continue;
+      const auto& o = v.as_object();
+      auto str = [&](const char* k) {
+        auto* x = o.if_contains(k);
+        return x && x->is_string() ? std::string(x->as_string()) : std::string();
+      };
+      if (str("queue_id") != cfg_.queue_id || canonical_type(str("type")) != canonical_type(cfg_.type))
+        continue;
+      const std::string producer = str("producer"), status = str("status");
+      if (producer == cfg_.producer_id || producer.rfind("arango-connector", 0) == 0) continue;
+      if (status != "finished" && status != "interrupted" && status != "error") continue;
+      if (loader_end_) continue;
+      loader_end_ = LoaderEnd{status, producer,
+                              status == "error" ? str("error_message") : str("message")};
+      // The loader flushed everything before its final event: the ends now are the data's end.
+      end_.assign(next_.size(), 0);
+      for (size_t p = 0; p < next_.size(); ++p) {
+        auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
+        end_[p] = w ? w->high : INT64_MAX;
+      }
+      lg_.info("the loader {} ended: {}; writing up to the topic's end", producer, status);
+    }
+  }
+
+  bool caught_up() {
+    for (size_t p = 0; p < next_.size(); ++p) {
+      if (end_[p] == INT64_MAX) {  // the watermark was not readable then: read it now
+        auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
+        if (!w) return false;
+        end_[p] = w->high;
+      }
+      if (next_[p] < end_[p]) return false;
+    }
+    return true;
+  }
+
+  Status finish() {
+    const auto& end = *loader_end_;
+    lg_.info("wrote {} documents into {} ({} dead-lettered)", written_, o_.collection, dead_total_);
+    if (end.status == "interrupted") {
+      ctx_.stop.request_stop("the loader " + end.producer + " was interrupted");
+      return ok_status();
+    }
+    if (end.status == "error") {
+      return make_error("the loader " + end.producer + " failed: " + end.message +
+                        " (the connector wrote every record it had published)");
+    }
+    return ok_status();
+  }
+
+  worker::WorkerContext& ctx_;
+  const config::WorkerConfig& cfg_;
+  store::Store& store_;
+  const ConnectorOptions& o_;
+  spdlog::logger& lg_;
+  std::unique_ptr<kafka::Consumer> data_, events_;
+  std::vector<int64_t> next_, end_;
+  std::vector<store::Document> batch_;
+  std::vector<Origin> origins_;
+  std::vector<Dead> dead_;
+  Clock::time_point first_at_;
+  std::optional<LoaderEnd> loader_end_;
+  int64_t consumed_ = 0, written_ = 0, newest_ = 0, dead_total_ = 0;
+};
+
+}  // namespace
+
+Status run_connector(worker::WorkerContext& ctx, store::Store& store,
+                     const ConnectorOptions& options) {
+  ctx.progress.written.store(0);
+  Connector c(ctx, store, options);
+  return c.run();
+}
+
+int connector_main() {
+  auto env = config::process_env();
+  log::init(log::options_from_env("arango-connector", env));
+  auto loaded = config::load_worker_config(env, config::KafkaRole::consumer);
+  if (auto* e = std::get_if<config::ConfigError>(&loaded)) config::exit_with_config_error(*e);
+  const auto& cfg = std::get<config::WorkerConfig>(loaded);
+  auto opts = connector_options_from_env(env, cfg);
+  if (auto* e = std::get_if<config::ConfigError>(&opts)) config::exit_with_config_error(*e);
+  auto settings = store::store_settings_from_env(env);
+  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
+  if (settings->arango) log::add_secret(settings->arango_options.password);
+  auto store = store::open_store(*settings);
+  if (!store) {
+    config::exit_with_config_error(
+        {settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB", "config error: " + store.error().message});
+  }
+  const auto& options = std::get<ConnectorOptions>(opts);
+  return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) {
+    return run_connector(ctx, **store, options);
+  });
+}
+
+}  // namespace sf::connector
