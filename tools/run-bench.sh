@@ -12,3 +12,5 @@ echo
 build/bin/live_bench "${LIVE_TRADES:-500000}"
 echo
 build/bin/live_latency_bench "${LATENCY_SECONDS:-10}"
+echo
+build/bin/connector_bench "${CONNECTOR_DOCS:-1000000}" "${CONNECTOR_ARANGO_DOCS:-200000}"

@@ -1,6 +1,7 @@
 #include "sf/connector/connector.h"
 
 #include <boost/json.hpp>
+#include <future>
 #include <thread>
 
 #include "sf/kafka/client.h"
@@ -62,15 +63,19 @@ class Connector {
       : ctx_(ctx), cfg_(ctx.config), store_(store), o_(o), lg_(log::get()) {}
 
   Status run() {
-    if (auto st = with_store_retry([&] { return store_.ensure_collection(o_.collection); });
-        !st) {
+    if (auto st = with_store_retry([&] { return store_.ensure_collection(o_.collection); }); !st) {
       return st;
     }
     kafka::ConsumerOptions co;
     co.settings = cfg_.kafka;
     co.client_id = cfg_.producer_id;
     co.group_id = o_.group_id;
-    co.properties = {{"auto.offset.reset", "error"}};
+    // Prefetch at most 16 MiB (librdkafka's default is 64 MiB per consumer): the store, not the
+    // broker, is what a connector waits for.
+    co.properties = {{"auto.offset.reset", "error"},
+                     {"queued.max.messages.kbytes", "16384"},
+                     {"queued.min.messages", "2000"},
+                     {"max.partition.fetch.bytes", "262144"}};
     auto data = kafka::Consumer::create(co);
     if (!data) return data.error();
     data_ = std::move(data).value();
@@ -80,6 +85,12 @@ class Connector {
     auto events = kafka::Consumer::create(eo);
     if (!events) return events.error();
     events_ = std::move(events).value();
+    // Offsets are asked from a consumer that fetches nothing: on the fetching ones a ListOffsets
+    // request waits behind a long-polling fetch (up to fetch.wait.max.ms each).
+    eo.client_id = cfg_.producer_id + "-offsets";
+    auto probe = kafka::Consumer::create(eo);
+    if (!probe) return probe.error();
+    probe_ = std::move(probe).value();
     if (auto st = events_->assign_from_beginning(cfg_.events_topic, milliseconds(30'000)); !st) {
       return make_error("cannot read " + cfg_.events_topic + ": " + st.error().message);
     }
@@ -95,8 +106,8 @@ class Connector {
       }
       poll_events();
       if (loader_end_) {
-        lg_.info("the loader ended ({}) before {} existed: nothing to write",
-                 loader_end_->status, cfg_.kafka_topic);
+        lg_.info("the loader ended ({}) before {} existed: nothing to write", loader_end_->status,
+                 cfg_.kafka_topic);
         return finish();
       }
     }
@@ -106,20 +117,23 @@ class Connector {
 
     for (;;) {
       if (ctx_.stop.stop_requested()) {
-        if (auto st = flush(); !st) {
-          lg_.warn("stopping with {} documents unwritten (they will be read again): {}",
-                   batch_.size(), st.error().message);
+        Status st = flush();
+        if (st) st = drain();
+        if (!st) {
+          lg_.warn("stopping with documents unwritten (they will be read again): {}",
+                   st.error().message);
         }
         return ok_status();
       }
       milliseconds wait(100);
       if (!batch_.empty()) {
-        const auto left = std::chrono::duration_cast<milliseconds>(
-            first_at_ + o_.linger - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<milliseconds>(first_at_ + o_.linger - Clock::now());
         wait = std::clamp(left, milliseconds(0), milliseconds(100));
       }
       auto m = data_->poll(wait);
       if (!m) {
+        (void)drain();
         if (m.error().message.rfind("offset out of range", 0) == 0) return lost_error(m.error());
         if (!m.error().retryable) return m.error();
         lg_.warn("{}", m.error().message);
@@ -127,14 +141,18 @@ class Connector {
         if (auto st = take(**m); !st) return st;
       }
       const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size;
-      const bool due = !batch_.empty() || !dead_.empty()
-                           ? Clock::now() >= first_at_ + o_.linger
-                           : false;
+      // The clock is read when idle and every 256 messages, not per message.
+      const bool pending = !batch_.empty() || !dead_.empty();
+      const bool check_time = !m || !*m || (consumed_ & 255) == 0;
+      const bool due = pending && check_time && Clock::now() >= first_at_ + o_.linger;
       if (full || due) {
         if (auto st = flush(); !st) return st;
       }
       poll_events();
-      if (loader_end_ && batch_.empty() && dead_.empty() && caught_up()) return finish();
+      if (loader_end_ && batch_.empty() && dead_.empty() && caught_up()) {
+        if (auto st = drain(); !st) return st;
+        return finish();
+      }
     }
   }
 
@@ -170,10 +188,11 @@ class Connector {
     auto committed = data_->committed(cfg_.kafka_topic, partitions, milliseconds(30'000));
     if (!committed) return committed.error();
     next_.assign(static_cast<size_t>(partitions), 0);
+    auto marks = probe_->all_watermarks(cfg_.kafka_topic, partitions, milliseconds(30'000));
+    if (!marks) return marks.error();
     std::vector<kafka::PartitionOffset> positions;
     for (int32_t p = 0; p < partitions; ++p) {
-      auto w = data_->watermarks(cfg_.kafka_topic, p, milliseconds(30'000));
-      if (!w) return w.error();
+      const auto* w = &(*marks)[static_cast<size_t>(p)];
       const int64_t c = (*committed)[static_cast<size_t>(p)];
       const int64_t start = c == kafka::kNoOffset ? 0 : c;
       if (start < w->low) return lost(p, start, w->low);
@@ -197,9 +216,11 @@ class Connector {
   }
 
   Status lost_error(const Error& e) {
-    for (size_t p = 0; p < next_.size(); ++p) {
-      auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
-      if (w && next_[p] < w->low) return lost(static_cast<int32_t>(p), next_[p], w->low);
+    auto marks = probe_->all_watermarks(cfg_.kafka_topic, static_cast<int32_t>(next_.size()),
+                                        milliseconds(10'000));
+    for (size_t p = 0; marks && p < next_.size(); ++p) {
+      const int64_t low = (*marks)[p].low;
+      if (next_[p] < low) return lost(static_cast<int32_t>(p), next_[p], low);
     }
     return make_error("data lost: " + e.message);
   }
@@ -224,21 +245,54 @@ class Connector {
     return ok_status();
   }
 
+  // Hands the current batch to the writer thread (after the previous write finished: at most
+  // one batch is written while the next one is read). Its status comes back on the next flush
+  // or from drain().
   Status flush() {
     if (batch_.empty() && dead_.empty()) return ok_status();
+    if (auto st = drain(); !st) return st;
+    auto job = std::make_shared<Job>();
+    job->docs = std::move(batch_);
+    job->origins = std::move(origins_);
+    job->dead = std::move(dead_);
+    for (size_t p = 0; p < next_.size(); ++p) {
+      job->commit.push_back({static_cast<int32_t>(p), next_[p]});
+    }
+    batch_.clear();
+    origins_.clear();
+    dead_.clear();
+    writer_ = std::async(std::launch::async, [this, job] { return write(*job); });
+    return ok_status();
+  }
+
+  // Waits for the batch being written.
+  Status drain() {
+    if (!writer_.valid()) return ok_status();
+    return writer_.get();
+  }
+
+  struct Job {
+    std::vector<store::Document> docs;
+    std::vector<Origin> origins;
+    std::vector<Dead> dead;
+    std::vector<kafka::PartitionOffset> commit;
+  };
+
+  // On the writer thread: store, dead letters, then the offsets.
+  Status write(Job& job) {
     store::WriteResult w;
-    if (!batch_.empty()) {
-      auto r = with_store_retry([&] { return store_.upsert(o_.collection, batch_); });
+    if (!job.docs.empty()) {
+      auto r = with_store_retry([&] { return store_.upsert(o_.collection, job.docs); });
       if (!r) return r.error();
       w = std::move(r).value();
     }
     for (const auto& e : w.errors) {
-      dead_.push_back({origins_[e.index],
-                       "the store refused it (" + std::to_string(e.code) + "): " + e.message,
-                       batch_[e.index].json});
+      job.dead.push_back({job.origins[e.index],
+                          "the store refused it (" + std::to_string(e.code) + "): " + e.message,
+                          job.docs[e.index].json});
     }
-    if (!dead_.empty()) {
-      for (const auto& d : dead_) {
+    if (!job.dead.empty()) {
+      for (const auto& d : job.dead) {
         json::object env{{"topic", cfg_.kafka_topic},
                          {"partition", d.origin.partition},
                          {"offset", d.origin.offset},
@@ -263,21 +317,16 @@ class Connector {
         lg_.warn("{} messages dead-lettered to {} so far", dead_total_, o_.dlq_topic);
       }
     }
-    std::vector<kafka::PartitionOffset> commit;
-    for (size_t p = 0; p < next_.size(); ++p) {
-      commit.push_back({static_cast<int32_t>(p), next_[p]});
-    }
-    if (auto st = data_->commit(cfg_.kafka_topic, commit); !st) {
+    if (auto st = data_->commit(cfg_.kafka_topic, job.commit); !st) {
       // Not fatal: what was written stays written; a restart re-reads and re-upserts it.
       lg_.warn("{}", st.error().message);
     }
     written_ += w.written;
-    for (const auto& d : batch_) newest_ = std::max(newest_, d.time_ms);
+    lg_.debug("batch of {} written ({} refused, {} dead-lettered in all)", job.docs.size(),
+              w.errors.size(), dead_total_);
+    for (const auto& d : job.docs) newest_ = std::max(newest_, d.time_ms);
     ctx_.progress.written.store(written_);
     if (newest_ > 0) ctx_.progress.last_timestamp.store(newest_);
-    batch_.clear();
-    origins_.clear();
-    dead_.clear();
     return ok_status();
   }
 
@@ -293,31 +342,32 @@ class Connector {
         auto* x = o.if_contains(k);
         return x && x->is_string() ? std::string(x->as_string()) : std::string();
       };
-      if (str("queue_id") != cfg_.queue_id || canonical_type(str("type")) != canonical_type(cfg_.type))
+      if (str("queue_id") != cfg_.queue_id ||
+          canonical_type(str("type")) != canonical_type(cfg_.type))
         continue;
       const std::string producer = str("producer"), status = str("status");
       if (producer == cfg_.producer_id || producer.rfind("arango-connector", 0) == 0) continue;
       if (status != "finished" && status != "interrupted" && status != "error") continue;
       if (loader_end_) continue;
-      loader_end_ = LoaderEnd{status, producer,
-                              status == "error" ? str("error_message") : str("message")};
+      loader_end_ =
+          LoaderEnd{status, producer, status == "error" ? str("error_message") : str("message")};
       // The loader flushed everything before its final event: the ends now are the data's end.
-      end_.assign(next_.size(), 0);
-      for (size_t p = 0; p < next_.size(); ++p) {
-        auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
-        end_[p] = w ? w->high : INT64_MAX;
-      }
+      end_.assign(next_.size(), INT64_MAX);
+      if (!next_.empty()) read_ends();
       lg_.info("the loader {} ended: {}; writing up to the topic's end", producer, status);
     }
   }
 
+  void read_ends() {
+    auto marks = probe_->all_watermarks(cfg_.kafka_topic, static_cast<int32_t>(next_.size()),
+                                        milliseconds(10'000));
+    if (!marks) return;  // read again by caught_up()
+    for (size_t p = 0; p < next_.size(); ++p) end_[p] = (*marks)[p].high;
+  }
+
   bool caught_up() {
+    if (!end_.empty() && end_[0] == INT64_MAX) read_ends();
     for (size_t p = 0; p < next_.size(); ++p) {
-      if (end_[p] == INT64_MAX) {  // the watermark was not readable then: read it now
-        auto w = data_->watermarks(cfg_.kafka_topic, static_cast<int32_t>(p), milliseconds(10'000));
-        if (!w) return false;
-        end_[p] = w->high;
-      }
       if (next_[p] < end_[p]) return false;
     }
     return true;
@@ -342,14 +392,17 @@ class Connector {
   store::Store& store_;
   const ConnectorOptions& o_;
   spdlog::logger& lg_;
-  std::unique_ptr<kafka::Consumer> data_, events_;
+  std::unique_ptr<kafka::Consumer> data_, events_, probe_;
   std::vector<int64_t> next_, end_;
   std::vector<store::Document> batch_;
   std::vector<Origin> origins_;
   std::vector<Dead> dead_;
   Clock::time_point first_at_;
   std::optional<LoaderEnd> loader_end_;
-  int64_t consumed_ = 0, written_ = 0, newest_ = 0, dead_total_ = 0;
+  std::future<Status> writer_;
+  int64_t consumed_ = 0;
+  // Touched by the writer thread only while it runs, read after drain().
+  int64_t written_ = 0, newest_ = 0, dead_total_ = 0;
 };
 
 }  // namespace
@@ -374,13 +427,12 @@ int connector_main() {
   if (settings->arango) log::add_secret(settings->arango_options.password);
   auto store = store::open_store(*settings);
   if (!store) {
-    config::exit_with_config_error(
-        {settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB", "config error: " + store.error().message});
+    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
+                                    "config error: " + store.error().message});
   }
   const auto& options = std::get<ConnectorOptions>(opts);
-  return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) {
-    return run_connector(ctx, **store, options);
-  });
+  return worker::run_worker(
+      cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, **store, options); });
 }
 
 }  // namespace sf::connector

@@ -8,8 +8,8 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <filesystem>
-#include <random>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -49,7 +49,8 @@ class ConnectorTest : public ::testing::Test {
     producer_ = kafka::Producer::create({kafka_.settings(), "test-producer", {}}).value();
   }
 
-  Env env(const std::string& queue, const std::string& topic, const std::string& type = "api_candles_1m") {
+  Env env(const std::string& queue, const std::string& topic,
+          const std::string& type = "api_candles_1m") {
     return {{"QUEUE_ID", queue},
             {"SYMBOL", "BTCUSDT"},
             {"TYPE", type},
@@ -80,10 +81,15 @@ class ConnectorTest : public ::testing::Test {
   // The loader's final event, as loader-producer sends it.
   void loader_ended(const std::string& queue, const std::string& status,
                     const std::string& type = "api_candles_1m") {
-    json::object ev{{"queue_id", queue},       {"symbol", "BTCUSDT"}, {"type", type},
-                    {"status", status},        {"message", status},   {"records_written", 0},
+    json::object ev{{"queue_id", queue},
+                    {"symbol", "BTCUSDT"},
+                    {"type", type},
+                    {"status", status},
+                    {"message", status},
+                    {"records_written", 0},
                     {"finished", status == "finished"},
-                    {"producer", "loader-producer__123456"}, {"timestamp", 1722470400.0}};
+                    {"producer", "loader-producer__123456"},
+                    {"timestamp", 1722470400.0}};
     if (status == "error") ev["error_message"] = "Binance said no";
     produce("queue-events", queue, json::serialize(ev));
     flush();
@@ -333,9 +339,10 @@ TEST_F(ConnectorTest, IntoArangoAndAStoreDownPastTheBudgetCommitsNothing) {
   EXPECT_NE(std::string(ev.back().at("error_message").as_string()).find("stayed unavailable"),
             std::string::npos);
   EXPECT_EQ(log("down").find("pw\""), std::string::npos);  // the password never logged
-  auto group = kafka::Consumer::create(
-                   {kafka_.settings(), "probe", "arango-connector-" + queue + "-api_candles_1m", {}})
-                   .value();
+  auto group =
+      kafka::Consumer::create(
+          {kafka_.settings(), "probe", "arango-connector-" + queue + "-api_candles_1m", {}})
+          .value();
   EXPECT_EQ(group->committed(topic, 1, 10s).value()[0], kafka::kNoOffset);
 
   arango.fail_next(0);
@@ -391,9 +398,11 @@ TEST_F(ConnectorTest, ItsLoaderFailingEndsItInErrorAfterWritingWhatThereWas) {
 }
 
 TEST_F(ConnectorTest, BadConfigExitsTwoWithALineNamingTheVariable) {
-  for (auto [var, value] : std::vector<std::pair<std::string, std::string>>{
-           {"COLLECTION_NAME", ""}, {"COLLECTION_NAME", "9bad name"},
-           {"CONNECTOR_BATCH_SIZE", "0"}, {"ARANGO_URL", "db:8529"}}) {
+  for (auto [var, value] :
+       std::vector<std::pair<std::string, std::string>>{{"COLLECTION_NAME", ""},
+                                                        {"COLLECTION_NAME", "9bad name"},
+                                                        {"CONNECTOR_BATCH_SIZE", "0"},
+                                                        {"ARANGO_URL", "db:8529"}}) {
     Env e = env("wf-cfg-20240801-000008", "t");
     if (value.empty()) {
       e.erase(var);

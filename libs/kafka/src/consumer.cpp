@@ -109,6 +109,34 @@ Result<Watermarks> Consumer::watermarks(const std::string& topic, int32_t partit
   return w;
 }
 
+Result<std::vector<Watermarks>> Consumer::all_watermarks(const std::string& topic,
+                                                         int32_t partitions, milliseconds timeout) {
+  std::vector<Watermarks> out(static_cast<size_t>(partitions));
+  // offsets_for_times with the logical timestamps -2 (earliest) and -1 (latest).
+  for (const int64_t which : {int64_t{-2}, int64_t{-1}}) {
+    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
+    for (int32_t p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = which;
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(impl_->rk.get(), list.get(), static_cast<int>(timeout.count()));
+    if (err) {
+      return make_error("cannot read the offsets of " + topic + ": " + rd_kafka_err2str(err), true);
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& e = list->elems[i];
+      if (e.err || e.partition < 0 || e.partition >= partitions) {
+        return make_error("cannot read the offsets of " + topic + "[" +
+                              std::to_string(e.partition) + "]: " + rd_kafka_err2str(e.err),
+                          true);
+      }
+      auto& w = out[static_cast<size_t>(e.partition)];
+      (which == -2 ? w.low : w.high) = e.offset;
+    }
+  }
+  return out;
+}
+
 static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic,
                          milliseconds timeout, bool from_end) {
   auto n = c.partition_count(topic, timeout);

@@ -25,8 +25,8 @@ std::unique_ptr<HttpServer> echo_server(WsHandler ws = {}, HttpServerOptions o =
                if (r.path == "/throw") throw std::runtime_error("boom");
                std::string q;
                for (const auto& [k, v] : r.query) q += k + "=" + v + ";";
-               out.body = r.method + " " + r.path + " " + q + " " + r.body + " " +
-                          r.header("x-test");
+               out.body =
+                   r.method + " " + r.path + " " + q + " " + r.body + " " + r.header("x-test");
                out.content_type = "text/plain";
                out.headers["X-Echo"] = "1";
                return out;

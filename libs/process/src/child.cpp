@@ -17,7 +17,8 @@ namespace sf::process {
 std::string ExitStatus::describe() const {
   if (!signaled) return "exit code " + std::to_string(code);
   const char* name = sigabbrev_np(signal);
-  return "killed by signal " + std::to_string(signal) + (name ? std::string(" (SIG") + name + ")" : "");
+  return "killed by signal " + std::to_string(signal) +
+         (name ? std::string(" (SIG") + name + ")" : "");
 }
 
 Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& o) {
@@ -43,8 +44,7 @@ Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& o) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   const std::string log = o.log_file.empty() ? "/dev/null" : o.log_file;
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attr;
@@ -57,8 +57,8 @@ Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& o) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, o.path.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);

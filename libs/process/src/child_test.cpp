@@ -19,8 +19,8 @@ std::string read_file(const std::string& p) {
 }
 
 TEST(Child, RunsWithExactEnvAndLogsToAFile) {
-  const std::string log = std::filesystem::temp_directory_path() /
-                          ("sf-child-" + std::to_string(getpid()) + ".log");
+  const std::string log =
+      std::filesystem::temp_directory_path() / ("sf-child-" + std::to_string(getpid()) + ".log");
   std::filesystem::remove(log);
   SpawnOptions o;
   o.path = "/bin/sh";

@@ -1,6 +1,7 @@
 // arango-connector: a Kafka data topic -> a store collection, exactly once in effect.
 //
-//   - Reads KAFKA_TOPIC from the group `arango-connector-<queue_id>-<type>`'s committed offsets (the
+//   - Reads KAFKA_TOPIC from the group `arango-connector-<queue_id>-<type>`'s committed offsets
+//   (the
 //     first retained offset the first time), every partition assigned to this one process.
 //   - Batches documents (CONNECTOR_BATCH_SIZE, CONNECTOR_LINGER_MS) and upserts them by `_key`
 //     (a message without one gets "<topic>:<partition>:<offset>"), then commits the offsets after
@@ -30,10 +31,10 @@
 namespace sf::connector {
 
 struct ConnectorOptions {
-  std::string collection;  // COLLECTION_NAME
-  int batch_size = 5000;   // CONNECTOR_BATCH_SIZE
-  std::chrono::milliseconds linger{200};  // CONNECTOR_LINGER_MS
-  std::string dlq_topic;                  // CONNECTOR_DLQ_TOPIC
+  std::string collection;                                // COLLECTION_NAME
+  int batch_size = 5000;                                 // CONNECTOR_BATCH_SIZE
+  std::chrono::milliseconds linger{200};                 // CONNECTOR_LINGER_MS
+  std::string dlq_topic;                                 // CONNECTOR_DLQ_TOPIC
   std::chrono::milliseconds store_retry_budget{60'000};  // STORE_RETRY_BUDGET_MS
   // CONNECTOR_GROUP_ID, default arango-connector-<queue_id>-<type>; a new group re-reads the
   // whole topic (a replay, harmless by the upserts).

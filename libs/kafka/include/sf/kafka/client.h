@@ -132,6 +132,10 @@ class Consumer {
   Status commit(const Message& m);
   Result<int32_t> partition_count(const std::string& topic, milliseconds timeout);
   Result<Watermarks> watermarks(const std::string& topic, int32_t partition, milliseconds timeout);
+  // Every partition's watermarks in two ListOffsets requests. On a consumer that is fetching,
+  // requests queue behind its long-polling fetches: ask from a consumer with no assignment.
+  Result<std::vector<Watermarks>> all_watermarks(const std::string& topic, int32_t partitions,
+                                                 milliseconds timeout);
   // Leaves the group cleanly (also done by the destructor).
   void close();
 

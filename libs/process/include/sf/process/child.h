@@ -18,11 +18,11 @@
 namespace sf::process {
 
 struct SpawnOptions {
-  std::string path;                         // executable
-  std::vector<std::string> args;            // argv[1..]
-  std::map<std::string, std::string> env;   // the whole environment of the child
-  std::string log_file;                     // stdout + stderr appended here; empty: /dev/null
-  bool inherit_env = false;                 // start from this process's environment
+  std::string path;                        // executable
+  std::vector<std::string> args;           // argv[1..]
+  std::map<std::string, std::string> env;  // the whole environment of the child
+  std::string log_file;                    // stdout + stderr appended here; empty: /dev/null
+  bool inherit_env = false;                // start from this process's environment
 };
 
 // How a child ended: exit code, or the signal that killed it.
