@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 1'000'000;
   const int arango_n = argc > 2 ? std::atoi(argv[2]) : 200'000;
   const int partitions = 64;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sf-connector-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-connector-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
 
   auto data = sf::replay::Dataset::generate_candles("BENCHUSDT", 1672531200000, n);
@@ -136,14 +136,17 @@ int main(int argc, char** argv) {
   env["CONNECTOR_GROUP_ID"] = "bench-arango";
   env["TELEMETRY_PRODUCER_ID"] = "arango-connector__bench2";
   // Only `arango_n` records: a separate topic holding the first arango_n documents.
-  (void)cluster->create_topic("bench-arango", std::getenv("ARANGO_PARTS") ? std::atoi(std::getenv("ARANGO_PARTS")) : partitions);
+  (void)cluster->create_topic("bench-arango", std::getenv("ARANGO_PARTS")
+                                                  ? std::atoi(std::getenv("ARANGO_PARTS"))
+                                                  : partitions);
   for (int i = 0; i < arango_n && i < n; ++i) {
     (void)producer->send("bench-arango", block_key(i), docs[static_cast<size_t>(i)]);
   }
-  (void)producer->send("queue-events", "wf-bench-arango",
-                       R"({"queue_id":"wf-bench-arango","symbol":"BENCHUSDT","type":"api_candles_1m",)"
-                       R"("status":"finished","message":"finished","records_written":0,)"
-                       R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
+  (void)producer->send(
+      "queue-events", "wf-bench-arango",
+      R"({"queue_id":"wf-bench-arango","symbol":"BENCHUSDT","type":"api_candles_1m",)"
+      R"("status":"finished","message":"finished","records_written":0,)"
+      R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
   (void)producer->flush(std::chrono::seconds(300));
   env["QUEUE_ID"] = "wf-bench-arango";
   env["KAFKA_TOPIC"] = "bench-arango";
@@ -153,8 +156,9 @@ int main(int argc, char** argv) {
   const double sqlite_rate = n / sqlite.seconds;
   const double arango_rate = std::min(arango_n, n) / arango.seconds;
   std::printf("connector: %d 1m candles in %d partitions of the embedded Kafka\n", n, partitions);
-  std::printf("  exit codes %d (sqlite), %d (arango fake); %lld documents in SQLite, %zu in the fake\n",
-              sqlite.code, arango.code, static_cast<long long>(stored), in_fake);
+  std::printf(
+      "  exit codes %d (sqlite), %d (arango fake); %lld documents in SQLite, %zu in the fake\n",
+      sqlite.code, arango.code, static_cast<long long>(stored), in_fake);
   std::printf("%-46s %14s\n", "figure", "value");
   std::printf("%-46s %14.0f\n", "store alone, upserts/s (baseline, same run)", store_rate);
   std::printf("%-46s %14.2f\n", "connector -> SQLite wall time (s)", sqlite.seconds);
@@ -165,7 +169,9 @@ int main(int argc, char** argv) {
   std::printf("%-46s %14.3f\n", "ratio fake / SQLite (client + fake overhead)",
               arango_rate / sqlite_rate);
   std::printf("%-46s %14.1f\n", "connector peak RSS with ArangoDB (MiB)", arango.peak_kib / 1024.0);
-  if (!std::getenv("KEEP_BENCH_DIR")) std::filesystem::remove_all(dir);
-  else std::printf("kept %s\n", dir.c_str());
+  if (!std::getenv("KEEP_BENCH_DIR"))
+    std::filesystem::remove_all(dir);
+  else
+    std::printf("kept %s\n", dir.c_str());
   return sqlite.code == 0 && arango.code == 0 && stored == n ? 0 : 1;
 }

@@ -1,0 +1,99 @@
+// Launching the jobs of a plan: local child processes or Kubernetes Jobs, behind one interface.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sf/config/env.h"
+#include "sf/core/result.h"
+
+namespace sf::manager {
+
+// What a job is given. `env` holds plain values; `secrets` the secret ones by variable name: the
+// local launcher passes their values, the Kubernetes launcher references them (secretKeyRef) and
+// never writes a value into a manifest.
+struct SecretRef {
+  std::string secret;  // Kubernetes Secret name
+  std::string key;     // key inside it
+  std::string value;   // the value, for local processes only
+};
+
+struct LaunchSpec {
+  std::string job_name;
+  std::string queue_id;
+  std::string target;  // the program
+  std::string type;
+  std::map<std::string, std::string> env;
+  std::map<std::string, SecretRef> secrets;
+};
+
+struct Launched {
+  std::string where;  // local: log file; kubernetes: namespace/job-name
+  int64_t pid = 0;    // local only
+};
+
+// A job that ended as far as the launcher can see (process exit, Job status).
+struct JobEnd {
+  std::string job_name;
+  bool failed = false;
+  std::string detail;  // "exit code 2: config error: ...", "BackoffLimitExceeded", ...
+};
+
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  virtual std::string kind() const = 0;  // "local" or "kubernetes"
+  virtual Result<Launched> launch(const LaunchSpec& spec) = 0;
+  // Jobs that ended since the last call.
+  virtual std::vector<JobEnd> reap() = 0;
+  // Ends a job that did not stop by itself (local: SIGTERM then SIGKILL; Kubernetes: DELETE).
+  virtual Status kill(const std::string& job_name) = 0;
+  // Is a job from an earlier life of the manager still running? (local: its pid; Kubernetes: the
+  // Job). Nothing when it cannot tell.
+  virtual std::optional<bool> alive(const std::string& job_name, int64_t pid) = 0;
+  // Ends everything still running (the manager is stopping).
+  virtual void shutdown(std::chrono::milliseconds grace) = 0;
+};
+
+struct LocalLauncherOptions {
+  std::string bin_dir;  // where the programs are
+  std::string log_dir;  // <log_dir>/<queue_id>/<job_name>.log
+  std::chrono::milliseconds kill_grace{5000};
+};
+std::unique_ptr<Launcher> make_local_launcher(LocalLauncherOptions options);
+
+}  // namespace sf::manager
+
+namespace sf::manager {
+
+// Jobs as Kubernetes Jobs (batch/v1) through the API server.
+struct KubernetesOptions {
+  std::string api_url;  // https://kubernetes.default.svc (in-cluster) or the kubeconfig's server
+  std::string token;    // bearer token (service account)
+  std::string ca_file;  // the API server's CA
+  std::string ns = "streamforge";
+  std::map<std::string, std::string> images;  // target -> image (WORKER_IMAGES)
+  std::string default_image = "streamforge/streamforge:latest";  // WORKER_IMAGE
+  std::string image_pull_policy = "IfNotPresent";
+  std::string service_account;  // for the jobs' pods; empty: the namespace default
+  int backoff_limit = 2;
+  int ttl_seconds_after_finished = 86'400;
+  std::string cpu_request = "100m", memory_request = "128Mi";
+  std::string cpu_limit = "1", memory_limit = "512Mi";
+  std::string ca_secret;  // Secret holding ca.crt, mounted at /etc/streamforge/ca (Kafka's CA)
+};
+
+// The Job manifest for one launch (what POST sends), exposed for tests and the docs.
+std::string job_manifest(const KubernetesOptions& options, const LaunchSpec& spec);
+std::unique_ptr<Launcher> make_kubernetes_launcher(KubernetesOptions options);
+// In-cluster (KUBERNETES_SERVICE_HOST + the service account's token, CA and namespace) or
+// KUBECONFIG (server, certificate-authority, token of the current context's user), then
+// K8S_NAMESPACE, WORKER_IMAGE, WORKER_IMAGES="target=image;...", JOB_BACKOFF_LIMIT,
+// JOB_TTL_SECONDS, JOB_CPU_REQUEST/LIMIT, JOB_MEMORY_REQUEST/LIMIT, KAFKA_CA_SECRET.
+Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config::EnvLookup& env);
+
+}  // namespace sf::manager

@@ -1,0 +1,90 @@
+// QueueManager: the control plane's core, without HTTP (api.h puts it on the wire).
+//
+//   start_queue  plan (validated, 400/422) -> queue_state document -> jobs launched as the
+//                dependency graph allows (the rest `pending`)
+//   stop_queue   {"command":"stop","queue_id"} on the control topic, queue `stopping`; past the
+//                grace period the launcher ends what did not exit; final status `interrupted`
+//   dispatcher   QUEUE_EVENTS_TOPIC from the group's committed offsets, each event applied
+//                idempotently, the document stored, then the offset committed
+//   supervisor   reaps jobs that ended, marks the ones that died without a final event `error`
+//                (or `interrupted` when stopping), starts waiting jobs whose inputs completed
+//
+// Every state change is stored first, then pushed to on_change listeners (the WebSocket).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sf/config/env.h"
+#include "sf/config/worker_config.h"
+#include "sf/core/result.h"
+#include "sf/manager/launcher.h"
+#include "sf/manager/metrics.h"
+#include "sf/store/store.h"
+
+namespace sf::manager {
+
+struct ManagerConfig {
+  config::KafkaSettings kafka;  // the manager's own connection
+  std::string control_topic = "queue-control";
+  std::string events_topic = "queue-events";
+  std::string dispatcher_group = "queue-manager";
+  // Given to the jobs (SPEC §3).
+  std::string worker_bootstrap;  // default: kafka.bootstrap_servers
+  std::string kafka_user_producer, kafka_user_consumer;
+  SecretRef kafka_password_producer, kafka_password_consumer;
+  std::string ca_path;
+  std::string binance_api_url = "https://api.binance.com";
+  std::string binance_ws_url = "wss://stream.binance.com:9443/ws";
+  std::string telemetry_interval = "5";
+  std::map<std::string, std::string> worker_env;  // WORKER_ENV="K=V;K=V": anything else
+  store::StoreSettings store;                     // where connectors write
+  SecretRef arango_password;
+  std::chrono::milliseconds stop_grace{30'000};   // STOP_GRACE_SECONDS
+  std::chrono::milliseconds death_grace{3'000};   // wait for a final event after an exit
+  std::chrono::milliseconds tick{200};
+};
+
+// Reads the manager's variables (the seeds' KAFKA_*, ARANGO_*, topics, plus ours; see
+// docs/operations.md). Errors are config errors (exit 2).
+std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(const config::EnvLookup& env);
+
+struct Answer {
+  int status = 200;
+  std::string body;  // the seeds' envelope {"status","message","data"}
+};
+
+std::string envelope(const std::string& status, const std::string& message,
+                     const std::string& data_json);
+Answer error_answer(int http, const std::string& message, const std::string& data_json = "{}");
+
+class QueueManager {
+ public:
+  static Result<std::unique_ptr<QueueManager>> start(ManagerConfig config,
+                                                     std::shared_ptr<store::Store> store,
+                                                     std::unique_ptr<Launcher> launcher,
+                                                     std::shared_ptr<Metrics> metrics);
+  ~QueueManager();  // stops the threads, ends the jobs it launched (local), flushes
+
+  Answer start_queue(const std::string& body);
+  Answer stop_queue(const std::string& queue_id);
+  Answer get_queue(const std::string& queue_id);
+  Answer list_queues(const std::map<std::string, std::string>& query);
+  // Called with {"event":"queue","queue_id":...,"status":...,"queue":{...}} on every change.
+  void on_change(std::function<void(const std::string&)> listener);
+  // Kafka and the store reachable now; `why` says what is not.
+  bool ready(std::string& why);
+  int64_t queues() const;
+  std::string launcher_kind() const;
+
+  struct Impl;
+
+ private:
+  explicit QueueManager(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sf::manager

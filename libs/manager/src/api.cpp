@@ -1,0 +1,283 @@
+#include "sf/manager/api.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "sf/core/clock.h"
+#include "sf/log/log.h"
+#include "sf/net/http_server.h"
+
+namespace sf::manager {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string content_type_of(const std::string& name) {
+  auto ends = [&](const char* s) {
+    const std::string suf(s);
+    return name.size() >= suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0;
+  };
+  if (ends(".js")) return "application/javascript";
+  if (ends(".css")) return "text/css";
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".png")) return "image/png";
+  if (ends(".map")) return "application/json";
+  return "application/octet-stream";
+}
+
+const char* kDocsPage = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>StreamForge queue-manager API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>
+)";
+
+// The WebSocket clients; shared with the manager's change listener, which may outlive the server.
+struct Hub {
+  std::mutex mu;
+  std::map<uint64_t, std::shared_ptr<net::WsConnection>> clients;
+  std::map<uint64_t, Clock::time_point> last_sent;
+
+  void broadcast(const std::string& text) {
+    std::lock_guard lock(mu);
+    const auto now = Clock::now();
+    for (auto& [id, c] : clients) {
+      c->send(text);
+      last_sent[id] = now;
+    }
+  }
+};
+
+}  // namespace
+
+struct ApiServer::Impl {
+  QueueManager& manager;
+  std::shared_ptr<Metrics> metrics;
+  ApiOptions options;
+  std::unique_ptr<net::HttpServer> server;
+  std::shared_ptr<Hub> hub = std::make_shared<Hub>();
+  std::mutex hb_mu;
+  std::condition_variable hb_cv;
+  bool stopping = false;
+  std::thread heartbeat;
+
+  Impl(QueueManager& m, std::shared_ptr<Metrics> mt, ApiOptions o)
+      : manager(m), metrics(std::move(mt)), options(std::move(o)) {}
+
+  static net::ServerResponse answer(const Answer& a) {
+    net::ServerResponse r;
+    r.status = a.status;
+    r.body = a.body;
+    return r;
+  }
+
+  bool authorized(const net::ServerRequest& r) const {
+    if (options.api_token.empty()) return true;
+    return r.header("authorization") == "Bearer " + options.api_token;
+  }
+
+  // The route template of a path (for metrics: never one label per queue id).
+  static std::string route_of(const net::ServerRequest& r) {
+    if (r.path.rfind("/queues/", 0) == 0 && r.path != "/queues/start" && r.path != "/queues/stop") {
+      return "/queues/{queue_id}";
+    }
+    if (r.path.rfind("/docs/", 0) == 0) return "/docs/{file}";
+    static const std::set<std::string> known = {"/queues/start", "/queues/stop", "/queues",
+                                                "/health/live",  "/health/ready", "/health/startup",
+                                                "/metrics",      "/openapi.json", "/docs"};
+    return known.count(r.path) ? r.path : "other";
+  }
+
+  net::ServerResponse handle(const net::ServerRequest& r) {
+    const auto t0 = Clock::now();
+    net::ServerResponse out = route(r);
+    const std::string route = route_of(r);
+    metrics->inc("streamforge_http_requests_total",
+                 {{"route", route}, {"method", r.method}, {"code", std::to_string(out.status)}});
+    metrics->observe("streamforge_http_request_duration_seconds", {{"route", route}},
+                     std::chrono::duration<double>(Clock::now() - t0).count());
+    return out;
+  }
+
+  net::ServerResponse route(const net::ServerRequest& r) {
+    const std::string& p = r.path;
+    auto method_not_allowed = [&](const char* allowed) {
+      auto a = error_answer(405, r.method + " is not allowed on " + p + "; use " + allowed);
+      net::ServerResponse resp = answer(a);
+      resp.headers["Allow"] = allowed;
+      return resp;
+    };
+    auto unauthorized = [] {
+      net::ServerResponse resp = answer(error_answer(
+          401, "this call needs the API token: send the header Authorization: Bearer <API_TOKEN>"));
+      resp.headers["WWW-Authenticate"] = "Bearer";
+      return resp;
+    };
+    if (p == "/queues/start") {
+      if (r.method != "POST") return method_not_allowed("POST");
+      if (!authorized(r)) return unauthorized();
+      return answer(manager.start_queue(r.body));
+    }
+    if (p == "/queues/stop") {
+      if (r.method != "POST") return method_not_allowed("POST");
+      if (!authorized(r)) return unauthorized();
+      auto it = r.query.find("queue_id");
+      return answer(manager.stop_queue(it == r.query.end() ? "" : it->second));
+    }
+    if (p == "/queues" || p == "/queues/") {
+      if (r.method != "GET") return method_not_allowed("GET");
+      return answer(manager.list_queues(r.query));
+    }
+    if (p.rfind("/queues/", 0) == 0) {
+      if (r.method != "GET") return method_not_allowed("GET");
+      return answer(manager.get_queue(p.substr(8)));
+    }
+    if (p == "/health/live" || p == "/health/startup") {
+      return answer({200, envelope("success", p == "/health/live" ? "alive" : "started",
+                                   "{\"queues\":" + std::to_string(manager.queues()) + "}")});
+    }
+    if (p == "/health/ready") {
+      std::string why;
+      if (!manager.ready(why)) return answer(error_answer(503, "not ready: " + why));
+      return answer({200, envelope("success", "All systems operational", "{}")});
+    }
+    if (p == "/metrics") {
+      {
+        std::lock_guard lock(hub->mu);
+        metrics->set("streamforge_websocket_clients", {}, static_cast<double>(hub->clients.size()));
+      }
+      net::ServerResponse resp;
+      resp.body = metrics->text();
+      resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return resp;
+    }
+    if (p == "/openapi.json") {
+      net::ServerResponse resp;
+      resp.body = openapi_json();
+      return resp;
+    }
+    if (p == "/docs" || p == "/docs/") {
+      net::ServerResponse resp;
+      resp.body = kDocsPage;
+      resp.content_type = "text/html; charset=utf-8";
+      return resp;
+    }
+    if (p.rfind("/docs/", 0) == 0) {
+      const std::string name = p.substr(6);
+      if (name.empty() || name.find("..") != std::string::npos || name.find('/') != std::string::npos) {
+        return answer(error_answer(404, "no such file"));
+      }
+      bool ok = false;
+      std::string body = read_file(options.swagger_dir + "/" + name, ok);
+      if (!ok) {
+        return answer(error_answer(
+            404, "Swagger UI file " + name + " not found in '" + options.swagger_dir +
+                     "'. Hint: make build installs the npm package swagger-ui-dist there "
+                     "(SWAGGER_UI_DIR)"));
+      }
+      net::ServerResponse resp;
+      resp.body = std::move(body);
+      resp.content_type = content_type_of(name);
+      resp.headers["Cache-Control"] = "max-age=3600";
+      return resp;
+    }
+    return answer(error_answer(404, "no route " + r.method + " " + p +
+                                        "; see /docs or /openapi.json for the API"));
+  }
+
+  void heartbeat_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(hb_mu);
+        if (hb_cv.wait_for(lock, options.heartbeat / 2, [&] { return stopping; })) return;
+      }
+      const auto now = Clock::now();
+      const std::string beat = "{\"event\":\"heartbeat\",\"timestamp\":" +
+                               std::to_string(SystemClock().now_ms() / 1000.0) + "}";
+      std::lock_guard lock(hub->mu);
+      for (auto& [id, c] : hub->clients) {
+        if (now - hub->last_sent[id] >= options.heartbeat) {
+          c->send(beat);
+          hub->last_sent[id] = now;
+        }
+      }
+    }
+  }
+};
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
+                                                    std::shared_ptr<Metrics> metrics,
+                                                    ApiOptions options) {
+  auto impl = std::make_unique<Impl>(manager, metrics, options);
+  metrics->describe("streamforge_http_requests_total", "counter",
+                    "HTTP requests by route, method and status code");
+  metrics->describe_histogram("streamforge_http_request_duration_seconds",
+                              "HTTP request handling time by route",
+                              {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+  metrics->describe("streamforge_websocket_clients", "gauge", "Connected /ws/topic clients");
+  Impl* raw = impl.get();
+  net::WsHandler ws;
+  ws.accept = [](const net::ServerRequest& r, net::ServerResponse&) { return r.path == "/ws/topic"; };
+  ws.on_open = [raw](std::shared_ptr<net::WsConnection> c) {
+    c->send("{\"event\":\"connected\",\"message\":\"StreamForge queue-manager: state changes follow\"}");
+    std::lock_guard lock(raw->hub->mu);
+    raw->hub->clients[c->id()] = c;
+    raw->hub->last_sent[c->id()] = Clock::now();
+  };
+  ws.on_close = [raw](std::shared_ptr<net::WsConnection> c) {
+    std::lock_guard lock(raw->hub->mu);
+    raw->hub->clients.erase(c->id());
+    raw->hub->last_sent.erase(c->id());
+  };
+  net::HttpServerOptions ho;
+  ho.host = options.host;
+  ho.port = options.port;
+  ho.threads = options.threads;
+  ho.server_name = "streamforge-queue-manager";
+  auto server = net::HttpServer::start(
+      ho, [raw](const net::ServerRequest& r) { return raw->handle(r); }, ws);
+  if (!server) return server.error();
+  impl->server = std::move(server).value();
+  manager.on_change([hub = impl->hub](const std::string& text) { hub->broadcast(text); });
+  impl->heartbeat = std::thread([raw] { raw->heartbeat_loop(); });
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+ApiServer::~ApiServer() {
+  {
+    std::lock_guard lock(impl_->hb_mu);
+    impl_->stopping = true;
+  }
+  impl_->hb_cv.notify_all();
+  if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+  impl_->server.reset();
+  std::lock_guard lock(impl_->hub->mu);
+  impl_->hub->clients.clear();
+}
+
+uint16_t ApiServer::port() const {
+  return impl_->server->port();
+}
+std::string ApiServer::url() const {
+  return impl_->server->url();
+}
+
+}  // namespace sf::manager

@@ -1,0 +1,341 @@
+// Jobs as Kubernetes Jobs through the API server's batch/v1 endpoints:
+//   POST   /apis/batch/v1/namespaces/{ns}/jobs                 create (409 AlreadyExists: ours)
+//   GET    /apis/batch/v1/namespaces/{ns}/jobs?labelSelector=  status of the jobs we launched
+//   GET    /apis/batch/v1/namespaces/{ns}/jobs/{name}          one job (404: gone)
+//   DELETE /apis/batch/v1/namespaces/{ns}/jobs/{name}?propagationPolicy=Background
+#include <boost/json.hpp>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "sf/manager/launcher.h"
+#include "sf/net/http_server.h"
+#include "sf/net/transport.h"
+
+namespace sf::manager {
+
+namespace json = boost::json;
+
+namespace {
+
+const char* kCaMount = "/etc/streamforge/ca";
+
+std::string k8s_value(std::string v) {
+  // Label values: at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends.
+  for (char& c : v) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '-';
+  }
+  if (v.size() > 63) v.resize(63);
+  while (!v.empty() && !std::isalnum(static_cast<unsigned char>(v.back()))) v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+std::string job_manifest(const KubernetesOptions& o, const LaunchSpec& spec) {
+  json::object labels{{"app.kubernetes.io/name", spec.target},
+                      {"app.kubernetes.io/instance", spec.job_name},
+                      {"app.kubernetes.io/component", k8s_value(spec.type)},
+                      {"app.kubernetes.io/part-of", "streamforge"},
+                      {"app.kubernetes.io/managed-by", "queue-manager"},
+                      {"streamforge/queue-id", k8s_value(spec.queue_id)}};
+  json::array env;
+  auto plain = spec.env;
+  if (!o.ca_secret.empty()) plain["CA_PATH"] = std::string(kCaMount) + "/ca.crt";
+  for (const auto& [k, v] : plain) env.push_back(json::object{{"name", k}, {"value", v}});
+  for (const auto& [k, ref] : spec.secrets) {
+    env.push_back(json::object{
+        {"name", k},
+        {"valueFrom",
+         json::object{{"secretKeyRef", json::object{{"name", ref.secret}, {"key", ref.key}}}}}});
+  }
+  auto it = o.images.find(spec.target);
+  const std::string image = it != o.images.end() ? it->second : o.default_image;
+  json::object container{
+      {"name", "worker"},
+      {"image", image},
+      {"imagePullPolicy", o.image_pull_policy},
+      {"command", json::array{"/usr/local/bin/" + spec.target}},
+      {"env", env},
+      {"resources",
+       json::object{{"requests", json::object{{"cpu", o.cpu_request}, {"memory", o.memory_request}}},
+                    {"limits", json::object{{"cpu", o.cpu_limit}, {"memory", o.memory_limit}}}}},
+      {"securityContext", json::object{{"allowPrivilegeEscalation", false},
+                                       {"readOnlyRootFilesystem", true},
+                                       {"capabilities", json::object{{"drop", json::array{"ALL"}}}}}}};
+  json::object pod{{"restartPolicy", "Never"},
+                   {"securityContext", json::object{{"runAsNonRoot", true}, {"runAsUser", 10001}}},
+                   {"containers", json::array{container}}};
+  if (!o.service_account.empty()) pod["serviceAccountName"] = o.service_account;
+  if (!o.ca_secret.empty()) {
+    pod["containers"].as_array()[0].as_object()["volumeMounts"] =
+        json::array{json::object{{"name", "kafka-ca"}, {"mountPath", kCaMount}, {"readOnly", true}}};
+    pod["volumes"] =
+        json::array{json::object{{"name", "kafka-ca"}, {"secret", json::object{{"secretName", o.ca_secret}}}}};
+  }
+  json::object job{
+      {"apiVersion", "batch/v1"},
+      {"kind", "Job"},
+      {"metadata", json::object{{"name", spec.job_name}, {"namespace", o.ns}, {"labels", labels}}},
+      {"spec",
+       json::object{
+           {"backoffLimit", o.backoff_limit},
+           {"ttlSecondsAfterFinished", o.ttl_seconds_after_finished},
+           // Exit code 2 is a configuration error: retrying cannot help.
+           {"podFailurePolicy",
+            json::object{{"rules", json::array{json::object{
+                                       {"action", "FailJob"},
+                                       {"onExitCodes", json::object{{"containerName", "worker"},
+                                                                    {"operator", "In"},
+                                                                    {"values", json::array{2}}}}}}}}},
+           {"template", json::object{{"metadata", json::object{{"labels", labels}}}, {"spec", pod}}}}}};
+  return json::serialize(job);
+}
+
+namespace {
+
+class KubernetesLauncher final : public Launcher {
+ public:
+  KubernetesLauncher(KubernetesOptions o, std::unique_ptr<net::HttpClient> http)
+      : o_(std::move(o)), http_(std::move(http)) {}
+
+  std::string kind() const override { return "kubernetes"; }
+
+  Result<Launched> launch(const LaunchSpec& spec) override {
+    auto r = call("POST", base() + "/jobs", job_manifest(o_, spec));
+    if (!r) return r.error();
+    if (r->status != 201 && r->status != 200 && r->status != 409) {
+      return make_error("the Kubernetes API refused Job " + spec.job_name + ": " + status_text(*r));
+    }
+    std::lock_guard lock(mu_);
+    tracked_.insert(spec.job_name);
+    return Launched{o_.ns + "/" + spec.job_name, 0};
+  }
+
+  std::vector<JobEnd> reap() override {
+    std::vector<JobEnd> out;
+    {
+      std::lock_guard lock(mu_);
+      if (tracked_.empty()) return out;
+    }
+    auto r = call("GET",
+                  base() + "/jobs?labelSelector=" +
+                      net::url_encode("app.kubernetes.io/managed-by=queue-manager"),
+                  "");
+    if (!r || r->status != 200) return out;  // the next tick tries again
+    json::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec || !v.is_object()) return out;
+    std::set<std::string> listed;
+    std::lock_guard lock(mu_);
+    if (auto* items = v.as_object().if_contains("items"); items && items->is_array()) {
+      for (const auto& item : items->as_array()) {
+        const auto* meta = item.as_object().if_contains("metadata");
+        if (!meta || !meta->is_object()) continue;
+        const auto* name = meta->as_object().if_contains("name");
+        if (!name || !name->is_string()) continue;
+        const std::string n(name->as_string());
+        listed.insert(n);
+        if (!tracked_.count(n)) continue;
+        auto end = ended(item);
+        if (end) {
+          end->job_name = n;
+          out.push_back(*end);
+          tracked_.erase(n);
+        }
+      }
+    }
+    // A tracked Job that vanished (deleted by someone, or its TTL) ended as far as we know.
+    for (auto it = tracked_.begin(); it != tracked_.end();) {
+      if (!listed.count(*it)) {
+        out.push_back({*it, true, "the Job is gone from namespace " + o_.ns});
+        it = tracked_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return out;
+  }
+
+  Status kill(const std::string& job_name) override {
+    auto r = call("DELETE", base() + "/jobs/" + job_name + "?propagationPolicy=Background", "");
+    if (!r) return r.error();
+    if (r->status != 200 && r->status != 202 && r->status != 404) {
+      return make_error("cannot delete Job " + job_name + ": " + status_text(*r));
+    }
+    return ok_status();
+  }
+
+  std::optional<bool> alive(const std::string& job_name, int64_t) override {
+    auto r = call("GET", base() + "/jobs/" + job_name, "");
+    if (!r) return std::nullopt;
+    if (r->status == 404) return false;
+    if (r->status != 200) return std::nullopt;
+    json::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec) return std::nullopt;
+    const bool running = !ended(v).has_value();
+    if (running) {
+      std::lock_guard lock(mu_);
+      tracked_.insert(job_name);
+    }
+    return running;
+  }
+
+  // Jobs on the cluster outlive the manager: a restarted manager picks them up (alive()).
+  void shutdown(std::chrono::milliseconds) override {}
+
+ private:
+  std::string base() const { return "/apis/batch/v1/namespaces/" + o_.ns; }
+
+  static std::optional<JobEnd> ended(const json::value& job) {
+    const auto* o = job.if_object();
+    const auto* status = o ? o->if_contains("status") : nullptr;
+    const auto* conds = status && status->is_object() ? status->as_object().if_contains("conditions")
+                                                      : nullptr;
+    if (!conds || !conds->is_array()) return std::nullopt;
+    for (const auto& c : conds->as_array()) {
+      const auto* co = c.if_object();
+      if (!co) continue;
+      auto str = [&](const char* k) {
+        auto* x = co->if_contains(k);
+        return x && x->is_string() ? std::string(x->as_string()) : std::string();
+      };
+      if (str("status") != "True") continue;
+      if (str("type") == "Complete") return JobEnd{"", false, "Complete"};
+      if (str("type") == "Failed") {
+        return JobEnd{"", true, str("reason") + (str("message").empty() ? "" : ": " + str("message"))};
+      }
+    }
+    return std::nullopt;
+  }
+
+  static std::string status_text(const net::HttpResponse& r) {
+    json::error_code ec;
+    auto v = json::parse(r.body, ec);
+    std::string out = "HTTP " + std::to_string(r.status);
+    if (!ec && v.is_object()) {
+      if (auto* m = v.as_object().if_contains("message"); m && m->is_string()) {
+        out += ": " + std::string(m->as_string());
+      }
+    }
+    return out;
+  }
+
+  Result<net::HttpResponse> call(const std::string& method, const std::string& target,
+                                 const std::string& body) {
+    net::HttpRequest req;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    req.headers["Authorization"] = "Bearer " + o_.token;
+    req.idempotent = method != "POST";
+    std::lock_guard lock(http_mu_);
+    auto r = http_->request(req);
+    if (r && r->status == 401) {
+      return make_error("the Kubernetes API refused the service account token (401)");
+    }
+    if (r && r->status == 403) {
+      return make_error("the service account may not " + method + " " + target +
+                        " (403). Hint: the Role needs create/get/list/delete on batch/jobs");
+    }
+    return r;
+  }
+
+  KubernetesOptions o_;
+  std::mutex http_mu_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::mutex mu_;
+  std::set<std::string> tracked_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::map<std::string, std::string> kv_list(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ';')) {
+    const auto eq = item.find('=');
+    if (eq != std::string::npos) out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Launcher> make_kubernetes_launcher(KubernetesOptions options) {
+  net::HttpOptions ho;
+  ho.ca_file = options.ca_file;
+  ho.proxy_from_env = false;
+  auto http = net::HttpClient::create(options.api_url, ho);
+  if (!http) return nullptr;
+  return std::make_unique<KubernetesLauncher>(std::move(options), std::move(http).value());
+}
+
+Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config::EnvLookup& env) {
+  KubernetesOptions o;
+  const std::string sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+  if (auto host = env("KUBERNETES_SERVICE_HOST")) {
+    o.api_url = "https://" + *host + ":" + env("KUBERNETES_SERVICE_PORT").value_or("443");
+    o.token = slurp(sa + "/token");
+    o.ca_file = sa + "/ca.crt";
+    o.ns = slurp(sa + "/namespace");
+  } else if (auto kubeconfig = env("KUBECONFIG")) {
+    // The fields of a plain kubeconfig we need (server, certificate-authority, token); a
+    // kubeconfig with exec plugins or client certificates is not supported.
+    std::ifstream in(*kubeconfig);
+    if (!in) return make_error("KUBECONFIG='" + *kubeconfig + "' cannot be read");
+    std::string line;
+    while (std::getline(in, line)) {
+      auto value = [&](const char* key) -> std::optional<std::string> {
+        const auto at = line.find(key);
+        if (at == std::string::npos) return std::nullopt;
+        std::string v = line.substr(at + std::strlen(key));
+        while (!v.empty() && (v.front() == ' ' || v.front() == '"')) v.erase(v.begin());
+        while (!v.empty() && (v.back() == ' ' || v.back() == '"' || v.back() == '\r')) v.pop_back();
+        return v;
+      };
+      if (auto v = value("server:")) o.api_url = *v;
+      if (auto v = value("certificate-authority:")) o.ca_file = *v;
+      if (auto v = value("token:")) o.token = *v;
+    }
+  } else {
+    return make_error(
+        "LAUNCHER=kubernetes needs the in-cluster service account (KUBERNETES_SERVICE_HOST) or "
+        "KUBECONFIG");
+  }
+  if (o.api_url.empty() || o.token.empty()) {
+    return make_error("the Kubernetes API server or token is missing (service account or KUBECONFIG)");
+  }
+  if (auto ns = env("K8S_NAMESPACE")) o.ns = *ns;
+  if (o.ns.empty()) o.ns = "streamforge";
+  o.default_image = env("WORKER_IMAGE").value_or(o.default_image);
+  o.images = kv_list(env("WORKER_IMAGES").value_or(""));
+  o.service_account = env("JOB_SERVICE_ACCOUNT").value_or("");
+  o.ca_secret = env("KAFKA_CA_SECRET").value_or("");
+  o.cpu_request = env("JOB_CPU_REQUEST").value_or(o.cpu_request);
+  o.cpu_limit = env("JOB_CPU_LIMIT").value_or(o.cpu_limit);
+  o.memory_request = env("JOB_MEMORY_REQUEST").value_or(o.memory_request);
+  o.memory_limit = env("JOB_MEMORY_LIMIT").value_or(o.memory_limit);
+  auto backoff = config::int_var(env, "JOB_BACKOFF_LIMIT", o.backoff_limit, 0, 100, "retries");
+  if (auto* e = std::get_if<config::ConfigError>(&backoff)) return make_error(e->message);
+  o.backoff_limit = static_cast<int>(std::get<int64_t>(backoff));
+  auto ttl = config::int_var(env, "JOB_TTL_SECONDS", o.ttl_seconds_after_finished, 0, 31'536'000,
+                             "seconds");
+  if (auto* e = std::get_if<config::ConfigError>(&ttl)) return make_error(e->message);
+  o.ttl_seconds_after_finished = static_cast<int>(std::get<int64_t>(ttl));
+  auto l = make_kubernetes_launcher(o);
+  if (!l) return make_error("the Kubernetes API URL '" + o.api_url + "' is invalid");
+  return l;
+}
+
+}  // namespace sf::manager

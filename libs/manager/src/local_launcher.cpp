@@ -1,0 +1,144 @@
+// Jobs as child processes of the manager (the embedded default): our programs from bin_dir with
+// the env of SPEC §3, logs to files, reaped by reap(), killed (group) on shutdown.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "sf/manager/launcher.h"
+#include "sf/process/child.h"
+
+namespace sf::manager {
+namespace {
+
+// The last non-empty line of a log (what a program said before it died).
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last;
+}
+
+class LocalLauncher final : public Launcher {
+ public:
+  explicit LocalLauncher(LocalLauncherOptions o) : o_(std::move(o)) {}
+  ~LocalLauncher() override { shutdown(o_.kill_grace); }
+
+  std::string kind() const override { return "local"; }
+
+  Result<Launched> launch(const LaunchSpec& spec) override {
+    const std::string program = o_.bin_dir + "/" + spec.target;
+    if (access(program.c_str(), X_OK) != 0) {
+      return make_error("program " + spec.target + " is not available in " + o_.bin_dir +
+                        " (this build has loader-producer, loader-ws-candles, loader-ws-trades and "
+                        "arango-connector)");
+    }
+    std::error_code ec;
+    const auto dir = std::filesystem::path(o_.log_dir) / spec.queue_id;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error("cannot create the log directory " + dir.string() + ": " + ec.message());
+    process::SpawnOptions so;
+    so.path = program;
+    so.env = spec.env;
+    for (const auto& [name, ref] : spec.secrets) so.env[name] = ref.value;
+    if (const char* path = std::getenv("PATH")) so.env.emplace("PATH", path);
+    so.log_file = (dir / (spec.job_name + ".log")).string();
+    auto child = process::Child::spawn(so);
+    if (!child) return child.error();
+    Launched l{so.log_file, (*child)->pid()};
+    std::lock_guard lock(mu_);
+    children_[spec.job_name] = Entry{std::move(child).value(), so.log_file};
+    return l;
+  }
+
+  std::vector<JobEnd> reap() override {
+    enforce();
+    std::vector<JobEnd> out;
+    std::lock_guard lock(mu_);
+    for (auto it = children_.begin(); it != children_.end();) {
+      auto st = it->second.child->exit_status();
+      if (!st) {
+        ++it;
+        continue;
+      }
+      JobEnd e;
+      e.job_name = it->first;
+      e.failed = st->signaled || st->code != 0;
+      e.detail = st->describe();
+      const std::string said = last_line(it->second.log);
+      if (e.failed && !said.empty()) e.detail += ": " + said;
+      out.push_back(std::move(e));
+      it = children_.erase(it);
+    }
+    return out;
+  }
+
+  Status kill(const std::string& job_name) override {
+    {
+      std::lock_guard lock(mu_);
+      auto it = children_.find(job_name);
+      if (it == children_.end()) return ok_status();
+      // Leave it in the map: reap() reports how it ended.
+      it->second.child->signal(SIGTERM);
+      killing_[job_name] = std::chrono::steady_clock::now() + o_.kill_grace;
+    }
+    return ok_status();
+  }
+
+  std::optional<bool> alive(const std::string&, int64_t pid) override {
+    if (pid <= 0) return std::nullopt;
+    return ::kill(static_cast<pid_t>(pid), 0) == 0;
+  }
+
+  void shutdown(std::chrono::milliseconds grace) override {
+    std::lock_guard lock(mu_);
+    for (auto& [name, e] : children_) e.child->signal(SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& [name, e] : children_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      e.child->terminate(std::max(left, std::chrono::milliseconds(0)));
+    }
+    children_.clear();  // reaped: no zombie, no orphan
+  }
+
+  // SIGKILL for jobs still running past their grace after kill().
+  void enforce() {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = killing_.begin(); it != killing_.end();) {
+      auto c = children_.find(it->first);
+      if (c == children_.end()) {
+        it = killing_.erase(it);
+      } else if (now >= it->second) {
+        c->second.child->signal(SIGKILL);
+        it = killing_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    std::unique_ptr<process::Child> child;
+    std::string log;
+  };
+  LocalLauncherOptions o_;
+  std::mutex mu_;
+  std::map<std::string, Entry> children_;
+  std::map<std::string, std::chrono::steady_clock::time_point> killing_;
+};
+
+}  // namespace
+
+std::unique_ptr<Launcher> make_local_launcher(LocalLauncherOptions options) {
+  return std::make_unique<LocalLauncher>(std::move(options));
+}
+
+}  // namespace sf::manager

@@ -1,0 +1,367 @@
+// The queue-manager end to end on the embedded stack: its HTTP API and WebSocket over loopback,
+// the embedded Kafka, SQLite, the local launcher running the real programs, and the replay
+// exchange serving the real captures.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <mutex>
+#include <thread>
+
+#include "sf/kafka/testing/embedded_kafka.h"
+#include "sf/manager/api.h"
+#include "sf/manager/service.h"
+#include "sf/net/transport.h"
+#include "sf/replay/server.h"
+#include "sf/replay/testing/captures.h"
+#include "sf/store/store.h"
+
+namespace sf::manager {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kafka_.create_topic("queue-control", 1);
+    kafka_.create_topic("queue-events", 1);
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sf-manager-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    replay::ServerOptions so;
+    replay_ = replay::ReplayServer::start(replay::testing::captures(), so).value();
+    cfg_.kafka = kafka_.settings();
+    cfg_.worker_bootstrap = kafka_.bootstrap_servers();
+    cfg_.binance_api_url = replay_->rest_url();
+    cfg_.binance_ws_url = replay_->ws_url();
+    cfg_.telemetry_interval = "0.5";
+    cfg_.store.sqlite.path = (dir_ / "state.db").string();
+    cfg_.stop_grace = 5s;
+    cfg_.death_grace = 1500ms;
+    cfg_.tick = 100ms;
+  }
+  void TearDown() override {
+    server_.reset();
+    manager_.reset();
+  }
+
+  void start_manager(const std::string& token = "") {
+    store::SqliteOptions so;
+    so.path = cfg_.store.sqlite.path;
+    std::shared_ptr<store::Store> st = store::open_sqlite(so).value();
+    LocalLauncherOptions lo;
+    lo.bin_dir = SF_BIN_DIR;
+    lo.log_dir = (dir_ / "logs").string();
+    metrics_ = std::make_shared<Metrics>();
+    auto m = QueueManager::start(cfg_, st, make_local_launcher(lo), metrics_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    manager_ = std::move(m).value();
+    ApiOptions ao;
+    ao.host = "127.0.0.1";
+    ao.port = 0;
+    ao.api_token = token;
+    ao.heartbeat = 500ms;
+    ao.swagger_dir = (dir_ / "swagger").string();
+    auto s = ApiServer::start(*manager_, metrics_, ao);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server_ = std::move(s).value();
+    http_ = net::HttpClient::create(server_->url()).value();
+  }
+
+  net::HttpResponse call(const std::string& method, const std::string& target,
+                         const std::string& body = "", const std::string& token = "") {
+    net::HttpRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    if (!token.empty()) r.headers["Authorization"] = "Bearer " + token;
+    r.idempotent = method != "POST";
+    auto res = http_->request(r);
+    EXPECT_TRUE(res.ok()) << (res ? "" : res.error().message);
+    return res ? *res : net::HttpResponse{};
+  }
+
+  json::object data(const net::HttpResponse& r) {
+    auto v = json::parse(r.body).as_object();
+    EXPECT_TRUE(v.contains("status") && v.contains("message") && v.contains("data")) << r.body;
+    return v;
+  }
+
+  std::string start(const std::string& body) {
+    auto r = call("POST", "/queues/start", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return "";
+    return std::string(data(r).at("data").at("queue_id").as_string());
+  }
+
+  json::object queue(const std::string& id) {
+    auto r = call("GET", "/queues/" + id);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return data(r).at("data").as_object();
+  }
+
+  // Polls until the queue's status is one of `want` (or the time is up); returns the last state.
+  json::object wait_status(const std::string& id, std::set<std::string> want,
+                           std::chrono::seconds timeout = 60s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    json::object q;
+    while (std::chrono::steady_clock::now() < deadline) {
+      q = queue(id);
+      if (want.count(std::string(q.at("status").as_string()))) return q;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "queue " << id << " never reached the wanted status: " << json::serialize(q);
+    return q;
+  }
+
+  kafka::testing::EmbeddedKafka kafka_;
+  std::filesystem::path dir_;
+  std::unique_ptr<replay::ReplayServer> replay_;
+  ManagerConfig cfg_;
+  std::shared_ptr<Metrics> metrics_;
+  std::unique_ptr<QueueManager> manager_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<net::HttpClient> http_;
+};
+
+const char* kAdaWorkflow = R"({"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
+  {"target":"loader-producer","type":"api_candles_1m"},
+  {"target":"arango-connector","type":"api_candles_1m"}]})";
+
+TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTransition) {
+  start_manager();
+  auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws/topic")
+                .value();
+  EXPECT_NE(ws->read(5s).value().find("\"connected\""), std::string::npos);
+  const std::string id = start(kAdaWorkflow);
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(id.substr(0, 23), "wf-historical-20211127-");
+  auto q = wait_status(id, {"finished", "error", "interrupted"});
+  ASSERT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+  EXPECT_EQ(q.at("records_written").as_int64(), 2880);
+  const auto& jobs = q.at("jobs").as_array();
+  ASSERT_EQ(jobs.size(), 2u);
+  for (const auto& j : jobs) {
+    EXPECT_EQ(j.at("status").as_string(), "finished") << json::serialize(j);
+    EXPECT_EQ(j.at("records_written").as_int64(), 2880);
+    EXPECT_FALSE(j.at("started_at").is_null());
+    EXPECT_FALSE(j.at("finished_at").is_null());
+  }
+  const std::string collection(jobs[1].at("collection").as_string());
+  EXPECT_EQ(collection, "ada_candles_1m_2021_11");
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  EXPECT_EQ(store::open_sqlite(so).value()->count(collection).value(), 2880);
+
+  // The WebSocket saw the queue go through loading to finished, each change once, in order.
+  std::vector<std::string> statuses;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = ws->read(1s);
+    if (!m) continue;
+    auto v = json::parse(*m).as_object();
+    if (v.at("event").as_string() != "queue") continue;
+    const std::string s(v.at("status").as_string());
+    if (statuses.empty() || statuses.back() != s) statuses.push_back(s);
+    if (s == "finished") break;
+  }
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back(), "finished");
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "loading"), statuses.end());
+
+  // Stopping a finished queue is a conflict.
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 409);
+  // Metrics saw it.
+  auto metrics = call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("streamforge_jobs_finished_total{status=\"finished\",target=\"loader-producer\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("streamforge_queues{status=\"finished\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("streamforge_http_request_duration_seconds_bucket{route=\"/queues/start\",le="), std::string::npos);
+}
+
+TEST_F(ManagerTest, LiveWorkflowStoppedEndsInterrupted) {
+  start_manager();
+  const std::string id = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
+  ASSERT_FALSE(id.empty());
+  auto q = wait_status(id, {"loading"});
+  // Let some trades flow, then stop.
+  std::this_thread::sleep_for(1500ms);
+  auto r = call("POST", "/queues/stop?queue_id=" + id);
+  EXPECT_EQ(r.status, 200) << r.body;
+  q = wait_status(id, {"interrupted", "error", "finished"}, 30s);
+  EXPECT_EQ(q.at("status").as_string(), "interrupted") << json::serialize(q);
+  for (const auto& j : q.at("jobs").as_array()) {
+    EXPECT_EQ(j.at("status").as_string(), "interrupted") << json::serialize(j);
+  }
+  EXPECT_GT(q.at("records_written").as_int64(), 0);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 409);
+}
+
+TEST_F(ManagerTest, CrashingJobsEndInErrorWithTheirMessage) {
+  // A loader that fails at run time (an unreachable exchange): its own error event.
+  cfg_.binance_api_url = "http://127.0.0.1:1";
+  cfg_.worker_env["BINANCE_MAX_ATTEMPTS"] = "1";
+  start_manager();
+  const std::string id = start(kAdaWorkflow);
+  auto q = wait_status(id, {"error", "finished", "interrupted"});
+  EXPECT_EQ(q.at("status").as_string(), "error");
+  const auto& loader = q.at("jobs").as_array()[0];
+  EXPECT_EQ(loader.at("status").as_string(), "error");
+  EXPECT_FALSE(loader.at("error_message").as_string().empty());
+  EXPECT_FALSE(q.at("error_message").is_null());
+}
+
+TEST_F(ManagerTest, AJobThatDiesWithoutAFinalEventIsAnError) {
+  cfg_.telemetry_interval = "not-a-number";  // every worker exits 2 before it says anything
+  start_manager();
+  const std::string id = start(kAdaWorkflow);
+  auto q = wait_status(id, {"error", "finished", "interrupted"});
+  EXPECT_EQ(q.at("status").as_string(), "error");
+  for (const auto& j : q.at("jobs").as_array()) {
+    const std::string why(j.at("error_message").as_string());
+    EXPECT_NE(why.find("exit code 2"), std::string::npos) << why;
+    EXPECT_NE(why.find("TELEMETRY_INTERVAL"), std::string::npos) << why;
+  }
+}
+
+TEST_F(ManagerTest, RestartKeepsEveryQueueAndResumesTheDispatcher) {
+  start_manager();
+  const std::string done = start(kAdaWorkflow);
+  wait_status(done, {"finished"});
+  const std::string live = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
+  wait_status(live, {"loading"});
+  const auto before = queue(done);
+  // The manager goes (its local jobs are ended: they send `interrupted` while it is down).
+  server_.reset();
+  manager_.reset();
+  start_manager();
+  EXPECT_EQ(json::serialize(queue(done)), json::serialize(before));
+  auto q = wait_status(live, {"interrupted", "error"}, 30s);
+  EXPECT_EQ(q.at("status").as_string(), "interrupted") << json::serialize(q);
+  auto list = data(call("GET", "/queues")).at("data").as_array();
+  EXPECT_EQ(list.size(), 2u);
+}
+
+TEST_F(ManagerTest, ReplayedTelemetryLeavesTheStateUnchanged) {
+  start_manager();
+  const std::string id = start(kAdaWorkflow);
+  wait_status(id, {"finished"});
+  std::this_thread::sleep_for(500ms);
+  const std::string before = json::serialize(queue(id));
+  const double applied = metrics_->value("streamforge_telemetry_events_applied_total");
+  auto events = kafka_.read_topic("queue-events", -1, 10s);
+  auto p = kafka::Producer::create({kafka_.settings(), "replayer", {}}).value();
+  int replayed = 0;
+  for (const auto& m : events) {
+    if (m.value.find(id) == std::string::npos) continue;
+    ASSERT_TRUE(p->send("queue-events", m.key, m.value).ok());
+    ++replayed;
+  }
+  ASSERT_TRUE(p->flush(10s).ok());
+  ASSERT_GT(replayed, 4);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         metrics_->value("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}}) <
+             replayed) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(metrics_->value("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}}),
+            replayed);
+  EXPECT_EQ(metrics_->value("streamforge_telemetry_events_applied_total"), applied);
+  EXPECT_EQ(json::serialize(queue(id)), before);
+}
+
+TEST_F(ManagerTest, EveryEndpointAndErrorPath) {
+  start_manager("s3cret");
+  // Auth: mutating calls need the token; reads do not.
+  EXPECT_EQ(call("POST", "/queues/start", kAdaWorkflow).status, 401);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=x").status, 401);
+  EXPECT_EQ(call("GET", "/queues").status, 200);
+  // 400 / 422, never a 500.
+  auto bad = call("POST", "/queues/start", "{oops", "s3cret");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(data(bad).at("status").as_string(), "error");
+  auto invalid = call("POST", "/queues/start",
+                      R"({"symbol":"btc","type":"api_candles_7m","time_range":"2024-13-01:2024-01-02"})",
+                      "s3cret");
+  EXPECT_EQ(invalid.status, 422);
+  auto errs = data(invalid).at("data").at("errors").as_array();
+  EXPECT_GE(errs.size(), 3u);
+  for (const auto& body : {"[]", "null", "\"x\"", "{}", R"({"symbol":"BTCUSDT","requests":{}})"}) {
+    const int s = call("POST", "/queues/start", body, "s3cret").status;
+    EXPECT_TRUE(s == 400 || s == 422) << body << " -> " << s;
+  }
+  // 404s, 405, stop without an id.
+  EXPECT_EQ(call("GET", "/queues/wf-nope").status, 404);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=wf-nope", "", "s3cret").status, 404);
+  EXPECT_EQ(call("POST", "/queues/stop", "", "s3cret").status, 422);
+  EXPECT_EQ(call("GET", "/queues/start").status, 405);
+  EXPECT_EQ(call("GET", "/nowhere").status, 404);
+  // Both seeds' workflow examples are accepted as written.
+  for (const char* seed : {R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+      {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
+      {"target":"loader-producer","type":"api_trades"},
+      {"target":"arango-connector","type":"api_candles_5m"},
+      {"target":"arango-connector","type":"api_trades"},
+      {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06","btc_trades_2024_06"],"collection_output":"btc_graph_2024_06"},
+      {"target":"gnn-trainer","type":"gnn_train","graph_collection":"btc_graph_2024_06","model_output":"gnn_model_btc_2024_06"}]})",
+                           R"({"symbol":"BTCUSDT","time_range":"2024-08-01:2024-08-01","requests":[
+      {"target":"loader-producer","type":"ws_candles_1m"},
+      {"target":"loader-producer","type":"ws_trades"},
+      {"target":"arango-connector","type":"ws_candles_1m"},
+      {"target":"arango-connector","type":"ws_trades"},
+      {"target":"graph-builder","type":"realtime_graph","collection_inputs":["btc_ws_candles_1m_2024_08_01","btc_ws_trades_2024_08_01"],"collection_output":"btc_graph_rt_2024_08_01"},
+      {"target":"gnn-trainer","type":"realtime_gnn_infer","graph_collection":"btc_graph_rt_2024_08_01","inference_interval":"5m"},
+      {"target":"visualizer","type":"graph_metrics_stream","source":"btc_graph_rt_2024_08_01"}]})"}) {
+    auto r = call("POST", "/queues/start", seed, "s3cret");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto d = data(r).at("data").as_object();
+    const std::string id(d.at("queue_id").as_string());
+    const auto& jobs = d.at("jobs").as_array();
+    EXPECT_GE(jobs.size(), 6u);
+    auto q = queue(id);
+    if (id.find("historical") != std::string::npos) {
+      // graph-builder waits for its input collections; gnn-trainer for the graph.
+      EXPECT_EQ(q.at("jobs").as_array()[4].at("status").as_string(), "pending");
+      EXPECT_EQ(q.at("jobs").as_array()[5].at("status").as_string(), "pending");
+    }
+    EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id, "", "s3cret").status, 200);
+    wait_status(id, {"interrupted", "error"}, 30s);
+  }
+  // Lists: filters, paging, and bad parameters.
+  auto all = data(call("GET", "/queues?limit=1"));
+  EXPECT_EQ(all.at("data").as_array().size(), 1u);
+  EXPECT_NE(all.at("message").as_string().find("of 2"), std::string::npos) << all.at("message");
+  EXPECT_EQ(data(call("GET", "/queues?symbol=ETHUSDT")).at("data").as_array().size(), 0u);
+  EXPECT_EQ(data(call("GET", "/queues?offset=1&limit=5")).at("data").as_array().size(), 1u);
+  EXPECT_EQ(call("GET", "/queues?limit=0").status, 422);
+  EXPECT_EQ(call("GET", "/queues?status=weird").status, 422);
+  EXPECT_EQ(call("GET", "/queues?symbol=bad%20one").status, 422);
+  // Health, metrics, OpenAPI, docs.
+  EXPECT_EQ(call("GET", "/health/live").status, 200);
+  EXPECT_EQ(call("GET", "/health/startup").status, 200);
+  EXPECT_EQ(call("GET", "/health/ready").status, 200);
+  auto metrics = call("GET", "/metrics");
+  EXPECT_EQ(metrics.header("content-type").rfind("text/plain", 0), 0u);
+  EXPECT_NE(metrics.body.find("streamforge_http_requests_total{code=\"401\""), std::string::npos);
+  auto spec = json::parse(call("GET", "/openapi.json").body).as_object();
+  EXPECT_TRUE(spec.at("paths").as_object().contains("/queues/start"));
+  auto docs = call("GET", "/docs");
+  EXPECT_NE(docs.body.find("swagger-ui-bundle.js"), std::string::npos);
+  std::filesystem::create_directories(dir_ / "swagger");
+  { std::ofstream(dir_ / "swagger" / "swagger-ui.css") << "body{}"; }
+  auto css = call("GET", "/docs/swagger-ui.css");
+  EXPECT_EQ(css.status, 200);
+  EXPECT_EQ(css.header("content-type"), "text/css");
+  EXPECT_EQ(call("GET", "/docs/..%2Fstate.db").status, 404);
+}
+
+}  // namespace
+}  // namespace sf::manager

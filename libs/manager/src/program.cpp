@@ -1,0 +1,98 @@
+// queue-manager's main(): configuration (exit 2 on a bad variable), store, launcher, manager, API,
+// then wait for SIGTERM/SIGINT and stop in order (API, manager, its jobs).
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sf/config/env.h"
+#include "sf/log/log.h"
+#include "sf/manager/api.h"
+#include "sf/manager/launcher.h"
+#include "sf/manager/service.h"
+#include "sf/worker/stop.h"
+
+namespace sf::manager {
+
+namespace {
+
+std::string exe_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
+}  // namespace
+
+int queue_manager_main(int, char**) {
+  auto env = config::process_env();
+  log::init(log::options_from_env("queue-manager", env));
+  auto& lg = log::get();
+  worker::StopSource stop;
+  worker::SignalWatcher signals(stop);
+
+  auto loaded = manager_config_from_env(env);
+  if (auto* e = std::get_if<config::ConfigError>(&loaded)) config::exit_with_config_error(*e);
+  auto cfg = std::get<ManagerConfig>(loaded);
+  log::add_secret(cfg.kafka.password.reveal());
+  log::add_secret(cfg.kafka_password_producer.value);
+  log::add_secret(cfg.kafka_password_consumer.value);
+  log::add_secret(cfg.arango_password.value);
+
+  auto port = config::int_var(env, "PORT", 8000, 0, 65535, "port number");
+  if (auto* e = std::get_if<config::ConfigError>(&port)) config::exit_with_config_error(*e);
+  ApiOptions api;
+  api.port = static_cast<uint16_t>(std::get<int64_t>(port));
+  api.host = env("HOST").value_or("0.0.0.0");
+  api.api_token = env("API_TOKEN").value_or("");
+  log::add_secret(api.api_token);
+  const std::string bin_dir = env("STREAMFORGE_BIN_DIR").value_or(exe_dir());
+  api.swagger_dir =
+      env("SWAGGER_UI_DIR").value_or(bin_dir + "/../web/node_modules/swagger-ui-dist");
+
+  // The state store is the manager's own (ARANGO_* or STREAMFORGE_DB), the same the connectors use.
+  auto store = store::open_store(cfg.store);
+  if (!store) {
+    config::exit_with_config_error(
+        {cfg.store.arango ? "ARANGO_URL" : "STREAMFORGE_DB", "config error: " + store.error().message});
+  }
+  const std::string launcher_kind = env("LAUNCHER").value_or("local");
+  std::unique_ptr<Launcher> launcher;
+  if (launcher_kind == "local") {
+    LocalLauncherOptions lo;
+    lo.bin_dir = bin_dir;
+    lo.log_dir = std::filesystem::absolute(env("LOG_DIR").value_or("streamforge-logs")).string();
+    launcher = make_local_launcher(lo);
+  } else if (launcher_kind == "kubernetes") {
+    auto k = make_kubernetes_launcher_from_env(env);
+    if (!k) config::exit_with_config_error({"LAUNCHER", "config error: " + k.error().message});
+    launcher = std::move(k).value();
+  } else {
+    config::exit_with_config_error(
+        {"LAUNCHER", "config error: LAUNCHER='" + launcher_kind +
+                         "' is invalid: expected local or kubernetes"});
+  }
+  auto metrics = std::make_shared<Metrics>();
+  auto manager = QueueManager::start(cfg, std::shared_ptr<store::Store>(std::move(store).value()),
+                                     std::move(launcher), metrics);
+  if (!manager) {
+    lg.error("cannot start: {}", manager.error().message);
+    return 1;
+  }
+  auto server = ApiServer::start(**manager, metrics, api);
+  if (!server) {
+    lg.error("cannot serve the API: {}", server.error().message);
+    return 1;
+  }
+  lg.info("queue-manager listening on {}:{} (API /queues, docs /docs, WebSocket /ws/topic, "
+          "metrics /metrics)",
+          api.host, (*server)->port());
+  while (!stop.wait_for(std::chrono::milliseconds(1000))) {
+  }
+  lg.info("stopping ({})", stop.reason());
+  server->reset();
+  manager->reset();
+  lg.info("stopped");
+  return 0;
+}
+
+}  // namespace sf::manager

@@ -1,0 +1,756 @@
+#include "sf/manager/service.h"
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "sf/core/clock.h"
+#include "sf/kafka/client.h"
+#include "sf/log/log.h"
+#include "sf/manager/plan.h"
+#include "sf/manager/state.h"
+
+namespace sf::manager {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+constexpr const char* kCollection = "queue_state";
+
+std::string quote(const std::string& s) {
+  return json::serialize(json::value(s));
+}
+
+std::map<std::string, std::string> parse_kv_list(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    const size_t j = std::min(text.find(';', i), text.size());
+    const std::string kv = text.substr(i, j - i);
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos && eq > 0) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string envelope(const std::string& status, const std::string& message,
+                     const std::string& data_json) {
+  return "{\"status\":" + quote(status) + ",\"message\":" + quote(message) +
+         ",\"data\":" + data_json + "}";
+}
+
+Answer error_answer(int http, const std::string& message, const std::string& data_json) {
+  return {http, envelope("error", message, data_json)};
+}
+
+std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
+    const config::EnvLookup& env) {
+  ManagerConfig c;
+  // The manager's own Kafka user is the seeds' KAFKA_USER / KAFKA_PASSWORD.
+  auto kafka_env = [&](std::string_view name) -> std::optional<std::string> {
+    if (name == "KAFKA_USER_PRODUCER") return env("KAFKA_USER");
+    if (name == "KAFKA_PASSWORD_PRODUCER") return env("KAFKA_PASSWORD");
+    return env(name);
+  };
+  auto k = config::load_kafka_settings(kafka_env, config::KafkaRole::producer);
+  if (auto* e = std::get_if<config::ConfigError>(&k)) return *e;
+  c.kafka = std::get<config::KafkaSettings>(k);
+  c.worker_bootstrap = env("WORKER_KAFKA_BOOTSTRAP_SERVERS").value_or(c.kafka.bootstrap_servers);
+  c.control_topic = env("QUEUE_CONTROL_TOPIC").value_or(c.control_topic);
+  c.events_topic = env("QUEUE_EVENTS_TOPIC").value_or(c.events_topic);
+  for (const auto& [var, topic] :
+       {std::pair<const char*, std::string>{"QUEUE_CONTROL_TOPIC", c.control_topic},
+        {"QUEUE_EVENTS_TOPIC", c.events_topic}}) {
+    if (!config::valid_topic_name(topic)) {
+      return config::ConfigError{var, std::string("config error: ") + var + "='" + topic +
+                                          "' is invalid: expected a Kafka topic name"};
+    }
+  }
+  c.kafka_user_producer = env("KAFKA_USER_PRODUCER").value_or("");
+  c.kafka_user_consumer = env("KAFKA_USER_CONSUMER").value_or("");
+  c.kafka_password_producer = {env("KAFKA_PASSWORD_PRODUCER_SECRET").value_or("kafka-producer"),
+                               "password", env("KAFKA_PASSWORD_PRODUCER").value_or("")};
+  c.kafka_password_consumer = {env("KAFKA_PASSWORD_CONSUMER_SECRET").value_or("kafka-consumer"),
+                               "password", env("KAFKA_PASSWORD_CONSUMER").value_or("")};
+  c.ca_path = env("CA_PATH").value_or("");
+  c.binance_api_url = env("BINANCE_API_URL").value_or(c.binance_api_url);
+  c.binance_ws_url = env("BINANCE_WS_URL").value_or(c.binance_ws_url);
+  c.telemetry_interval = env("TELEMETRY_INTERVAL").value_or(c.telemetry_interval);
+  c.worker_env = parse_kv_list(env("WORKER_ENV").value_or(""));
+  auto store = store::store_settings_from_env(env);
+  if (!store) return config::ConfigError{"ARANGO_URL", store.error().message};
+  c.store = *store;
+  if (!c.store.arango) {
+    c.store.sqlite.path = std::filesystem::absolute(c.store.sqlite.path).string();
+  }
+  c.arango_password = {env("ARANGO_PASSWORD_SECRET").value_or("arangodb"), "password",
+                       c.store.arango_options.password};
+  auto grace = config::int_var(env, "STOP_GRACE_SECONDS", 30, 0, 86'400, "seconds");
+  if (auto* e = std::get_if<config::ConfigError>(&grace)) return *e;
+  c.stop_grace = milliseconds(std::get<int64_t>(grace) * 1000);
+  return c;
+}
+
+struct QueueManager::Impl {
+  ManagerConfig cfg;
+  std::shared_ptr<store::Store> store;
+  std::unique_ptr<Launcher> launcher;
+  std::shared_ptr<Metrics> metrics;
+  spdlog::logger& lg = log::get();
+  std::unique_ptr<kafka::Producer> control;
+  std::unique_ptr<kafka::Consumer> events;
+  std::unique_ptr<kafka::Consumer> probe;
+
+  mutable std::mutex mu;
+  std::map<std::string, QueueState> queues;
+  std::map<std::string, std::string> docs;  // queue_id -> its stored JSON
+  std::map<std::string, std::pair<std::string, size_t>> by_producer;  // producer -> queue, job
+  std::map<std::string, std::pair<std::string, size_t>> by_job_name;
+  struct Death {
+    SteadyClock::time_point deadline;
+    bool failed;
+    std::string detail;
+  };
+  std::map<std::string, Death> deaths;  // job_name -> how it ended, awaiting its final event
+  std::vector<std::function<void(const std::string&)>> listeners;
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread dispatcher, supervisor;
+
+  static std::string now_iso() { return records::format_utc(SystemClock().now_ms()); }
+
+  // ---------------------------------------------------------------- state bookkeeping
+
+  void index(const QueueState& q) {
+    for (size_t i = 0; i < q.jobs.size(); ++i) {
+      by_producer[q.jobs[i].plan.producer_id] = {q.id, i};
+      by_job_name[q.jobs[i].plan.job_name] = {q.id, i};
+    }
+  }
+
+  // Stores the queue and tells the listeners. Called with `mu` held.
+  void persist(QueueState& q) {
+    q.derive_status(now_iso());
+    std::string doc = to_json(q);
+    auto d = store::make_document(doc, q.id);
+    if (d) {
+      d->time_ms = q.created_at_ms;
+      auto w = store->upsert(kCollection, {*d});
+      if (!w || !w->errors.empty()) {
+        lg.error("cannot store queue {}: {}", q.id,
+                 w ? w->errors.front().message : w.error().message);
+      }
+    }
+    docs[q.id] = doc;
+    refresh_queue_metrics();
+    const std::string push = "{\"event\":\"queue\",\"queue_id\":" + quote(q.id) +
+                             ",\"status\":" + quote(q.status) + ",\"queue\":" + doc + "}";
+    for (const auto& l : listeners) l(push);
+  }
+
+  void refresh_queue_metrics() {
+    std::map<std::string, int> by_status;
+    for (const auto& [id, q] : queues) ++by_status[q.status];
+    metrics->reset("streamforge_queues");
+    for (const char* s : {"pending", "loading", "stopping", "finished", "interrupted", "error"}) {
+      metrics->set("streamforge_queues", {{"status", s}}, by_status[s]);
+    }
+  }
+
+  void job_ended_metrics(const JobState& j) {
+    metrics->inc("streamforge_jobs_finished_total",
+                 {{"target", j.plan.target}, {"status", j.status}});
+    if (j.status == "error") metrics->inc("streamforge_jobs_failed_total", {{"target", j.plan.target}});
+  }
+
+  // ---------------------------------------------------------------- launching
+
+  LaunchSpec spec_for(const QueueState& q, const JobState& j) const {
+    LaunchSpec s;
+    s.job_name = j.plan.job_name;
+    s.queue_id = q.id;
+    s.target = j.plan.target;
+    s.type = j.plan.type;
+    auto& e = s.env;
+    e = cfg.worker_env;
+    e["QUEUE_ID"] = q.id;
+    e["SYMBOL"] = q.symbol;
+    e["TYPE"] = j.plan.type;
+    if (!q.time_range.empty()) e["TIME_RANGE"] = q.time_range;
+    e["KAFKA_TOPIC"] = j.plan.kafka_topic.empty() ? q.id + "-" + j.plan.type : j.plan.kafka_topic;
+    e["TELEMETRY_PRODUCER_ID"] = j.plan.producer_id;
+    e["KAFKA_BOOTSTRAP_SERVERS"] = cfg.worker_bootstrap;
+    e["QUEUE_CONTROL_TOPIC"] = cfg.control_topic;
+    e["QUEUE_EVENTS_TOPIC"] = cfg.events_topic;
+    e["BINANCE_API_URL"] = cfg.binance_api_url;
+    e["BINANCE_WS_URL"] = cfg.binance_ws_url;
+    e["TELEMETRY_INTERVAL"] = cfg.telemetry_interval;
+    if (!cfg.ca_path.empty()) e["CA_PATH"] = cfg.ca_path;
+    if (!j.plan.interval.empty() && j.plan.target != "gnn-trainer") e["INTERVAL"] = j.plan.interval;
+    const bool consumer = j.plan.target.rfind("loader-", 0) != 0;
+    if (!consumer && !cfg.kafka_user_producer.empty()) {
+      e["KAFKA_USER_PRODUCER"] = cfg.kafka_user_producer;
+      s.secrets["KAFKA_PASSWORD_PRODUCER"] = cfg.kafka_password_producer;
+    }
+    if (consumer && !cfg.kafka_user_consumer.empty()) {
+      e["KAFKA_USER_CONSUMER"] = cfg.kafka_user_consumer;
+      s.secrets["KAFKA_PASSWORD_CONSUMER"] = cfg.kafka_password_consumer;
+    }
+    if (consumer) {
+      if (cfg.store.arango) {
+        e["ARANGO_URL"] = cfg.store.arango_options.url;
+        e["ARANGO_DB"] = cfg.store.arango_options.database;
+        e["ARANGO_USER"] = cfg.store.arango_options.user;
+        s.secrets["ARANGO_PASSWORD"] = cfg.arango_password;
+      } else {
+        e["STREAMFORGE_DB"] = cfg.store.sqlite.path;
+      }
+    }
+    if (!j.plan.collection.empty()) {
+      e[j.plan.target == "graph-builder" ? "COLLECTION_OUTPUT" : "COLLECTION_NAME"] =
+          j.plan.collection;
+    }
+    if (!j.plan.collection_inputs.empty()) {
+      std::string inputs;
+      for (const auto& c : j.plan.collection_inputs) inputs += (inputs.empty() ? "" : ",") + c;
+      e["COLLECTION_INPUTS"] = inputs;
+    }
+    if (!j.plan.graph_collection.empty()) e["GRAPH_COLLECTION"] = j.plan.graph_collection;
+    if (!j.plan.model_output.empty()) e["MODEL_OUTPUT"] = j.plan.model_output;
+    if (!j.plan.inference_interval.empty()) e["INFERENCE_INTERVAL"] = j.plan.inference_interval;
+    if (!j.plan.source.empty()) e["SOURCE"] = j.plan.source;
+    if (!e.count("LOG_FORMAT")) e["LOG_FORMAT"] = "json";
+    return s;
+  }
+
+  // Launches `j` (mu held). A refusal makes the job `error` at once.
+  void launch(QueueState& q, JobState& j) {
+    auto r = launcher->launch(spec_for(q, j));
+    if (!r) {
+      j.status = "error";
+      j.error_message = "could not launch: " + r.error().message;
+      j.finished_at = now_iso();
+      lg.error("queue {}: {} {}: {}", q.id, j.plan.target, j.plan.type, j.error_message);
+      job_ended_metrics(j);
+      return;
+    }
+    j.status = "launched";
+    j.log = r->where;
+    j.pid = r->pid;
+    metrics->inc("streamforge_jobs_started_total", {{"target", j.plan.target}});
+    lg.info("queue {}: launched {} ({} {}) -> {}", q.id, j.plan.job_name, j.plan.target,
+            j.plan.type, j.log);
+  }
+
+  // Starts pending jobs whose inputs are complete; fails those whose inputs never will be.
+  bool schedule(QueueState& q) {
+    if (q.stop_requested) return false;
+    bool changed = false;
+    for (auto& j : q.jobs) {
+      if (j.status != "pending") continue;
+      bool ready = true;
+      std::string broken;
+      for (const auto& c : j.plan.waits_for) {
+        for (const auto& other : q.jobs) {
+          if (std::find(other.plan.completes.begin(), other.plan.completes.end(), c) ==
+              other.plan.completes.end())
+            continue;
+          if (other.status == "finished") continue;
+          ready = false;
+          if (is_terminal(other.status)) {
+            broken = "its input " + c + " was not completed (" + other.plan.job_name + " ended " +
+                     other.status + ")";
+          }
+        }
+      }
+      if (!broken.empty()) {
+        j.status = "error";
+        j.error_message = broken;
+        j.finished_at = now_iso();
+        job_ended_metrics(j);
+        changed = true;
+      } else if (ready) {
+        launch(q, j);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  // ---------------------------------------------------------------- dispatcher
+
+  Status start_dispatcher() {
+    kafka::ConsumerOptions o;
+    o.settings = cfg.kafka;
+    o.client_id = "queue-manager-dispatcher";
+    o.group_id = cfg.dispatcher_group;
+    auto c = kafka::Consumer::create(o);
+    if (!c) return c.error();
+    events = std::move(c).value();
+    kafka::ConsumerOptions po;
+    po.settings = cfg.kafka;
+    po.client_id = "queue-manager-offsets";
+    auto p = kafka::Consumer::create(po);
+    if (!p) return p.error();
+    probe = std::move(p).value();
+    auto n = probe->partition_count(cfg.events_topic, milliseconds(30'000));
+    if (!n) return n.error();
+    auto committed = events->committed(cfg.events_topic, *n, milliseconds(30'000));
+    if (!committed) return committed.error();
+    auto marks = probe->all_watermarks(cfg.events_topic, *n, milliseconds(30'000));
+    if (!marks) return marks.error();
+    std::vector<kafka::PartitionOffset> positions;
+    for (int32_t i = 0; i < *n; ++i) {
+      const int64_t c0 = (*committed)[static_cast<size_t>(i)];
+      const int64_t low = (*marks)[static_cast<size_t>(i)].low;
+      int64_t start = c0 == kafka::kNoOffset ? low : c0;
+      if (start < low) {
+        lg.warn("telemetry {}[{}] offsets {}..{} expired before this manager read them", cfg.events_topic,
+                i, start, low - 1);
+        start = low;
+      }
+      positions.push_back({i, start});
+    }
+    lg.info("telemetry dispatcher: {} ({} partitions) from the offsets of group {}",
+            cfg.events_topic, *n, cfg.dispatcher_group);
+    return events->assign(cfg.events_topic, positions);
+  }
+
+  void dispatch_loop() {
+    std::map<int32_t, int64_t> next;
+    auto last_commit = SteadyClock::now();
+    for (;;) {
+      {
+        std::lock_guard lock(stop_mu);
+        if (stopping) break;
+      }
+      auto m = events->poll(milliseconds(100));
+      if (!m) {
+        lg.warn("telemetry: {}", m.error().message);
+        std::this_thread::sleep_for(milliseconds(200));
+      } else if (*m) {
+        apply(**m);
+        next[(*m)->partition] = (*m)->offset + 1;
+      }
+      if (!next.empty() && (!m || !*m || SteadyClock::now() - last_commit > milliseconds(500))) {
+        std::vector<kafka::PartitionOffset> commit;
+        for (auto [p, o] : next) commit.push_back({p, o});
+        if (auto st = events->commit(cfg.events_topic, commit); !st) {
+          lg.warn("telemetry: {}", st.error().message);
+        } else {
+          next.clear();
+        }
+        last_commit = SteadyClock::now();
+      }
+    }
+    if (!next.empty()) {
+      std::vector<kafka::PartitionOffset> commit;
+      for (auto [p, o] : next) commit.push_back({p, o});
+      (void)events->commit(cfg.events_topic, commit);
+    }
+  }
+
+  void apply(const kafka::Message& m) {
+    auto e = parse_event(m.value);
+    if (!e) {
+      metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "not_telemetry"}});
+      return;
+    }
+    std::lock_guard lock(mu);
+    auto it = by_producer.find(e->producer);
+    if (it == by_producer.end() || it->second.first != e->queue_id) {
+      metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "unknown_job"}});
+      return;
+    }
+    auto& q = queues.at(it->second.first);
+    auto& j = q.jobs.at(it->second.second);
+    const bool was_terminal = is_terminal(j.status);
+    if (!apply_event(j, *e)) {
+      metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}});
+      return;
+    }
+    metrics->inc("streamforge_telemetry_events_applied_total");
+    if (!was_terminal && is_terminal(j.status)) {
+      job_ended_metrics(j);
+      deaths.erase(j.plan.job_name);
+      schedule(q);
+    }
+    if (q.started_at.empty() && !j.started_at.empty()) q.started_at = j.started_at;
+    persist(q);
+  }
+
+  // ---------------------------------------------------------------- supervisor
+
+  void supervise_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(stop_mu);
+        if (stop_cv.wait_for(lock, cfg.tick, [&] { return stopping; })) break;
+      }
+      supervise();
+    }
+  }
+
+  void supervise() {
+    auto ended = launcher->reap();
+    const auto now = SteadyClock::now();
+    std::lock_guard lock(mu);
+    for (auto& e : ended) {
+      auto it = by_job_name.find(e.job_name);
+      if (it == by_job_name.end()) continue;
+      const auto& j = queues.at(it->second.first).jobs.at(it->second.second);
+      if (is_terminal(j.status)) continue;
+      // Its final event may still be on its way through Kafka: give it death_grace.
+      deaths[e.job_name] = {now + cfg.death_grace, e.failed, e.detail};
+    }
+    std::set<std::string> touched;
+    for (auto it = deaths.begin(); it != deaths.end();) {
+      if (now < it->second.deadline) {
+        ++it;
+        continue;
+      }
+      auto where = by_job_name.find(it->first);
+      if (where != by_job_name.end()) {
+        auto& q = queues.at(where->second.first);
+        auto& j = q.jobs.at(where->second.second);
+        if (!is_terminal(j.status)) {
+          if (q.stop_requested) {
+            j.status = "interrupted";
+            j.message = "ended by the stop (" + it->second.detail + ")";
+          } else {
+            j.status = "error";
+            j.error_message = "ended without a final event: " + it->second.detail;
+          }
+          j.finished_at = now_iso();
+          job_ended_metrics(j);
+          lg.warn("queue {}: {} {}", q.id, j.plan.job_name,
+                  j.status == "error" ? j.error_message : j.message);
+          touched.insert(q.id);
+        }
+      }
+      it = deaths.erase(it);
+    }
+    // Stops past their grace: end what is still running.
+    const int64_t now_ms = SystemClock().now_ms();
+    for (auto& [id, q] : queues) {
+      if (!q.stop_requested || q.status == "interrupted") continue;
+      if (now_ms - q.stop_requested_at_ms < cfg.stop_grace.count()) continue;
+      for (auto& j : q.jobs) {
+        if (job_rank(j.status) >= 1 && !is_terminal(j.status) && !deaths.count(j.plan.job_name)) {
+          lg.warn("queue {}: {} did not stop within {} s: ending it", id, j.plan.job_name,
+                  cfg.stop_grace.count() / 1000);
+          (void)launcher->kill(j.plan.job_name);
+          deaths[j.plan.job_name] = {now + cfg.stop_grace + cfg.death_grace, true,
+                                     "ended by the manager after the grace period"};
+        }
+      }
+    }
+    for (auto& [id, q] : queues) {
+      if (schedule(q)) touched.insert(id);
+    }
+    for (const auto& id : touched) persist(queues.at(id));
+  }
+
+  // ---------------------------------------------------------------- API
+
+  Answer start_queue(const std::string& body) {
+    const int64_t now_ms = SystemClock().now_ms();
+    auto r = plan_request(body, now_ms, random_hex6);
+    if (!r.parse_error.empty()) return error_answer(400, r.parse_error);
+    if (!r.plan) {
+      json::array errs;
+      std::string summary;
+      for (const auto& e : r.errors) {
+        errs.push_back(json::object{{"field", e.field}, {"problem", e.problem},
+                                    {"expected", e.expected}});
+        summary += (summary.empty() ? "" : "; ") + e.field + ": " + e.problem + " (expected " +
+                   e.expected + ")";
+      }
+      return error_answer(422, "invalid request: " + summary,
+                          json::serialize(json::object{{"errors", errs}}));
+    }
+    Plan& plan = *r.plan;
+    QueueState q;
+    q.id = plan.queue_id;
+    q.symbol = plan.symbol;
+    q.form = plan.form;
+    q.kind = plan.kind;
+    q.time_range = plan.time_range;
+    q.type = plan.form == "queue" ? plan.jobs.front().type : "workflow";
+    q.created_at_ms = now_ms;
+    for (auto& jp : plan.jobs) {
+      JobState j;
+      j.plan = jp;
+      q.jobs.push_back(std::move(j));
+    }
+    std::lock_guard lock(mu);
+    if (queues.count(q.id)) return error_answer(409, "queue id collision; send the request again");
+    auto& stored = queues[q.id] = std::move(q);
+    index(stored);
+    schedule(stored);
+    persist(stored);
+    json::array jobs;
+    for (const auto& j : stored.jobs) {
+      jobs.push_back(json::object{{"target", j.plan.target},
+                                  {"type", j.plan.type},
+                                  {"job_name", j.plan.job_name},
+                                  {"kafka_topic", j.plan.kafka_topic},
+                                  {"collection", j.plan.collection},
+                                  {"producer_id", j.plan.producer_id},
+                                  {"status", j.status}});
+    }
+    lg.info("queue {} started: {} jobs", stored.id, stored.jobs.size());
+    return {200, envelope("success", "Queue started",
+                          json::serialize(json::object{{"queue_id", stored.id},
+                                                       {"status", stored.status},
+                                                       {"jobs", jobs}}))};
+  }
+
+  Answer stop_queue(const std::string& id) {
+    if (id.empty()) return error_answer(422, "queue_id is missing: POST /queues/stop?queue_id=<id>");
+    {
+      std::lock_guard lock(mu);
+      auto it = queues.find(id);
+      if (it == queues.end()) return error_answer(404, "no queue " + id);
+      const bool ended = std::all_of(it->second.jobs.begin(), it->second.jobs.end(),
+                                     [](const JobState& j) { return is_terminal(j.status); });
+      if (ended) {
+        return error_answer(409, "queue " + id + " has already ended (" + it->second.status +
+                                     "); nothing to stop",
+                            "{\"queue_id\":" + quote(id) + ",\"status\":" +
+                                quote(it->second.status) + "}");
+      }
+      if (it->second.stop_requested) {
+        return {200, envelope("success", "Queue already stopping",
+                              "{\"queue_id\":" + quote(id) + ",\"status\":\"stopping\"}")};
+      }
+    }
+    const std::string command = "{\"command\":\"stop\",\"queue_id\":" + quote(id) + "}";
+    Status sent = control->send(cfg.control_topic, id, command);
+    if (sent) sent = control->flush(milliseconds(10'000));
+    if (!sent) {
+      return error_answer(503, "cannot publish the stop command to " + cfg.control_topic + ": " +
+                                   sent.error().message + ". Try again when Kafka is reachable");
+    }
+    std::lock_guard lock(mu);
+    auto& q = queues.at(id);
+    q.stop_requested = true;
+    q.stop_requested_at_ms = SystemClock().now_ms();
+    for (auto& j : q.jobs) {
+      if (j.status == "pending") {  // never started: nothing to stop
+        j.status = "interrupted";
+        j.message = "stopped before it started";
+        j.finished_at = now_iso();
+      }
+    }
+    persist(q);
+    lg.info("queue {}: stop requested", id);
+    return {200, envelope("success", "Queue stopped",
+                          "{\"queue_id\":" + quote(id) + ",\"status\":" + quote(q.status) + "}")};
+  }
+};
+
+QueueManager::QueueManager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
+                                                          std::shared_ptr<store::Store> store,
+                                                          std::unique_ptr<Launcher> launcher,
+                                                          std::shared_ptr<Metrics> metrics) {
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = std::move(config);
+  impl->store = std::move(store);
+  impl->launcher = std::move(launcher);
+  impl->metrics = std::move(metrics);
+  auto& m = *impl->metrics;
+  m.describe("streamforge_queues", "gauge", "Queues by status");
+  m.describe("streamforge_jobs_started_total", "counter", "Jobs launched, by target");
+  m.describe("streamforge_jobs_finished_total", "counter", "Jobs ended, by target and status");
+  m.describe("streamforge_jobs_failed_total", "counter", "Jobs ended in error, by target");
+  m.describe("streamforge_telemetry_events_applied_total", "counter",
+             "Telemetry events that changed a job");
+  m.describe("streamforge_telemetry_events_ignored_total", "counter",
+             "Telemetry events that changed nothing (duplicates, unknown jobs), by reason");
+  if (auto st = impl->store->ensure_collection(kCollection); !st) return st.error();
+
+  kafka::ProducerOptions po;
+  po.settings = impl->cfg.kafka;
+  po.client_id = "queue-manager";
+  auto p = kafka::Producer::create(po);
+  if (!p) return p.error();
+  impl->control = std::move(p).value();
+  for (const auto& t : {impl->cfg.control_topic, impl->cfg.events_topic}) {
+    if (auto st = impl->control->prepare(t, milliseconds(10'000)); !st) return st.error();
+  }
+
+  // Every queue the store holds, as it was.
+  auto all = impl->store->find(kCollection, {{}, 1'000'000, 0});
+  if (!all) return all.error();
+  for (const auto& doc : all->documents) {
+    auto q = queue_from_json(doc);
+    if (!q) continue;
+    impl->index(*q);
+    impl->docs[q->id] = doc;
+    impl->queues[q->id] = std::move(*q);
+  }
+  // Jobs that were running when the manager stopped: alive still, or gone without (yet) a final
+  // event the dispatcher is about to read.
+  const auto now = SteadyClock::now();
+  for (auto& [id, q] : impl->queues) {
+    for (auto& j : q.jobs) {
+      if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
+      auto alive = impl->launcher->alive(j.plan.job_name, j.pid);
+      if (alive && !*alive) {
+        impl->deaths[j.plan.job_name] = {now + std::max(impl->cfg.death_grace, milliseconds(10'000)),
+                                         true, "it was not running when the manager restarted"};
+      }
+    }
+  }
+  impl->refresh_queue_metrics();
+  impl->lg.info("queue-manager: {} queues in {}, {} launcher", impl->queues.size(),
+                impl->store->describe(), impl->launcher->kind());
+  if (auto st = impl->start_dispatcher(); !st) return st.error();
+  Impl* raw = impl.get();
+  impl->dispatcher = std::thread([raw] { raw->dispatch_loop(); });
+  impl->supervisor = std::thread([raw] { raw->supervise_loop(); });
+  return std::unique_ptr<QueueManager>(new QueueManager(std::move(impl)));
+}
+
+QueueManager::~QueueManager() {
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    impl_->stopping = true;
+  }
+  impl_->stop_cv.notify_all();
+  if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+  if (impl_->supervisor.joinable()) impl_->supervisor.join();
+  // Local jobs end with the manager (SIGTERM: they send `interrupted`), so none is orphaned.
+  impl_->launcher->shutdown(milliseconds(10'000));
+  (void)impl_->control->flush(milliseconds(5'000));
+}
+
+Answer QueueManager::start_queue(const std::string& body) {
+  return impl_->start_queue(body);
+}
+Answer QueueManager::stop_queue(const std::string& id) {
+  return impl_->stop_queue(id);
+}
+
+Answer QueueManager::get_queue(const std::string& id) {
+  std::string doc;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->docs.find(id);
+    if (it == impl_->docs.end()) return error_answer(404, "no queue " + id);
+    doc = it->second;
+  }
+  return {200, envelope("success", "Queue status", doc)};
+}
+
+Answer QueueManager::list_queues(const std::map<std::string, std::string>& query) {
+  int64_t limit = 50, offset = 0;
+  json::array errs;
+  auto number = [&](const char* name, int64_t& out, int64_t lo, int64_t hi) {
+    auto it = query.find(name);
+    if (it == query.end()) return;
+    char* end = nullptr;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || v < lo || v > hi) {
+      errs.push_back(json::object{{"field", name},
+                                  {"problem", "'" + it->second + "' is not valid"},
+                                  {"expected", "a whole number from " + std::to_string(lo) +
+                                                   " to " + std::to_string(hi)}});
+      return;
+    }
+    out = v;
+  };
+  number("limit", limit, 1, 1000);
+  number("offset", offset, 0, INT64_MAX / 2);
+  std::string status, symbol;
+  if (auto it = query.find("status"); it != query.end()) {
+    status = it->second;
+    static const std::set<std::string> known = {"pending", "loading",     "stopping",
+                                                "finished", "interrupted", "error"};
+    if (!known.count(status)) {
+      errs.push_back(json::object{
+          {"field", "status"},
+          {"problem", "unknown status '" + status + "'"},
+          {"expected", "pending, loading, stopping, finished, interrupted or error"}});
+    }
+  }
+  if (auto it = query.find("symbol"); it != query.end()) {
+    symbol = it->second;
+    if (!config::valid_symbol(symbol)) {
+      errs.push_back(json::object{{"field", "symbol"},
+                                  {"problem", "'" + symbol + "' is not a valid symbol"},
+                                  {"expected", "2-20 characters A-Z 0-9, e.g. BTCUSDT"}});
+    }
+  }
+  if (!errs.empty()) {
+    return error_answer(422, "invalid query parameters",
+                        json::serialize(json::object{{"errors", errs}}));
+  }
+  std::vector<std::pair<int64_t, const std::string*>> hits;
+  int64_t total = 0;
+  std::string data = "[";
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [id, q] : impl_->queues) {
+      if (!status.empty() && q.status != status) continue;
+      if (!symbol.empty() && q.symbol != symbol) continue;
+      hits.emplace_back(q.created_at_ms, &impl_->docs.at(id));
+    }
+    total = static_cast<int64_t>(hits.size());
+    std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : *a.second > *b.second;
+    });
+    for (int64_t i = offset; i < total && i < offset + limit; ++i) {
+      if (data.size() > 1) data += ",";
+      data += *hits[static_cast<size_t>(i)].second;
+    }
+  }
+  data += "]";
+  return {200, envelope("success",
+                        "Queues fetched (" + std::to_string(std::max<int64_t>(
+                                                 0, std::min(limit, total - offset))) +
+                            " of " + std::to_string(total) + ")",
+                        data)};
+}
+
+void QueueManager::on_change(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(impl_->mu);
+  impl_->listeners.push_back(std::move(listener));
+}
+
+bool QueueManager::ready(std::string& why) {
+  if (auto st = impl_->store->ping(); !st) {
+    why = "store: " + st.error().message;
+    return false;
+  }
+  auto n = impl_->probe->partition_count(impl_->cfg.events_topic, milliseconds(2000));
+  if (!n) {
+    why = "kafka: " + n.error().message;
+    return false;
+  }
+  return true;
+}
+
+int64_t QueueManager::queues() const {
+  std::lock_guard lock(impl_->mu);
+  return static_cast<int64_t>(impl_->queues.size());
+}
+
+std::string QueueManager::launcher_kind() const {
+  return impl_->launcher->kind();
+}
+
+}  // namespace sf::manager
