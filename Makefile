@@ -6,6 +6,7 @@ JOBS ?= 2
 
 deps:
 	@tools/install-deps.sh
+	@tools/install-web.sh
 
 build: deps
 	@cmake --preset release >/dev/null

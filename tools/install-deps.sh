@@ -10,7 +10,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev libspdlog-dev libsqlite3-dev libcli11-dev
   libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  clang-format
+  clang-format wrk
 )
 
 missing=()
@@ -18,6 +18,12 @@ for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = "installed" ] || missing+=("$p")
 done
+
+# npm fetches the Swagger UI assets (tools/install-web.sh). A Node.js from elsewhere (NodeSource)
+# already brings npm, and Debian's npm package would conflict with it: install only if absent.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -29,7 +29,8 @@ std::string read_file(const std::string& path, bool& ok) {
 std::string content_type_of(const std::string& name) {
   auto ends = [&](const char* s) {
     const std::string suf(s);
-    return name.size() >= suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0;
+    return name.size() >= suf.size() &&
+           name.compare(name.size() - suf.size(), suf.size(), suf) == 0;
   };
   if (ends(".js")) return "application/javascript";
   if (ends(".css")) return "text/css";
@@ -98,7 +99,7 @@ struct ApiServer::Impl {
       return "/queues/{queue_id}";
     }
     if (r.path.rfind("/docs/", 0) == 0) return "/docs/{file}";
-    static const std::set<std::string> known = {"/queues/start", "/queues/stop", "/queues",
+    static const std::set<std::string> known = {"/queues/start", "/queues/stop",  "/queues",
                                                 "/health/live",  "/health/ready", "/health/startup",
                                                 "/metrics",      "/openapi.json", "/docs"};
     return known.count(r.path) ? r.path : "other";
@@ -180,7 +181,8 @@ struct ApiServer::Impl {
     }
     if (p.rfind("/docs/", 0) == 0) {
       const std::string name = p.substr(6);
-      if (name.empty() || name.find("..") != std::string::npos || name.find('/') != std::string::npos) {
+      if (name.empty() || name.find("..") != std::string::npos ||
+          name.find('/') != std::string::npos) {
         return answer(error_answer(404, "no such file"));
       }
       bool ok = false;
@@ -197,8 +199,8 @@ struct ApiServer::Impl {
       resp.headers["Cache-Control"] = "max-age=3600";
       return resp;
     }
-    return answer(error_answer(404, "no route " + r.method + " " + p +
-                                        "; see /docs or /openapi.json for the API"));
+    return answer(error_answer(
+        404, "no route " + r.method + " " + p + "; see /docs or /openapi.json for the API"));
   }
 
   void heartbeat_loop() {
@@ -235,9 +237,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
   metrics->describe("streamforge_websocket_clients", "gauge", "Connected /ws/topic clients");
   Impl* raw = impl.get();
   net::WsHandler ws;
-  ws.accept = [](const net::ServerRequest& r, net::ServerResponse&) { return r.path == "/ws/topic"; };
+  ws.accept = [](const net::ServerRequest& r, net::ServerResponse&) {
+    return r.path == "/ws/topic";
+  };
   ws.on_open = [raw](std::shared_ptr<net::WsConnection> c) {
-    c->send("{\"event\":\"connected\",\"message\":\"StreamForge queue-manager: state changes follow\"}");
+    c->send(
+        "{\"event\":\"connected\",\"message\":\"StreamForge queue-manager: state changes "
+        "follow\"}");
     std::lock_guard lock(raw->hub->mu);
     raw->hub->clients[c->id()] = c;
     raw->hub->last_sent[c->id()] = Clock::now();

@@ -59,37 +59,40 @@ std::string job_manifest(const KubernetesOptions& o, const LaunchSpec& spec) {
       {"command", json::array{"/usr/local/bin/" + spec.target}},
       {"env", env},
       {"resources",
-       json::object{{"requests", json::object{{"cpu", o.cpu_request}, {"memory", o.memory_request}}},
-                    {"limits", json::object{{"cpu", o.cpu_limit}, {"memory", o.memory_limit}}}}},
-      {"securityContext", json::object{{"allowPrivilegeEscalation", false},
-                                       {"readOnlyRootFilesystem", true},
-                                       {"capabilities", json::object{{"drop", json::array{"ALL"}}}}}}};
+       json::object{
+           {"requests", json::object{{"cpu", o.cpu_request}, {"memory", o.memory_request}}},
+           {"limits", json::object{{"cpu", o.cpu_limit}, {"memory", o.memory_limit}}}}},
+      {"securityContext",
+       json::object{{"allowPrivilegeEscalation", false},
+                    {"readOnlyRootFilesystem", true},
+                    {"capabilities", json::object{{"drop", json::array{"ALL"}}}}}}};
   json::object pod{{"restartPolicy", "Never"},
                    {"securityContext", json::object{{"runAsNonRoot", true}, {"runAsUser", 10001}}},
                    {"containers", json::array{container}}};
   if (!o.service_account.empty()) pod["serviceAccountName"] = o.service_account;
   if (!o.ca_secret.empty()) {
-    pod["containers"].as_array()[0].as_object()["volumeMounts"] =
-        json::array{json::object{{"name", "kafka-ca"}, {"mountPath", kCaMount}, {"readOnly", true}}};
-    pod["volumes"] =
-        json::array{json::object{{"name", "kafka-ca"}, {"secret", json::object{{"secretName", o.ca_secret}}}}};
+    pod["containers"].as_array()[0].as_object()["volumeMounts"] = json::array{
+        json::object{{"name", "kafka-ca"}, {"mountPath", kCaMount}, {"readOnly", true}}};
+    pod["volumes"] = json::array{
+        json::object{{"name", "kafka-ca"}, {"secret", json::object{{"secretName", o.ca_secret}}}}};
   }
   json::object job{
       {"apiVersion", "batch/v1"},
       {"kind", "Job"},
       {"metadata", json::object{{"name", spec.job_name}, {"namespace", o.ns}, {"labels", labels}}},
       {"spec",
-       json::object{
-           {"backoffLimit", o.backoff_limit},
-           {"ttlSecondsAfterFinished", o.ttl_seconds_after_finished},
-           // Exit code 2 is a configuration error: retrying cannot help.
-           {"podFailurePolicy",
-            json::object{{"rules", json::array{json::object{
-                                       {"action", "FailJob"},
-                                       {"onExitCodes", json::object{{"containerName", "worker"},
-                                                                    {"operator", "In"},
-                                                                    {"values", json::array{2}}}}}}}}},
-           {"template", json::object{{"metadata", json::object{{"labels", labels}}}, {"spec", pod}}}}}};
+       json::object{{"backoffLimit", o.backoff_limit},
+                    {"ttlSecondsAfterFinished", o.ttl_seconds_after_finished},
+                    // Exit code 2 is a configuration error: retrying cannot help.
+                    {"podFailurePolicy",
+                     json::object{{"rules", json::array{json::object{
+                                                {"action", "FailJob"},
+                                                {"onExitCodes",
+                                                 json::object{{"containerName", "worker"},
+                                                              {"operator", "In"},
+                                                              {"values", json::array{2}}}}}}}}},
+                    {"template", json::object{{"metadata", json::object{{"labels", labels}}},
+                                              {"spec", pod}}}}}};
   return json::serialize(job);
 }
 
@@ -192,8 +195,8 @@ class KubernetesLauncher final : public Launcher {
   static std::optional<JobEnd> ended(const json::value& job) {
     const auto* o = job.if_object();
     const auto* status = o ? o->if_contains("status") : nullptr;
-    const auto* conds = status && status->is_object() ? status->as_object().if_contains("conditions")
-                                                      : nullptr;
+    const auto* conds =
+        status && status->is_object() ? status->as_object().if_contains("conditions") : nullptr;
     if (!conds || !conds->is_array()) return std::nullopt;
     for (const auto& c : conds->as_array()) {
       const auto* co = c.if_object();
@@ -205,7 +208,8 @@ class KubernetesLauncher final : public Launcher {
       if (str("status") != "True") continue;
       if (str("type") == "Complete") return JobEnd{"", false, "Complete"};
       if (str("type") == "Failed") {
-        return JobEnd{"", true, str("reason") + (str("message").empty() ? "" : ": " + str("message"))};
+        return JobEnd{"", true,
+                      str("reason") + (str("message").empty() ? "" : ": " + str("message"))};
       }
     }
     return std::nullopt;
@@ -314,7 +318,8 @@ Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config
         "KUBECONFIG");
   }
   if (o.api_url.empty() || o.token.empty()) {
-    return make_error("the Kubernetes API server or token is missing (service account or KUBECONFIG)");
+    return make_error(
+        "the Kubernetes API server or token is missing (service account or KUBECONFIG)");
   }
   if (auto ns = env("K8S_NAMESPACE")) o.ns = *ns;
   if (o.ns.empty()) o.ns = "streamforge";

@@ -18,7 +18,9 @@ LaunchSpec spec(const std::string& name) {
   s.queue_id = "wf-historical-20240601-abcdef";
   s.target = "loader-producer";
   s.type = "api_candles_5m";
-  s.env = {{"QUEUE_ID", s.queue_id}, {"SYMBOL", "BTCUSDT"}, {"TYPE", "api_candles_5m"},
+  s.env = {{"QUEUE_ID", s.queue_id},
+           {"SYMBOL", "BTCUSDT"},
+           {"TYPE", "api_candles_5m"},
            {"KAFKA_USER_PRODUCER", "streamforge-producer"}};
   s.secrets["KAFKA_PASSWORD_PRODUCER"] = {"kafka-producer", "password", "never-in-a-manifest"};
   return s;
@@ -53,7 +55,8 @@ TEST(Kubernetes, JobsAreCreatedWithTheManifestTheSpecAsks) {
   EXPECT_EQ(c.at("image").as_string(), "registry.local/streamforge:1.2.3");
   bool ca = false;
   for (const auto& e : c.at("env").as_array()) {
-    if (e.at("name").as_string() == "CA_PATH") ca = e.at("value").as_string() == "/etc/streamforge/ca/ca.crt";
+    if (e.at("name").as_string() == "CA_PATH")
+      ca = e.at("value").as_string() == "/etc/streamforge/ca/ca.crt";
   }
   EXPECT_TRUE(ca);
   // Launching the same Job again (a manager restart) is not an error: 409 AlreadyExists.
@@ -101,7 +104,13 @@ TEST(Kubernetes, TheFakeCatchesWhatSpecFiveForbids) {
   const std::string good = job_manifest(o, spec("ok"));
   EXPECT_TRUE(testing::check_job_manifest(good).empty());
   auto v = json::parse(good);
-  auto& env = v.at("spec").at("template").at("spec").at("containers").as_array()[0].as_object()["env"].as_array();
+  auto& env = v.at("spec")
+                  .at("template")
+                  .at("spec")
+                  .at("containers")
+                  .as_array()[0]
+                  .as_object()["env"]
+                  .as_array();
   env.push_back(json::object{{"name", "ARANGO_PASSWORD"}, {"value", "plain"}});
   v.at("spec").as_object().erase("podFailurePolicy");
   v.at("spec").at("template").at("spec").as_object()["restartPolicy"] = "OnFailure";

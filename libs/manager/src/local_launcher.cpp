@@ -41,7 +41,8 @@ class LocalLauncher final : public Launcher {
     std::error_code ec;
     const auto dir = std::filesystem::path(o_.log_dir) / spec.queue_id;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error("cannot create the log directory " + dir.string() + ": " + ec.message());
+    if (ec)
+      return make_error("cannot create the log directory " + dir.string() + ": " + ec.message());
     process::SpawnOptions so;
     so.path = program;
     so.env = spec.env;

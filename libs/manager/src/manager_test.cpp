@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "sf/kafka/testing/embedded_kafka.h"
@@ -137,8 +137,9 @@ const char* kAdaWorkflow = R"({"symbol":"ADABTC","time_range":"2021-11-27:2021-1
 
 TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTransition) {
   start_manager();
-  auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws/topic")
-                .value();
+  auto ws =
+      net::WsClient::connect("ws://127.0.0.1:" + std::to_string(server_->port()) + "/ws/topic")
+          .value();
   EXPECT_NE(ws->read(5s).value().find("\"connected\""), std::string::npos);
   const std::string id = start(kAdaWorkflow);
   ASSERT_FALSE(id.empty());
@@ -180,10 +181,15 @@ TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTrans
   EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 409);
   // Metrics saw it.
   auto metrics = call("GET", "/metrics").body;
-  EXPECT_NE(metrics.find("streamforge_jobs_finished_total{status=\"finished\",target=\"loader-producer\"} 1"),
-            std::string::npos) << metrics;
+  EXPECT_NE(
+      metrics.find(
+          "streamforge_jobs_finished_total{status=\"finished\",target=\"loader-producer\"} 1"),
+      std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("streamforge_queues{status=\"finished\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("streamforge_http_request_duration_seconds_bucket{route=\"/queues/start\",le="), std::string::npos);
+  EXPECT_NE(
+      metrics.find("streamforge_http_request_duration_seconds_bucket{route=\"/queues/start\",le="),
+      std::string::npos);
 }
 
 TEST_F(ManagerTest, LiveWorkflowStoppedEndsInterrupted) {
@@ -272,8 +278,9 @@ TEST_F(ManagerTest, ReplayedTelemetryLeavesTheStateUnchanged) {
              replayed) {
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_GE(metrics_->value("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}}),
-            replayed);
+  EXPECT_GE(
+      metrics_->value("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}}),
+      replayed);
   EXPECT_EQ(metrics_->value("streamforge_telemetry_events_applied_total"), applied);
   EXPECT_EQ(json::serialize(queue(id)), before);
 }
@@ -288,9 +295,9 @@ TEST_F(ManagerTest, EveryEndpointAndErrorPath) {
   auto bad = call("POST", "/queues/start", "{oops", "s3cret");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(data(bad).at("status").as_string(), "error");
-  auto invalid = call("POST", "/queues/start",
-                      R"({"symbol":"btc","type":"api_candles_7m","time_range":"2024-13-01:2024-01-02"})",
-                      "s3cret");
+  auto invalid = call(
+      "POST", "/queues/start",
+      R"({"symbol":"btc","type":"api_candles_7m","time_range":"2024-13-01:2024-01-02"})", "s3cret");
   EXPECT_EQ(invalid.status, 422);
   auto errs = data(invalid).at("data").at("errors").as_array();
   EXPECT_GE(errs.size(), 3u);
@@ -361,6 +368,22 @@ TEST_F(ManagerTest, EveryEndpointAndErrorPath) {
   EXPECT_EQ(css.status, 200);
   EXPECT_EQ(css.header("content-type"), "text/css");
   EXPECT_EQ(call("GET", "/docs/..%2Fstate.db").status, 404);
+}
+
+TEST_F(ManagerTest, SwaggerUiIsServedFromTheInstalledNpmPackage) {
+  start_manager();
+  server_.reset();
+  ApiOptions ao;
+  ao.host = "127.0.0.1";
+  ao.port = 0;
+  ao.swagger_dir = SF_WEB_DIR;  // tools/install-web.sh (make build) puts it there
+  server_ = ApiServer::start(*manager_, metrics_, ao).value();
+  http_ = net::HttpClient::create(server_->url()).value();
+  auto js = call("GET", "/docs/swagger-ui-bundle.js");
+  ASSERT_EQ(js.status, 200) << "run tools/install-web.sh: " << js.body.substr(0, 200);
+  EXPECT_GT(js.body.size(), 500'000u);
+  EXPECT_EQ(js.header("content-type"), "application/javascript");
+  EXPECT_EQ(call("GET", "/docs/swagger-ui.css").status, 200);
 }
 
 }  // namespace

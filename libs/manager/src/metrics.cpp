@@ -108,7 +108,8 @@ std::string Metrics::text() const {
       }
       continue;
     }
-    for (const auto& [labels, v] : f.values) out += name + labels_text(labels) + " " + num(v) + "\n";
+    for (const auto& [labels, v] : f.values)
+      out += name + labels_text(labels) + " " + num(v) + "\n";
   }
   return out;
 }

@@ -13,10 +13,9 @@ namespace sf::manager {
 
 namespace json = boost::json;
 
-const std::vector<std::string> kTargets = {"loader-producer", "loader-ws-candles",
-                                           "loader-ws-trades", "arango-connector",
-                                           "graph-builder",   "gnn-trainer",
-                                           "visualizer"};
+const std::vector<std::string> kTargets = {
+    "loader-producer", "loader-ws-candles", "loader-ws-trades", "arango-connector",
+    "graph-builder",   "gnn-trainer",       "visualizer"};
 
 std::string random_hex6() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -26,8 +25,8 @@ std::string random_hex6() {
 }
 
 std::string base_asset(const std::string& symbol) {
-  static const char* quotes[] = {"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "EUR", "TRY", "BRL",
-                                 "GBP",   "BTC",  "ETH",  "BNB"};
+  static const char* quotes[] = {"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "EUR",
+                                 "TRY",   "BRL",  "GBP",  "BTC",  "ETH",  "BNB"};
   std::string s = symbol;
   for (const char* q : quotes) {
     const std::string quote(q);
@@ -92,8 +91,8 @@ std::string lower_dns(std::string s) {
 bool dns1123_label(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
       return false;
   }
   return s.front() != '-' && s.back() != '-';
@@ -163,9 +162,8 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
   auto fail = [&](std::string field, std::string problem, std::string expected) {
     errors.push_back({std::move(field), std::move(problem), std::move(expected)});
   };
-  auto get_string = [&](const json::object& obj, const std::string& field,
-                        const std::string& path, bool required,
-                        const std::string& expected) -> std::optional<std::string> {
+  auto get_string = [&](const json::object& obj, const std::string& field, const std::string& path,
+                        bool required, const std::string& expected) -> std::optional<std::string> {
     const auto* x = obj.if_contains(field);
     if (!x || x->is_null()) {
       if (required) fail(path, "missing", expected);
@@ -269,8 +267,9 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
     if (loader || r.target == "arango-connector") {
       auto lt = parse_loader_type(*type, interval.value_or(""));
       if (!lt) {
-        fail(at + "type", "'" + *type + "' is not a data type" +
-                              (interval ? " (with interval '" + *interval + "')" : ""),
+        fail(at + "type",
+             "'" + *type + "' is not a data type" +
+                 (interval ? " (with interval '" + *interval + "')" : ""),
              kLoaderTypes);
         continue;
       }
@@ -303,7 +302,8 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
       }
     } else if (r.target == "graph-builder") {
       if (*type != "gnn_graph" && *type != "realtime_graph") {
-        fail(at + "type", "'" + *type + "' is not a graph-builder type", "gnn_graph or realtime_graph");
+        fail(at + "type", "'" + *type + "' is not a graph-builder type",
+             "gnn_graph or realtime_graph");
         continue;
       }
       job.type = *type;
@@ -378,7 +378,8 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
       job.realtime = true;
       auto source = get_string(*r.obj, "source", at + "source", false, "a collection or topic");
       if (*type == "graph_metrics_stream" && !source) {
-        fail(at + "source", "missing", "the graph collection to show, e.g. btc_graph_rt_2024_08_01");
+        fail(at + "source", "missing",
+             "the graph collection to show, e.g. btc_graph_rt_2024_08_01");
         continue;
       }
       if (source) job.source = *source;

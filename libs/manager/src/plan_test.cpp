@@ -47,7 +47,9 @@ const char* kSeedRealtime = R"({
 
 TEST(Plan, SeedHistoricalWorkflowAsWritten) {
   auto r = plan_request(kSeedHistorical, kNow, hex_counter);
-  ASSERT_TRUE(r.plan.has_value()) << (r.errors.empty() ? r.parse_error : r.errors[0].field + ": " + r.errors[0].problem);
+  ASSERT_TRUE(r.plan.has_value()) << (r.errors.empty()
+                                          ? r.parse_error
+                                          : r.errors[0].field + ": " + r.errors[0].problem);
   const auto& p = *r.plan;
   EXPECT_EQ(p.kind, "historical");
   EXPECT_EQ(p.queue_id.substr(0, 25), "wf-historical-20240601-00");
@@ -57,7 +59,8 @@ TEST(Plan, SeedHistoricalWorkflowAsWritten) {
   EXPECT_EQ(p.jobs[0].kafka_topic, p.queue_id + "-api_candles_5m");
   EXPECT_EQ(p.jobs[2].collection, "btc_candles_5m_2024_06");
   EXPECT_EQ(p.jobs[3].collection, "btc_trades_2024_06");
-  EXPECT_EQ(p.jobs[4].waits_for, (std::vector<std::string>{"btc_candles_5m_2024_06", "btc_trades_2024_06"}));
+  EXPECT_EQ(p.jobs[4].waits_for,
+            (std::vector<std::string>{"btc_candles_5m_2024_06", "btc_trades_2024_06"}));
   EXPECT_EQ(p.jobs[5].waits_for, (std::vector<std::string>{"btc_graph_2024_06"}));
   for (const auto& j : p.jobs) {
     EXPECT_TRUE(dns1123_label(j.job_name)) << j.job_name;
@@ -80,13 +83,16 @@ TEST(Plan, SeedRealtimeWorkflowAsWritten) {
 }
 
 TEST(Plan, QueueCreateFormsIncludingTheSeedsCoarseTypes) {
-  auto a = plan_request(R"({"symbol":"BTCUSDT","type":"api","time_range":"2024-01-01:2024-01-03"})", kNow, hex_counter);
+  auto a = plan_request(R"({"symbol":"BTCUSDT","type":"api","time_range":"2024-01-01:2024-01-03"})",
+                        kNow, hex_counter);
   ASSERT_TRUE(a.plan.has_value());
   ASSERT_EQ(a.plan->jobs.size(), 2u);
   EXPECT_EQ(a.plan->jobs[0].type, "api_candles_1m");
   EXPECT_EQ(a.plan->jobs[1].target, "arango-connector");
   EXPECT_EQ(a.plan->jobs[1].collection, "btc_candles_1m_2024_01");
-  auto b = plan_request(R"({"symbol":"ETHUSDT","type":"api_candles","interval":"1h","time_range":"2024-01-01:2024-02-03"})", kNow, hex_counter);
+  auto b = plan_request(
+      R"({"symbol":"ETHUSDT","type":"api_candles","interval":"1h","time_range":"2024-01-01:2024-02-03"})",
+      kNow, hex_counter);
   ASSERT_TRUE(b.plan.has_value());
   EXPECT_EQ(b.plan->jobs[0].type, "api_candles_1h");
   EXPECT_EQ(b.plan->jobs[1].collection, "eth_candles_1h_2024_01_2024_02");
@@ -103,20 +109,32 @@ struct BadCase {
 
 TEST(Plan, EveryBadInputIsNamed) {
   const BadCase cases[] = {
-      {R"({"symbol":"btc usdt","type":"api_trades","time_range":"2024-01-01:2024-01-02"})", "symbol"},
-      {R"({"symbol":"BTCUSDT","type":"api_candles_7m","time_range":"2024-01-01:2024-01-02"})", "type"},
+      {R"({"symbol":"btc usdt","type":"api_trades","time_range":"2024-01-01:2024-01-02"})",
+       "symbol"},
+      {R"({"symbol":"BTCUSDT","type":"api_candles_7m","time_range":"2024-01-01:2024-01-02"})",
+       "type"},
       {R"({"symbol":"BTCUSDT","type":"api_trades"})", "time_range"},
-      {R"({"symbol":"BTCUSDT","type":"api_trades","time_range":"2024-01-05:2024-01-02"})", "time_range"},
-      {R"({"symbol":"BTCUSDT","type":"api_trades","time_range":"2027-01-01:2027-01-02"})", "time_range"},
-      {R"({"symbol":"BTCUSDT","type":"api_candles_1m","interval":"1h","time_range":"2024-01-01:2024-01-02"})", "interval"},
-      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"loader-x","type":"api_trades"}]})", "requests[0].target"},
-      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"arango-connector","type":"api_trades"}]})", "requests"},
-      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"graph-builder","type":"gnn_graph","collection_inputs":["a"]}]})", "requests[0].collection_output"},
-      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"gnn-trainer","type":"gnn_train","graph_collection":"g"}]})", "requests[0].model_output"},
-      {R"({"symbol":"BTCUSDT","requests":[{"target":"gnn-trainer","type":"realtime_gnn_infer","graph_collection":"g","inference_interval":"7x"}]})", "requests[0].inference_interval"},
+      {R"({"symbol":"BTCUSDT","type":"api_trades","time_range":"2024-01-05:2024-01-02"})",
+       "time_range"},
+      {R"({"symbol":"BTCUSDT","type":"api_trades","time_range":"2027-01-01:2027-01-02"})",
+       "time_range"},
+      {R"({"symbol":"BTCUSDT","type":"api_candles_1m","interval":"1h","time_range":"2024-01-01:2024-01-02"})",
+       "interval"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"loader-x","type":"api_trades"}]})",
+       "requests[0].target"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"arango-connector","type":"api_trades"}]})",
+       "requests"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"graph-builder","type":"gnn_graph","collection_inputs":["a"]}]})",
+       "requests[0].collection_output"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"gnn-trainer","type":"gnn_train","graph_collection":"g"}]})",
+       "requests[0].model_output"},
+      {R"({"symbol":"BTCUSDT","requests":[{"target":"gnn-trainer","type":"realtime_gnn_infer","graph_collection":"g","inference_interval":"7x"}]})",
+       "requests[0].inference_interval"},
       {R"({"symbol":"BTCUSDT","requests":[]})", "requests"},
-      {R"({"symbol":"BTCUSDT","requests":[{"target":"loader-ws-trades","type":"ws_candles_1m"}]})", "requests[0].type"},
-      {R"({"symbol":"BTCUSDT","requests":[{"target":"loader-producer","type":"ws_trades"},{"target":"loader-producer","type":"ws_trades"}]})", "requests"},
+      {R"({"symbol":"BTCUSDT","requests":[{"target":"loader-ws-trades","type":"ws_candles_1m"}]})",
+       "requests[0].type"},
+      {R"({"symbol":"BTCUSDT","requests":[{"target":"loader-producer","type":"ws_trades"},{"target":"loader-producer","type":"ws_trades"}]})",
+       "requests"},
       {R"({"symbol":5,"type":"ws_trades"})", "symbol"},
   };
   for (const auto& c : cases) {
@@ -147,7 +165,10 @@ TEST(Naming, AssetsCollectionsAndJobNames) {
   const std::string name = job_name(long_queue, "arango-connector", "ws_candles_1M");
   EXPECT_TRUE(dns1123_label(name)) << name;
   EXPECT_NE(name, job_name(long_queue, "arango-connector", "ws_candles_1m"));
-  EXPECT_LE(job_name(long_queue, "loader-producer-with-a-very-long-name-indeed", "api_candles_12h_and_more_words").size(), 63u);
+  EXPECT_LE(job_name(long_queue, "loader-producer-with-a-very-long-name-indeed",
+                     "api_candles_12h_and_more_words")
+                .size(),
+            63u);
   EXPECT_FALSE(dns1123_label("Bad_Name"));
   EXPECT_FALSE(dns1123_label(std::string(64, 'a')));
 }

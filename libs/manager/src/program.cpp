@@ -46,14 +46,23 @@ int queue_manager_main(int, char**) {
   api.api_token = env("API_TOKEN").value_or("");
   log::add_secret(api.api_token);
   const std::string bin_dir = env("STREAMFORGE_BIN_DIR").value_or(exe_dir());
-  api.swagger_dir =
-      env("SWAGGER_UI_DIR").value_or(bin_dir + "/../web/node_modules/swagger-ui-dist");
+  // tools/install-web.sh puts swagger-ui-dist in build/web: next to build/bin (release) or two
+  // levels up from build/dev/bin (dev).
+  api.swagger_dir = bin_dir + "/../web/node_modules/swagger-ui-dist";
+  for (const char* up : {"/../web", "/../../web"}) {
+    const std::string candidate = bin_dir + up + "/node_modules/swagger-ui-dist";
+    if (std::filesystem::exists(candidate + "/swagger-ui-bundle.js")) {
+      api.swagger_dir = candidate;
+      break;
+    }
+  }
+  if (auto dir = env("SWAGGER_UI_DIR")) api.swagger_dir = *dir;
 
   // The state store is the manager's own (ARANGO_* or STREAMFORGE_DB), the same the connectors use.
   auto store = store::open_store(cfg.store);
   if (!store) {
-    config::exit_with_config_error(
-        {cfg.store.arango ? "ARANGO_URL" : "STREAMFORGE_DB", "config error: " + store.error().message});
+    config::exit_with_config_error({cfg.store.arango ? "ARANGO_URL" : "STREAMFORGE_DB",
+                                    "config error: " + store.error().message});
   }
   const std::string launcher_kind = env("LAUNCHER").value_or("local");
   std::unique_ptr<Launcher> launcher;
@@ -67,9 +76,8 @@ int queue_manager_main(int, char**) {
     if (!k) config::exit_with_config_error({"LAUNCHER", "config error: " + k.error().message});
     launcher = std::move(k).value();
   } else {
-    config::exit_with_config_error(
-        {"LAUNCHER", "config error: LAUNCHER='" + launcher_kind +
-                         "' is invalid: expected local or kubernetes"});
+    config::exit_with_config_error({"LAUNCHER", "config error: LAUNCHER='" + launcher_kind +
+                                                    "' is invalid: expected local or kubernetes"});
   }
   auto metrics = std::make_shared<Metrics>();
   auto manager = QueueManager::start(cfg, std::shared_ptr<store::Store>(std::move(store).value()),
@@ -83,9 +91,10 @@ int queue_manager_main(int, char**) {
     lg.error("cannot serve the API: {}", server.error().message);
     return 1;
   }
-  lg.info("queue-manager listening on {}:{} (API /queues, docs /docs, WebSocket /ws/topic, "
-          "metrics /metrics)",
-          api.host, (*server)->port());
+  lg.info(
+      "queue-manager listening on {}:{} (API /queues, docs /docs, WebSocket /ws/topic, "
+      "metrics /metrics)",
+      api.host, (*server)->port());
   while (!stop.wait_for(std::chrono::milliseconds(1000))) {
   }
   lg.info("stopping ({})", stop.reason());

@@ -111,7 +111,7 @@ struct QueueManager::Impl {
 
   mutable std::mutex mu;
   std::map<std::string, QueueState> queues;
-  std::map<std::string, std::string> docs;  // queue_id -> its stored JSON
+  std::map<std::string, std::string> docs;                            // queue_id -> its stored JSON
   std::map<std::string, std::pair<std::string, size_t>> by_producer;  // producer -> queue, job
   std::map<std::string, std::pair<std::string, size_t>> by_job_name;
   struct Death {
@@ -138,24 +138,54 @@ struct QueueManager::Impl {
     }
   }
 
-  // Stores the queue and tells the listeners. Called with `mu` held.
-  void persist(QueueState& q) {
+  // Changes are stored in batches: touch() marks a queue changed (a change of the queue's status
+  // is pushed to the listeners at once), flush() stores every changed queue in one transaction
+  // and pushes the rest. The dispatcher flushes once per batch of events, before committing their
+  // offsets; API calls and the supervisor flush at once. Called with `mu` held.
+  std::set<std::string> dirty, pushed;
+
+  void push(const QueueState& q, const std::string& doc) {
+    const std::string msg = "{\"event\":\"queue\",\"queue_id\":" + quote(q.id) +
+                            ",\"status\":" + quote(q.status) + ",\"queue\":" + doc + "}";
+    for (const auto& l : listeners) l(msg);
+  }
+
+  void touch(QueueState& q) {
+    const std::string before = q.status;
     q.derive_status(now_iso());
-    std::string doc = to_json(q);
-    auto d = store::make_document(doc, q.id);
-    if (d) {
-      d->time_ms = q.created_at_ms;
-      auto w = store->upsert(kCollection, {*d});
-      if (!w || !w->errors.empty()) {
-        lg.error("cannot store queue {}: {}", q.id,
-                 w ? w->errors.front().message : w.error().message);
-      }
+    dirty.insert(q.id);
+    if (q.status != before) {
+      std::string doc = to_json(q);
+      push(q, doc);
+      docs[q.id] = std::move(doc);
+      pushed.insert(q.id);
     }
-    docs[q.id] = doc;
+  }
+
+  void flush() {
+    if (dirty.empty()) return;
+    std::vector<store::Document> batch;
+    for (const auto& id : dirty) {
+      const auto& q = queues.at(id);
+      std::string doc = to_json(q);
+      if (!pushed.count(id)) push(q, doc);
+      store::Document d{id, doc, q.created_at_ms};
+      batch.push_back(std::move(d));
+      docs[id] = std::move(doc);
+    }
+    auto w = store->upsert(kCollection, batch);
+    if (!w || !w->errors.empty()) {
+      lg.error("cannot store {} queue states: {}", batch.size(),
+               w ? w->errors.front().message : w.error().message);
+    }
+    dirty.clear();
+    pushed.clear();
     refresh_queue_metrics();
-    const std::string push = "{\"event\":\"queue\",\"queue_id\":" + quote(q.id) +
-                             ",\"status\":" + quote(q.status) + ",\"queue\":" + doc + "}";
-    for (const auto& l : listeners) l(push);
+  }
+
+  void persist(QueueState& q) {
+    touch(q);
+    flush();
   }
 
   void refresh_queue_metrics() {
@@ -170,7 +200,8 @@ struct QueueManager::Impl {
   void job_ended_metrics(const JobState& j) {
     metrics->inc("streamforge_jobs_finished_total",
                  {{"target", j.plan.target}, {"status", j.status}});
-    if (j.status == "error") metrics->inc("streamforge_jobs_failed_total", {{"target", j.plan.target}});
+    if (j.status == "error")
+      metrics->inc("streamforge_jobs_failed_total", {{"target", j.plan.target}});
   }
 
   // ---------------------------------------------------------------- launching
@@ -315,8 +346,8 @@ struct QueueManager::Impl {
       const int64_t low = (*marks)[static_cast<size_t>(i)].low;
       int64_t start = c0 == kafka::kNoOffset ? low : c0;
       if (start < low) {
-        lg.warn("telemetry {}[{}] offsets {}..{} expired before this manager read them", cfg.events_topic,
-                i, start, low - 1);
+        lg.warn("telemetry {}[{}] offsets {}..{} expired before this manager read them",
+                cfg.events_topic, i, start, low - 1);
         start = low;
       }
       positions.push_back({i, start});
@@ -339,8 +370,18 @@ struct QueueManager::Impl {
         lg.warn("telemetry: {}", m.error().message);
         std::this_thread::sleep_for(milliseconds(200));
       } else if (*m) {
+        // A batch: this event and whatever else is already here (up to 5000), applied in memory,
+        // then stored in one transaction, then committed.
+        std::lock_guard lock(mu);
         apply(**m);
         next[(*m)->partition] = (*m)->offset + 1;
+        for (int i = 0; i < 5000; ++i) {
+          auto more = events->poll(milliseconds(0));
+          if (!more || !*more) break;
+          apply(**more);
+          next[(*more)->partition] = (*more)->offset + 1;
+        }
+        flush();
       }
       if (!next.empty() && (!m || !*m || SteadyClock::now() - last_commit > milliseconds(500))) {
         std::vector<kafka::PartitionOffset> commit;
@@ -360,13 +401,13 @@ struct QueueManager::Impl {
     }
   }
 
+  // Called with `mu` held.
   void apply(const kafka::Message& m) {
     auto e = parse_event(m.value);
     if (!e) {
       metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "not_telemetry"}});
       return;
     }
-    std::lock_guard lock(mu);
     auto it = by_producer.find(e->producer);
     if (it == by_producer.end() || it->second.first != e->queue_id) {
       metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "unknown_job"}});
@@ -386,7 +427,7 @@ struct QueueManager::Impl {
       schedule(q);
     }
     if (q.started_at.empty() && !j.started_at.empty()) q.started_at = j.started_at;
-    persist(q);
+    touch(q);
   }
 
   // ---------------------------------------------------------------- supervisor
@@ -471,8 +512,8 @@ struct QueueManager::Impl {
       json::array errs;
       std::string summary;
       for (const auto& e : r.errors) {
-        errs.push_back(json::object{{"field", e.field}, {"problem", e.problem},
-                                    {"expected", e.expected}});
+        errs.push_back(
+            json::object{{"field", e.field}, {"problem", e.problem}, {"expected", e.expected}});
         summary += (summary.empty() ? "" : "; ") + e.field + ": " + e.problem + " (expected " +
                    e.expected + ")";
       }
@@ -510,14 +551,15 @@ struct QueueManager::Impl {
                                   {"status", j.status}});
     }
     lg.info("queue {} started: {} jobs", stored.id, stored.jobs.size());
-    return {200, envelope("success", "Queue started",
-                          json::serialize(json::object{{"queue_id", stored.id},
-                                                       {"status", stored.status},
-                                                       {"jobs", jobs}}))};
+    return {200,
+            envelope("success", "Queue started",
+                     json::serialize(json::object{
+                         {"queue_id", stored.id}, {"status", stored.status}, {"jobs", jobs}}))};
   }
 
   Answer stop_queue(const std::string& id) {
-    if (id.empty()) return error_answer(422, "queue_id is missing: POST /queues/stop?queue_id=<id>");
+    if (id.empty())
+      return error_answer(422, "queue_id is missing: POST /queues/stop?queue_id=<id>");
     {
       std::lock_guard lock(mu);
       auto it = queues.find(id);
@@ -525,10 +567,9 @@ struct QueueManager::Impl {
       const bool ended = std::all_of(it->second.jobs.begin(), it->second.jobs.end(),
                                      [](const JobState& j) { return is_terminal(j.status); });
       if (ended) {
-        return error_answer(409, "queue " + id + " has already ended (" + it->second.status +
-                                     "); nothing to stop",
-                            "{\"queue_id\":" + quote(id) + ",\"status\":" +
-                                quote(it->second.status) + "}");
+        return error_answer(
+            409, "queue " + id + " has already ended (" + it->second.status + "); nothing to stop",
+            "{\"queue_id\":" + quote(id) + ",\"status\":" + quote(it->second.status) + "}");
       }
       if (it->second.stop_requested) {
         return {200, envelope("success", "Queue already stopping",
@@ -610,8 +651,9 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
       if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
       auto alive = impl->launcher->alive(j.plan.job_name, j.pid);
       if (alive && !*alive) {
-        impl->deaths[j.plan.job_name] = {now + std::max(impl->cfg.death_grace, milliseconds(10'000)),
-                                         true, "it was not running when the manager restarted"};
+        impl->deaths[j.plan.job_name] = {
+            now + std::max(impl->cfg.death_grace, milliseconds(10'000)), true,
+            "it was not running when the manager restarted"};
       }
     }
   }
@@ -665,10 +707,10 @@ Answer QueueManager::list_queues(const std::map<std::string, std::string>& query
     char* end = nullptr;
     const long long v = std::strtoll(it->second.c_str(), &end, 10);
     if (it->second.empty() || *end != '\0' || v < lo || v > hi) {
-      errs.push_back(json::object{{"field", name},
-                                  {"problem", "'" + it->second + "' is not valid"},
-                                  {"expected", "a whole number from " + std::to_string(lo) +
-                                                   " to " + std::to_string(hi)}});
+      errs.push_back(json::object{
+          {"field", name},
+          {"problem", "'" + it->second + "' is not valid"},
+          {"expected", "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi)}});
       return;
     }
     out = v;
@@ -678,13 +720,13 @@ Answer QueueManager::list_queues(const std::map<std::string, std::string>& query
   std::string status, symbol;
   if (auto it = query.find("status"); it != query.end()) {
     status = it->second;
-    static const std::set<std::string> known = {"pending", "loading",     "stopping",
+    static const std::set<std::string> known = {"pending",  "loading",     "stopping",
                                                 "finished", "interrupted", "error"};
     if (!known.count(status)) {
-      errs.push_back(json::object{
-          {"field", "status"},
-          {"problem", "unknown status '" + status + "'"},
-          {"expected", "pending, loading, stopping, finished, interrupted or error"}});
+      errs.push_back(
+          json::object{{"field", "status"},
+                       {"problem", "unknown status '" + status + "'"},
+                       {"expected", "pending, loading, stopping, finished, interrupted or error"}});
     }
   }
   if (auto it = query.find("symbol"); it != query.end()) {
@@ -720,8 +762,8 @@ Answer QueueManager::list_queues(const std::map<std::string, std::string>& query
   }
   data += "]";
   return {200, envelope("success",
-                        "Queues fetched (" + std::to_string(std::max<int64_t>(
-                                                 0, std::min(limit, total - offset))) +
+                        "Queues fetched (" +
+                            std::to_string(std::max<int64_t>(0, std::min(limit, total - offset))) +
                             " of " + std::to_string(total) + ")",
                         data)};
 }

@@ -65,8 +65,8 @@ bool QueueState::derive_status(const std::string& now_iso) {
     if (job_rank(j.status) >= 1 && !is_terminal(j.status)) any_running = true;
   }
   if (all_ended) {
-    status = stop_requested ? "interrupted"
-             : any_error    ? "error"
+    status = stop_requested    ? "interrupted"
+             : any_error       ? "error"
              : any_interrupted ? "interrupted"
                                : "finished";
   } else if (stop_requested) {
@@ -128,10 +128,12 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
     if (job.started_at.empty() && e.timestamp > 0) job.started_at = iso_utc(e.timestamp);
     if (is_terminal(e.status) && e.timestamp > 0) job.finished_at = iso_utc(e.timestamp);
     if (!e.message.empty()) job.message = e.message;
-    if (e.status == "error") job.error_message = e.error_message.empty() ? e.message : e.error_message;
+    if (e.status == "error")
+      job.error_message = e.error_message.empty() ? e.message : e.error_message;
   }
   // Counters only grow within a run (a terminal event carries the final figures).
-  if (e.records_written > job.records_written || (next > now && e.records_written >= 0 && is_terminal(e.status))) {
+  if (e.records_written > job.records_written ||
+      (next > now && e.records_written >= 0 && is_terminal(e.status))) {
     changed |= job.records_written != e.records_written;
     job.records_written = e.records_written;
   }
@@ -153,25 +155,25 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
 namespace {
 
 json::object job_json(const JobState& j) {
-  json::object o{{"target", j.plan.target},
-                 {"type", j.plan.type},
-                 {"job_name", j.plan.job_name},
-                 {"status", j.status},
-                 {"records_written", j.records_written},
-                 {"kafka_topic", j.plan.kafka_topic},
-                 {"collection", j.plan.collection},
-                 {"producer_id", j.plan.producer_id},
-                 {"started_at", j.started_at.empty() ? json::value() : json::value(j.started_at)},
-                 {"finished_at", j.finished_at.empty() ? json::value() : json::value(j.finished_at)},
-                 {"error_message",
-                  j.error_message.empty() ? json::value() : json::value(j.error_message)},
-                 {"message", j.message},
-                 {"last_loaded_timestamp", j.last_loaded_timestamp},
-                 {"log", j.log},
-                 {"pid", j.pid},
-                 {"dead_lettered", j.dead_lettered},
-                 {"interval", j.plan.interval},
-                 {"realtime", j.plan.realtime}};
+  json::object o{
+      {"target", j.plan.target},
+      {"type", j.plan.type},
+      {"job_name", j.plan.job_name},
+      {"status", j.status},
+      {"records_written", j.records_written},
+      {"kafka_topic", j.plan.kafka_topic},
+      {"collection", j.plan.collection},
+      {"producer_id", j.plan.producer_id},
+      {"started_at", j.started_at.empty() ? json::value() : json::value(j.started_at)},
+      {"finished_at", j.finished_at.empty() ? json::value() : json::value(j.finished_at)},
+      {"error_message", j.error_message.empty() ? json::value() : json::value(j.error_message)},
+      {"message", j.message},
+      {"last_loaded_timestamp", j.last_loaded_timestamp},
+      {"log", j.log},
+      {"pid", j.pid},
+      {"dead_lettered", j.dead_lettered},
+      {"interval", j.plan.interval},
+      {"realtime", j.plan.realtime}};
   auto arr = [](const std::vector<std::string>& v) {
     json::array a;
     for (const auto& s : v) a.emplace_back(s);
@@ -224,9 +226,9 @@ std::string to_json(const QueueState& q) {
       {"loader_type", q.form == "queue" ? "job" : "workflow"},
       {"start_time", range ? json::value(records::format_utc(range->start_ms)) : json::value()},
       {"end_time", range ? json::value(records::format_utc(range->end_ms)) : json::value()},
-      {"last_loaded_timestamp",
-       q.last_loaded_timestamp() ? json::value(records::format_utc(q.last_loaded_timestamp()))
-                                 : json::value()},
+      {"last_loaded_timestamp", q.last_loaded_timestamp()
+                                    ? json::value(records::format_utc(q.last_loaded_timestamp()))
+                                    : json::value()},
       {"records_written", q.records_written()},
       {"error_message", opt(q.error_message)},
       {"kafka_topic", q.kafka_topic()},

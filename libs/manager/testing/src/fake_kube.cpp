@@ -22,7 +22,8 @@ const json::value* at(const json::value& v, std::initializer_list<const char*> p
 bool dns1123(const std::string& s) {
   if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
       return false;
   }
   return true;
@@ -30,8 +31,9 @@ bool dns1123(const std::string& s) {
 
 json::object status(int code, const std::string& reason, const std::string& message,
                     json::array causes = {}) {
-  json::object s{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object{}},
-                 {"status", "Failure"}, {"message", message}, {"reason", reason}, {"code", code}};
+  json::object s{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object{}},
+                 {"status", "Failure"}, {"message", message}, {"reason", reason},
+                 {"code", code}};
   if (!causes.empty()) s["details"] = json::object{{"causes", causes}};
   return s;
 }
@@ -49,18 +51,23 @@ std::vector<std::string> check_job_manifest(const std::string& text) {
   };
   if (str({"apiVersion"}) != "batch/v1") bad.push_back("apiVersion: must be batch/v1");
   if (str({"kind"}) != "Job") bad.push_back("kind: must be Job");
-  if (!dns1123(str({"metadata", "name"}))) bad.push_back("metadata.name: not a DNS-1123 label of at most 63");
-  for (const char* l : {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/part-of",
-                        "app.kubernetes.io/managed-by", "streamforge/queue-id"}) {
+  if (!dns1123(str({"metadata", "name"})))
+    bad.push_back("metadata.name: not a DNS-1123 label of at most 63");
+  for (const char* l :
+       {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/part-of",
+        "app.kubernetes.io/managed-by", "streamforge/queue-id"}) {
     auto* x = at(v, {"metadata", "labels", l});
-    if (!x || !x->is_string() || x->as_string().empty()) bad.push_back(std::string("metadata.labels: missing ") + l);
+    if (!x || !x->is_string() || x->as_string().empty())
+      bad.push_back(std::string("metadata.labels: missing ") + l);
     auto* t = at(v, {"spec", "template", "metadata", "labels", l});
-    if (!t || !t->is_string()) bad.push_back(std::string("spec.template.metadata.labels: missing ") + l);
+    if (!t || !t->is_string())
+      bad.push_back(std::string("spec.template.metadata.labels: missing ") + l);
   }
   if (str({"spec", "template", "spec", "restartPolicy"}) != "Never")
     bad.push_back("spec.template.spec.restartPolicy: must be Never");
   auto* backoff = at(v, {"spec", "backoffLimit"});
-  if (!backoff || !backoff->is_int64() || backoff->as_int64() < 0) bad.push_back("spec.backoffLimit: required, >= 0");
+  if (!backoff || !backoff->is_int64() || backoff->as_int64() < 0)
+    bad.push_back("spec.backoffLimit: required, >= 0");
   auto* ttl = at(v, {"spec", "ttlSecondsAfterFinished"});
   if (!ttl || !ttl->is_int64()) bad.push_back("spec.ttlSecondsAfterFinished: required");
   bool exit2 = false;
@@ -85,7 +92,8 @@ std::vector<std::string> check_job_manifest(const std::string& text) {
     bad.push_back("containers[0].image: required");
   for (const char* r : {"requests", "limits"}) {
     for (const char* k : {"cpu", "memory"}) {
-      if (!at(c, {"resources", r, k})) bad.push_back(std::string("containers[0].resources.") + r + "." + k + ": required");
+      if (!at(c, {"resources", r, k}))
+        bad.push_back(std::string("containers[0].resources.") + r + "." + k + ": required");
     }
   }
   bool ca_path = false;
@@ -99,15 +107,19 @@ std::vector<std::string> check_job_manifest(const std::string& text) {
       const std::string name(n->as_string());
       if (name == "CA_PATH") ca_path = true;
       const bool secret = name.find("PASSWORD") != std::string::npos ||
-                          name.find("SECRET") != std::string::npos || name.find("TOKEN") != std::string::npos;
-      if (secret && at(e, {"value"})) bad.push_back("env " + name + ": a secret as a plain value (use secretKeyRef)");
-      if (secret && !at(e, {"valueFrom", "secretKeyRef", "name"})) bad.push_back("env " + name + ": secretKeyRef.name required");
+                          name.find("SECRET") != std::string::npos ||
+                          name.find("TOKEN") != std::string::npos;
+      if (secret && at(e, {"value"}))
+        bad.push_back("env " + name + ": a secret as a plain value (use secretKeyRef)");
+      if (secret && !at(e, {"valueFrom", "secretKeyRef", "name"}))
+        bad.push_back("env " + name + ": secretKeyRef.name required");
     }
   }
   if (ca_path) {
     auto* vols = at(v, {"spec", "template", "spec", "volumes"});
     auto* mounts = at(c, {"volumeMounts"});
-    if (!vols || !vols->is_array() || vols->as_array().empty() || !at(vols->as_array()[0], {"secret", "secretName"}))
+    if (!vols || !vols->is_array() || vols->as_array().empty() ||
+        !at(vols->as_array()[0], {"secret", "secretName"}))
       bad.push_back("volumes: CA_PATH is set but no Secret volume holds the CA");
     if (!mounts || !mounts->is_array() || mounts->as_array().empty())
       bad.push_back("volumeMounts: CA_PATH is set but the CA is not mounted");
@@ -135,7 +147,8 @@ struct FakeKube::State {
     }
     const std::string prefix = "/apis/batch/v1/namespaces/" + ns + "/jobs";
     if (req.path.rfind(prefix, 0) != 0) {
-      return reply(404, status(404, "NotFound", "the server could not find the requested resource"));
+      return reply(404,
+                   status(404, "NotFound", "the server could not find the requested resource"));
     }
     const std::string rest = req.path.substr(prefix.size());
     std::lock_guard lock(mu);
@@ -155,7 +168,8 @@ struct FakeKube::State {
       }
       const std::string name(v.at("metadata").at("name").as_string());
       if (jobs.count(name)) {
-        return reply(409, status(409, "AlreadyExists", "jobs.batch \"" + name + "\" already exists"));
+        return reply(409,
+                     status(409, "AlreadyExists", "jobs.batch \"" + name + "\" already exists"));
       }
       json::object job = v.as_object();
       job["metadata"].as_object()["uid"] = "uid-" + name;
@@ -179,7 +193,8 @@ struct FakeKube::State {
         }
         items.push_back(job);
       }
-      return reply(200, json::object{{"kind", "JobList"}, {"apiVersion", "batch/v1"}, {"items", items}});
+      return reply(200,
+                   json::object{{"kind", "JobList"}, {"apiVersion", "batch/v1"}, {"items", items}});
     }
     const std::string name = rest.size() > 1 ? rest.substr(1) : "";
     auto it = jobs.find(name);
@@ -202,7 +217,8 @@ FakeKube::FakeKube(std::string token, std::string ns) : state_(std::make_shared<
   auto s = state_;
   net::HttpServerOptions o;
   o.server_name = "fake-kube-apiserver";
-  server_ = net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); }).value();
+  server_ =
+      net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); }).value();
 }
 FakeKube::~FakeKube() = default;
 
@@ -219,8 +235,8 @@ bool FakeKube::finish(const std::string& name, bool failed, const std::string& r
     cond["reason"] = reason.empty() ? "BackoffLimitExceeded" : reason;
     cond["message"] = "Job has reached the specified backoff limit";
   }
-  it->second["status"] = json::object{{failed ? "failed" : "succeeded", 1},
-                                      {"conditions", json::array{cond}}};
+  it->second["status"] =
+      json::object{{failed ? "failed" : "succeeded", 1}, {"conditions", json::array{cond}}};
   return true;
 }
 

@@ -76,7 +76,7 @@ struct KubernetesOptions {
   std::string token;    // bearer token (service account)
   std::string ca_file;  // the API server's CA
   std::string ns = "streamforge";
-  std::map<std::string, std::string> images;  // target -> image (WORKER_IMAGES)
+  std::map<std::string, std::string> images;                     // target -> image (WORKER_IMAGES)
   std::string default_image = "streamforge/streamforge:latest";  // WORKER_IMAGE
   std::string image_pull_policy = "IfNotPresent";
   std::string service_account;  // for the jobs' pods; empty: the namespace default

@@ -5,7 +5,8 @@
 //                arango-connector. `type` is a worker TYPE (api_candles_5m, api_trades, ws_trades,
 //                ...) or the seeds' coarse "api"/"rest" (historical candles) or "ws" (live
 //                candles), both at `interval` (default 1m).
-//   workflow     {"symbol","time_range","requests":[{"target","type",...}, ...]} with the per-target
+//   workflow     {"symbol","time_range","requests":[{"target","type",...}, ...]} with the
+//   per-target
 //                fields of the seeds.
 //
 // Every problem is collected (field, what is wrong, what is expected), so a 422 names them all.
@@ -56,8 +57,8 @@ struct Plan {
 
 struct PlanResult {
   std::optional<Plan> plan;
-  std::vector<FieldError> errors;   // 422
-  std::string parse_error;          // 400 (not JSON / not an object)
+  std::vector<FieldError> errors;  // 422
+  std::string parse_error;         // 400 (not JSON / not an object)
 };
 
 // `now_ms` decides whether a time range starts in the future; `random_hex` supplies the 6-hex

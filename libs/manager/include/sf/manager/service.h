@@ -43,14 +43,15 @@ struct ManagerConfig {
   std::map<std::string, std::string> worker_env;  // WORKER_ENV="K=V;K=V": anything else
   store::StoreSettings store;                     // where connectors write
   SecretRef arango_password;
-  std::chrono::milliseconds stop_grace{30'000};   // STOP_GRACE_SECONDS
-  std::chrono::milliseconds death_grace{3'000};   // wait for a final event after an exit
+  std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
+  std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
   std::chrono::milliseconds tick{200};
 };
 
 // Reads the manager's variables (the seeds' KAFKA_*, ARANGO_*, topics, plus ours; see
 // docs/operations.md). Errors are config errors (exit 2).
-std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(const config::EnvLookup& env);
+std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
+    const config::EnvLookup& env);
 
 struct Answer {
   int status = 200;

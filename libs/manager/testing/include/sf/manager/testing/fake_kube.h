@@ -24,10 +24,10 @@ class FakeKube {
   std::string url() const;
   // Sets the Job's status condition (Complete, or Failed with a reason).
   bool finish(const std::string& name, bool failed, const std::string& reason = "");
-  std::vector<std::string> jobs() const;        // names, as created and not deleted
+  std::vector<std::string> jobs() const;                // names, as created and not deleted
   std::string manifest(const std::string& name) const;  // as POSTed
   std::vector<std::string> deleted() const;
-  std::vector<std::string> refusals() const;    // the messages of 422 answers
+  std::vector<std::string> refusals() const;  // the messages of 422 answers
 
   struct State;
 
