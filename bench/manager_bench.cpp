@@ -1,0 +1,219 @@
+// queue-manager under load: the real program with 10,000 queues in its SQLite store, read by wrk
+// (32 connections) on GET /queues/{id} and GET /queues?limit=50, with GET /health/live on the same
+// server as the baseline (the HTTP stack alone); then telemetry events applied per second from the
+// embedded Kafka, against a plain consumer reading the same events as the baseline.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "bench_util.h"
+#include "sf/kafka/mock_cluster.h"
+#include "sf/manager/state.h"
+#include "sf/net/transport.h"
+#include "sf/process/child.h"
+#include "sf/store/store.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct Wrk {
+  double rps = 0, p50_ms = 0, p99_ms = 0;
+};
+
+double to_ms(const std::string& v, const std::string& unit) {
+  const double x = std::stod(v);
+  if (unit == "us") return x / 1000;
+  if (unit == "s") return x * 1000;
+  return x;
+}
+
+Wrk run_wrk(const std::string& url, int seconds) {
+  const std::string cmd = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s --latency '" + url + "' 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (f && fgets(buf, sizeof buf, f)) out += buf;
+  if (f) pclose(f);
+  Wrk w;
+  std::smatch m;
+  if (std::regex_search(out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) w.rps = std::stod(m[1]);
+  if (std::regex_search(out, m, std::regex(R"(\s50%\s+([0-9.]+)(us|ms|s))"))) w.p50_ms = to_ms(m[1], m[2]);
+  if (std::regex_search(out, m, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))"))) w.p99_ms = to_ms(m[1], m[2]);
+  if (w.rps == 0) std::fprintf(stderr, "wrk said:\n%s\n", out.c_str());
+  return w;
+}
+
+double metric(sf::net::HttpClient& http, const std::string& name) {
+  auto r = http.get("/metrics");
+  if (!r) return -1;
+  std::smatch m;
+  if (std::regex_search(r->body, m, std::regex("\n" + name + " ([0-9.e+]+)"))) return std::stod(m[1]);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int queues = argc > 1 ? std::atoi(argv[1]) : 10'000;
+  const int events = argc > 2 ? std::atoi(argv[2]) : 200'000;
+  const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sf-manager-bench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "state.db").string();
+
+  // 10,000 finished two-job queues, as the manager stores them.
+  std::vector<std::string> producers;
+  std::string some_id;
+  {
+    sf::store::SqliteOptions so;
+    so.path = db;
+    auto st = sf::store::open_sqlite(so).value();
+    std::vector<sf::store::Document> batch;
+    for (int i = 0; i < queues; ++i) {
+      sf::manager::QueueState q;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "%06x", i);
+      q.id = std::string("wf-historical-20240601-") + hex;
+      q.symbol = i % 2 ? "BTCUSDT" : "ETHUSDT";
+      q.type = "workflow";
+      q.form = "workflow";
+      q.kind = "historical";
+      q.time_range = "2024-06-01:2024-06-30";
+      q.created_at_ms = 1717200000000 + i;
+      for (const char* target : {"loader-producer", "arango-connector"}) {
+        sf::manager::JobState j;
+        j.plan.target = target;
+        j.plan.type = "api_candles_5m";
+        j.plan.job_name = std::string("sf-") + hex + "-" + target;
+        j.plan.producer_id = std::string(target) + "__" + hex;
+        j.plan.kafka_topic = q.id + "-api_candles_5m";
+        j.status = "launched";  // the benchmark's events move these on
+        q.jobs.push_back(j);
+      }
+      producers.push_back(q.jobs[0].plan.producer_id);
+      q.derive_status("2024-06-01T00:00:00.000Z");
+      batch.push_back({q.id, sf::manager::to_json(q), q.created_at_ms});
+      if (i == queues / 2) some_id = q.id;
+      if (batch.size() == 1000) {
+        (void)st->upsert("queue_state", batch);
+        batch.clear();
+      }
+    }
+    (void)st->upsert("queue_state", batch);
+  }
+
+  auto cluster = sf::kafka::MockCluster::start(1).value();
+  (void)cluster->create_topic("queue-control", 1);
+  (void)cluster->create_topic("queue-events", 1);
+
+  // Telemetry waiting in the topic before the manager starts: `events` loading events for the
+  // loaders of the stored queues (each a real change: records_written grows).
+  sf::kafka::ProducerOptions po;
+  po.settings.bootstrap_servers = cluster->bootstrap_servers();
+  auto producer = sf::kafka::Producer::create(po).value();
+  for (int i = 0; i < events; ++i) {
+    const std::string& p = producers[static_cast<size_t>(i) % producers.size()];
+    const int round = i / static_cast<int>(producers.size());
+    const std::string queue = "wf-historical-20240601-" + p.substr(p.size() - 6);
+    (void)producer->send("queue-events", queue,
+                         R"({"queue_id":")" + queue + R"(","symbol":"BTCUSDT","type":"api_candles_5m",)"
+                         R"("status":"loading","message":"m","records_written":)" +
+                             std::to_string((round + 1) * 100) + R"(,"finished":false,"producer":")" + p +
+                             R"(","timestamp":1717200000.5})");
+  }
+  (void)producer->flush(std::chrono::seconds(120));
+  // Baseline: a plain consumer reading the same events.
+  double consume_rate = 0;
+  {
+    sf::kafka::ConsumerOptions co;
+    co.settings.bootstrap_servers = cluster->bootstrap_servers();
+    auto c = sf::kafka::Consumer::create(co).value();
+    (void)c->assign_from_beginning("queue-events", std::chrono::seconds(10));
+    const auto t0 = Clock::now();
+    int n = 0;
+    while (n < events && Clock::now() - t0 < std::chrono::seconds(120)) {
+      auto m = c->poll(std::chrono::milliseconds(100));
+      if (m && *m) ++n;
+    }
+    consume_rate = n / std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+
+  const uint16_t port = free_port();
+  sf::process::SpawnOptions o;
+  o.path = std::string(SF_BIN_DIR) + "/queue-manager";
+  o.env = {{"KAFKA_BOOTSTRAP_SERVERS", cluster->bootstrap_servers()},
+           {"PORT", std::to_string(port)},
+           {"HOST", "127.0.0.1"},
+           {"STREAMFORGE_DB", db},
+           {"LOG_DIR", (dir / "logs").string()},
+           {"LOG_FORMAT", "json"}};
+  o.log_file = (dir / "queue-manager.log").string();
+  auto child = sf::process::Child::spawn(o).value();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  auto http = sf::net::HttpClient::create(base).value();
+  // The dispatcher starts on the events at once; the rate is taken between the first sample the
+  // API answers and the last event applied.
+  double first = -1, applied = 0;
+  Clock::time_point t_first, t_last;
+  const auto give_up = Clock::now() + std::chrono::seconds(300);
+  while (Clock::now() < give_up) {
+    const double a = metric(*http, "streamforge_telemetry_events_applied_total");
+    if (a >= 0) {
+      if (first < 0) {
+        first = a;
+        t_first = Clock::now();
+      }
+      applied = a;
+      t_last = Clock::now();
+      if (a >= events) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double event_rate =
+      (applied - first) / std::max(1e-9, std::chrono::duration<double>(t_last - t_first).count());
+  const long rss_events = sf::bench::vm_hwm_kib(child->pid());
+
+  const Wrk live = run_wrk(base + "/health/live", seconds);
+  const Wrk one = run_wrk(base + "/queues/" + some_id, seconds);
+  const Wrk page = run_wrk(base + "/queues?limit=50", seconds);
+  const long rss = sf::bench::vm_hwm_kib(child->pid());
+  child->terminate(std::chrono::seconds(10));
+
+  std::printf("queue-manager: %d queues in SQLite, wrk -t2 -c32 -d%ds, %d telemetry events\n",
+              queues, seconds, events);
+  std::printf("%-48s %12s %10s %10s\n", "figure", "req/s", "p50 ms", "p99 ms");
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /health/live (baseline: HTTP stack)", live.rps, live.p50_ms, live.p99_ms);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues/{id}", one.rps, one.p50_ms, one.p99_ms);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues?limit=50", page.rps, page.p50_ms, page.p99_ms);
+  std::printf("%-48s %12.3f\n", "ratio /queues/{id} / baseline", one.rps / std::max(1.0, live.rps));
+  std::printf("%-48s %12.3f\n", "ratio /queues?limit=50 / baseline", page.rps / std::max(1.0, live.rps));
+  std::printf("%-48s %12.0f\n", "telemetry events applied", applied);
+  std::printf("%-48s %12.0f\n", "telemetry applied per second", event_rate);
+  std::printf("%-48s %12.0f\n", "plain consumer, same events (events/s, baseline)", consume_rate);
+  std::printf("%-48s %12.3f\n", "ratio applied / plain consumer", event_rate / std::max(1.0, consume_rate));
+  std::printf("%-48s %12.1f\n", "manager peak RSS after the events (MiB)", rss_events / 1024.0);
+  std::printf("%-48s %12.1f\n", "manager peak RSS at the end (MiB)", rss / 1024.0);
+  std::filesystem::remove_all(dir);
+  return applied >= events ? 0 : 1;
+}
