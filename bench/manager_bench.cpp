@@ -48,7 +48,8 @@ double to_ms(const std::string& v, const std::string& unit) {
 }
 
 Wrk run_wrk(const std::string& url, int seconds) {
-  const std::string cmd = "wrk -t2 -c32 -d" + std::to_string(seconds) + "s --latency '" + url + "' 2>&1";
+  const std::string cmd =
+      "wrk -t2 -c32 -d" + std::to_string(seconds) + "s --latency '" + url + "' 2>&1";
   FILE* f = popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -56,9 +57,12 @@ Wrk run_wrk(const std::string& url, int seconds) {
   if (f) pclose(f);
   Wrk w;
   std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) w.rps = std::stod(m[1]);
-  if (std::regex_search(out, m, std::regex(R"(\s50%\s+([0-9.]+)(us|ms|s))"))) w.p50_ms = to_ms(m[1], m[2]);
-  if (std::regex_search(out, m, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))"))) w.p99_ms = to_ms(m[1], m[2]);
+  if (std::regex_search(out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))")))
+    w.rps = std::stod(m[1]);
+  if (std::regex_search(out, m, std::regex(R"(\s50%\s+([0-9.]+)(us|ms|s))")))
+    w.p50_ms = to_ms(m[1], m[2]);
+  if (std::regex_search(out, m, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))")))
+    w.p99_ms = to_ms(m[1], m[2]);
   if (w.rps == 0) std::fprintf(stderr, "wrk said:\n%s\n", out.c_str());
   return w;
 }
@@ -67,7 +71,8 @@ double metric(sf::net::HttpClient& http, const std::string& name) {
   auto r = http.get("/metrics");
   if (!r) return -1;
   std::smatch m;
-  if (std::regex_search(r->body, m, std::regex("\n" + name + " ([0-9.e+]+)"))) return std::stod(m[1]);
+  if (std::regex_search(r->body, m, std::regex("\n" + name + " ([0-9.e+]+)")))
+    return std::stod(m[1]);
   return 0;
 }
 
@@ -77,8 +82,8 @@ int main(int argc, char** argv) {
   const int queues = argc > 1 ? std::atoi(argv[1]) : 10'000;
   const int events = argc > 2 ? std::atoi(argv[2]) : 200'000;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sf-manager-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-manager-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "state.db").string();
 
@@ -137,9 +142,11 @@ int main(int argc, char** argv) {
     const int round = i / static_cast<int>(producers.size());
     const std::string queue = "wf-historical-20240601-" + p.substr(p.size() - 6);
     (void)producer->send("queue-events", queue,
-                         R"({"queue_id":")" + queue + R"(","symbol":"BTCUSDT","type":"api_candles_5m",)"
-                         R"("status":"loading","message":"m","records_written":)" +
-                             std::to_string((round + 1) * 100) + R"(,"finished":false,"producer":")" + p +
+                         R"({"queue_id":")" + queue +
+                             R"(","symbol":"BTCUSDT","type":"api_candles_5m",)"
+                             R"("status":"loading","message":"m","records_written":)" +
+                             std::to_string((round + 1) * 100) +
+                             R"(,"finished":false,"producer":")" + p +
                              R"(","timestamp":1717200000.5})");
   }
   (void)producer->flush(std::chrono::seconds(120));
@@ -203,15 +210,19 @@ int main(int argc, char** argv) {
   std::printf("queue-manager: %d queues in SQLite, wrk -t2 -c32 -d%ds, %d telemetry events\n",
               queues, seconds, events);
   std::printf("%-48s %12s %10s %10s\n", "figure", "req/s", "p50 ms", "p99 ms");
-  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /health/live (baseline: HTTP stack)", live.rps, live.p50_ms, live.p99_ms);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /health/live (baseline: HTTP stack)", live.rps,
+              live.p50_ms, live.p99_ms);
   std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues/{id}", one.rps, one.p50_ms, one.p99_ms);
-  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues?limit=50", page.rps, page.p50_ms, page.p99_ms);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues?limit=50", page.rps, page.p50_ms,
+              page.p99_ms);
   std::printf("%-48s %12.3f\n", "ratio /queues/{id} / baseline", one.rps / std::max(1.0, live.rps));
-  std::printf("%-48s %12.3f\n", "ratio /queues?limit=50 / baseline", page.rps / std::max(1.0, live.rps));
+  std::printf("%-48s %12.3f\n", "ratio /queues?limit=50 / baseline",
+              page.rps / std::max(1.0, live.rps));
   std::printf("%-48s %12.0f\n", "telemetry events applied", applied);
   std::printf("%-48s %12.0f\n", "telemetry applied per second", event_rate);
   std::printf("%-48s %12.0f\n", "plain consumer, same events (events/s, baseline)", consume_rate);
-  std::printf("%-48s %12.3f\n", "ratio applied / plain consumer", event_rate / std::max(1.0, consume_rate));
+  std::printf("%-48s %12.3f\n", "ratio applied / plain consumer",
+              event_rate / std::max(1.0, consume_rate));
   std::printf("%-48s %12.1f\n", "manager peak RSS after the events (MiB)", rss_events / 1024.0);
   std::printf("%-48s %12.1f\n", "manager peak RSS at the end (MiB)", rss / 1024.0);
   std::filesystem::remove_all(dir);

@@ -1,5 +1,6 @@
 // queue-manager's main(): configuration (exit 2 on a bad variable), store, launcher, manager, API,
 // then wait for SIGTERM/SIGINT and stop in order (API, manager, its jobs).
+#include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -24,6 +25,9 @@ std::string exe_dir() {
 }  // namespace
 
 int queue_manager_main(int, char**) {
+  // Few malloc arenas: the manager's threads (io, dispatcher, supervisor, librdkafka's) would
+  // otherwise each grow an arena of their own, which shows as resident memory.
+  mallopt(M_ARENA_MAX, 2);
   auto env = config::process_env();
   log::init(log::options_from_env("queue-manager", env));
   auto& lg = log::get();

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "sf/records/time_range.h"
@@ -154,39 +155,109 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
 
 namespace {
 
-json::object job_json(const JobState& j) {
-  json::object o{
-      {"target", j.plan.target},
-      {"type", j.plan.type},
-      {"job_name", j.plan.job_name},
-      {"status", j.status},
-      {"records_written", j.records_written},
-      {"kafka_topic", j.plan.kafka_topic},
-      {"collection", j.plan.collection},
-      {"producer_id", j.plan.producer_id},
-      {"started_at", j.started_at.empty() ? json::value() : json::value(j.started_at)},
-      {"finished_at", j.finished_at.empty() ? json::value() : json::value(j.finished_at)},
-      {"error_message", j.error_message.empty() ? json::value() : json::value(j.error_message)},
-      {"message", j.message},
-      {"last_loaded_timestamp", j.last_loaded_timestamp},
-      {"log", j.log},
-      {"pid", j.pid},
-      {"dead_lettered", j.dead_lettered},
-      {"interval", j.plan.interval},
-      {"realtime", j.plan.realtime}};
-  auto arr = [](const std::vector<std::string>& v) {
-    json::array a;
-    for (const auto& s : v) a.emplace_back(s);
-    return a;
-  };
-  o["waits_for"] = arr(j.plan.waits_for);
-  o["completes"] = arr(j.plan.completes);
-  if (!j.plan.collection_inputs.empty()) o["collection_inputs"] = arr(j.plan.collection_inputs);
-  if (!j.plan.graph_collection.empty()) o["graph_collection"] = j.plan.graph_collection;
-  if (!j.plan.model_output.empty()) o["model_output"] = j.plan.model_output;
-  if (!j.plan.inference_interval.empty()) o["inference_interval"] = j.plan.inference_interval;
-  if (!j.plan.source.empty()) o["source"] = j.plan.source;
-  return o;
+// A direct JSON writer: the state document is written for every change the telemetry makes, so it
+// is built as text (no DOM). Field order is fixed; strings are escaped per RFC 8259.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void open() {
+    out_.push_back('{');
+    first_ = true;
+  }
+  void close() { out_.push_back('}'); }
+  Writer& key(const char* k) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('"');
+    out_ += k;
+    out_ += "\":";
+    return *this;
+  }
+  void str(const std::string& v) {
+    out_.push_back('"');
+    for (unsigned char c : v) {
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out_ += buf;
+          } else {
+            out_.push_back(static_cast<char>(c));
+          }
+      }
+    }
+    out_.push_back('"');
+  }
+  void opt_str(const std::string& v) {
+    if (v.empty()) {
+      out_ += "null";
+    } else {
+      str(v);
+    }
+  }
+  void num(int64_t v) { out_ += std::to_string(v); }
+  void boolean(bool b) { out_ += b ? "true" : "false"; }
+  void strings(const std::vector<std::string>& v) {
+    out_.push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) out_.push_back(',');
+      str(v[i]);
+    }
+    out_.push_back(']');
+  }
+  void raw(const std::string& text) { out_ += text; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void write_job(Writer& w, const JobState& j) {
+  w.open();
+  w.key("target").str(j.plan.target);
+  w.key("type").str(j.plan.type);
+  w.key("job_name").str(j.plan.job_name);
+  w.key("status").str(j.status);
+  w.key("records_written").num(j.records_written);
+  w.key("kafka_topic").str(j.plan.kafka_topic);
+  w.key("collection").str(j.plan.collection);
+  w.key("producer_id").str(j.plan.producer_id);
+  w.key("started_at").opt_str(j.started_at);
+  w.key("finished_at").opt_str(j.finished_at);
+  w.key("error_message").opt_str(j.error_message);
+  w.key("message").str(j.message);
+  w.key("last_loaded_timestamp").num(j.last_loaded_timestamp);
+  w.key("log").str(j.log);
+  w.key("pid").num(j.pid);
+  w.key("dead_lettered").num(j.dead_lettered);
+  w.key("interval").str(j.plan.interval);
+  w.key("realtime").boolean(j.plan.realtime);
+  w.key("waits_for").strings(j.plan.waits_for);
+  w.key("completes").strings(j.plan.completes);
+  if (!j.plan.collection_inputs.empty())
+    w.key("collection_inputs").strings(j.plan.collection_inputs);
+  if (!j.plan.graph_collection.empty()) w.key("graph_collection").str(j.plan.graph_collection);
+  if (!j.plan.model_output.empty()) w.key("model_output").str(j.plan.model_output);
+  if (!j.plan.inference_interval.empty())
+    w.key("inference_interval").str(j.plan.inference_interval);
+  if (!j.plan.source.empty()) w.key("source").str(j.plan.source);
+  w.close();
 }
 
 std::string s(const json::object& o, const char* k) {
@@ -213,35 +284,41 @@ std::vector<std::string> sv(const json::object& o, const char* k) {
 std::string to_json(const QueueState& q) {
   std::optional<records::TimeRange> range;
   if (auto r = records::TimeRange::parse(q.time_range)) range = *r;
-  json::array jobs;
-  for (const auto& j : q.jobs) jobs.push_back(job_json(j));
-  auto opt = [](const std::string& v) { return v.empty() ? json::value() : json::value(v); };
-  json::object o{
-      {"_key", q.id},
-      {"id", q.id},
-      {"queue_id", q.id},
-      {"symbol", q.symbol},
-      {"type", q.type},
-      {"status", q.status},
-      {"loader_type", q.form == "queue" ? "job" : "workflow"},
-      {"start_time", range ? json::value(records::format_utc(range->start_ms)) : json::value()},
-      {"end_time", range ? json::value(records::format_utc(range->end_ms)) : json::value()},
-      {"last_loaded_timestamp", q.last_loaded_timestamp()
-                                    ? json::value(records::format_utc(q.last_loaded_timestamp()))
-                                    : json::value()},
-      {"records_written", q.records_written()},
-      {"error_message", opt(q.error_message)},
-      {"kafka_topic", q.kafka_topic()},
-      {"started_at", opt(q.started_at)},
-      {"finished_at", opt(q.finished_at)},
-      {"time_range", q.time_range},
-      {"form", q.form},
-      {"kind", q.kind},
-      {"stop_requested", q.stop_requested},
-      {"stop_requested_at", q.stop_requested_at_ms},
-      {"created_at", q.created_at_ms},
-      {"jobs", jobs}};
-  return json::serialize(o);
+  std::string out;
+  out.reserve(600 + 700 * q.jobs.size());
+  Writer w(out);
+  w.open();
+  w.key("_key").str(q.id);
+  w.key("id").str(q.id);
+  w.key("queue_id").str(q.id);
+  w.key("symbol").str(q.symbol);
+  w.key("type").str(q.type);
+  w.key("status").str(q.status);
+  w.key("loader_type").str(q.form == "queue" ? "job" : "workflow");
+  w.key("start_time").opt_str(range ? records::format_utc(range->start_ms) : "");
+  w.key("end_time").opt_str(range ? records::format_utc(range->end_ms) : "");
+  const int64_t newest = q.last_loaded_timestamp();
+  w.key("last_loaded_timestamp").opt_str(newest ? records::format_utc(newest) : "");
+  w.key("records_written").num(q.records_written());
+  w.key("error_message").opt_str(q.error_message);
+  w.key("kafka_topic").str(q.kafka_topic());
+  w.key("started_at").opt_str(q.started_at);
+  w.key("finished_at").opt_str(q.finished_at);
+  w.key("time_range").str(q.time_range);
+  w.key("form").str(q.form);
+  w.key("kind").str(q.kind);
+  w.key("stop_requested").boolean(q.stop_requested);
+  w.key("stop_requested_at").num(q.stop_requested_at_ms);
+  w.key("created_at").num(q.created_at_ms);
+  w.key("jobs").raw("[");
+  for (size_t i = 0; i < q.jobs.size(); ++i) {
+    if (i) out.push_back(',');
+    Writer jw(out);
+    write_job(jw, q.jobs[i]);
+  }
+  out.push_back(']');
+  w.close();
+  return out;
 }
 
 std::optional<QueueState> queue_from_json(const std::string& text) {
