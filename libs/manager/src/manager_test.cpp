@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
 #include <boost/json.hpp>
+
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -384,6 +387,80 @@ TEST_F(ManagerTest, SwaggerUiIsServedFromTheInstalledNpmPackage) {
   EXPECT_GT(js.body.size(), 500'000u);
   EXPECT_EQ(js.header("content-type"), "application/javascript");
   EXPECT_EQ(call("GET", "/docs/swagger-ui.css").status, 200);
+}
+
+}  // namespace
+}  // namespace sf::manager
+
+namespace sf::manager {
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// The streamforge CLI, as a script would run it.
+Run cli(const std::string& args, const std::string& url) {
+  const std::string cmd =
+      std::string(SF_BIN_DIR) + "/streamforge --url " + url + " " + args + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  Run r;
+  char buf[4096];
+  while (f && fgets(buf, sizeof buf, f)) r.out += buf;
+  const int st = f ? pclose(f) : -1;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+TEST_F(ManagerTest, CliDrivesTheApiWithExitCodesScriptsCanTrust) {
+  start_manager("tok");
+  const std::string url = server_->url();
+  // Errors first: no token, invalid request, unknown queue, unreachable server.
+  EXPECT_EQ(
+      cli("start --symbol ADABTC --type api_candles_1m --time-range 2021-11-27:2021-11-28", url)
+          .code,
+      1);
+  auto invalid = cli("--token tok start --symbol btc --type api_candles_7m", url);
+  EXPECT_EQ(invalid.code, 2);
+  EXPECT_NE(invalid.out.find("symbol"), std::string::npos) << invalid.out;
+  EXPECT_NE(invalid.out.find("expected"), std::string::npos) << invalid.out;
+  EXPECT_EQ(cli("get wf-nope", url).code, 4);
+  auto down = cli("list", "http://127.0.0.1:1");
+  EXPECT_EQ(down.code, 3);
+  EXPECT_NE(down.out.find("cannot reach"), std::string::npos);
+  EXPECT_EQ(cli("frobnicate", url).code, 2);
+
+  // A workflow from a file, waited for, then read back as JSON.
+  const auto wf = dir_ / "workflow.json";
+  { std::ofstream(wf) << kAdaWorkflow; }
+  auto started = cli("--token tok --json start --file " + wf.string(), url);
+  ASSERT_EQ(started.code, 0) << started.out;
+  const std::string id(json::parse(started.out).at("data").at("queue_id").as_string());
+  auto watch = std::async(std::launch::async, [&] { return cli("watch " + id, url); });
+  auto waited = cli("wait " + id + " --timeout 60", url);
+  EXPECT_EQ(waited.code, 0) << waited.out;
+  EXPECT_NE(waited.out.find("finished records=2880"), std::string::npos) << waited.out;
+  auto watched = watch.get();
+  EXPECT_EQ(watched.code, 0) << watched.out;
+  EXPECT_NE(watched.out.find(id + " finished records=2880"), std::string::npos) << watched.out;
+  auto got = cli("--json get " + id, url);
+  EXPECT_EQ(got.code, 0);
+  EXPECT_EQ(json::parse(got.out).at("data").at("records_written").as_int64(), 2880);
+  auto human = cli("get " + id, url);
+  EXPECT_NE(human.out.find("arango-connector"), std::string::npos) << human.out;
+  auto listed = cli("list --status finished", url);
+  EXPECT_EQ(listed.code, 0);
+  EXPECT_NE(listed.out.find(id), std::string::npos);
+  EXPECT_EQ(cli("--token tok stop " + id, url).code, 5);  // it has ended: conflict
+
+  // A live queue started from flags and stopped.
+  auto live = cli("--token tok --json start --symbol BTCUSDT --type ws_trades", url);
+  ASSERT_EQ(live.code, 0) << live.out;
+  const std::string lid(json::parse(live.out).at("data").at("queue_id").as_string());
+  wait_status(lid, {"loading"});
+  EXPECT_EQ(cli("--token tok stop " + lid, url).code, 0);
+  EXPECT_EQ(cli("wait " + lid + " --timeout 30", url).code, 1);  // interrupted, not finished
 }
 
 }  // namespace

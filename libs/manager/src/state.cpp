@@ -115,6 +115,7 @@ std::optional<TelemetryEvent> parse_event(const std::string& text) {
   e.last_loaded_timestamp = static_cast<int64_t>(num("last_loaded_timestamp", 0));
   e.timestamp = num("timestamp", 0);
   e.dead_lettered = static_cast<int64_t>(num("dead_lettered", -1));
+  e.progress = num("progress", -1);
   return e;
 }
 
@@ -141,6 +142,13 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
   if (e.last_loaded_timestamp > job.last_loaded_timestamp) {
     job.last_loaded_timestamp = e.last_loaded_timestamp;
     changed = true;
+  }
+  if (e.progress >= 0) {
+    const int64_t permille = static_cast<int64_t>(std::llround(std::min(1.0, e.progress) * 1000));
+    if (permille > job.progress_permille) {
+      job.progress_permille = permille;
+      changed = true;
+    }
   }
   if (e.dead_lettered > job.dead_lettered) {
     job.dead_lettered = e.dead_lettered;
@@ -246,6 +254,8 @@ void write_job(Writer& w, const JobState& j) {
   w.key("log").str(j.log);
   w.key("pid").num(j.pid);
   w.key("dead_lettered").num(j.dead_lettered);
+  w.key("progress")
+      .raw(j.progress_permille < 0 ? "null" : std::to_string(j.progress_permille / 1000.0));
   w.key("interval").str(j.plan.interval);
   w.key("realtime").boolean(j.plan.realtime);
   w.key("waits_for").strings(j.plan.waits_for);
@@ -371,6 +381,9 @@ std::optional<QueueState> queue_from_json(const std::string& text) {
       j.log = s(jo, "log");
       j.pid = n(jo, "pid");
       j.dead_lettered = n(jo, "dead_lettered");
+      if (auto* x = jo.if_contains("progress"); x && x->is_number()) {
+        j.progress_permille = static_cast<int64_t>(std::llround(x->to_number<double>() * 1000));
+      }
       q.jobs.push_back(std::move(j));
     }
   }

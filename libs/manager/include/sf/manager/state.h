@@ -28,6 +28,7 @@ struct JobState {
   std::string log;                      // local: the log file; kubernetes: namespace/job
   int64_t pid = 0;                      // local launcher
   int64_t dead_lettered = 0;
+  int64_t progress_permille = -1;  // the loader's `progress` (0..1) x 1000; -1 unknown
 };
 
 struct QueueState {
@@ -54,6 +55,7 @@ struct TelemetryEvent {
   int64_t last_loaded_timestamp = 0;
   double timestamp = 0;  // unix seconds
   int64_t dead_lettered = -1;
+  double progress = -1;  // 0..1 when the worker knows how much is left
 };
 
 // Parses one message of QUEUE_EVENTS_TOPIC; nothing for what is not a telemetry event.
