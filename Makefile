@@ -3,6 +3,8 @@
 .PHONY: run test test-dev deps build build-dev bench fuzz format format-check clean
 
 JOBS ?= 2
+# `make run OFFLINE=1`: the replay exchange instead of Binance, and a sample workflow.
+export OFFLINE PORT API_TOKEN
 
 deps:
 	@tools/install-deps.sh

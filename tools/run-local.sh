@@ -1,57 +1,118 @@
 #!/usr/bin/env bash
-# `make run` until the queue-manager exists: the embedded Kafka and the replay exchange on loopback,
-# then two historical loads of real sample data through loader-producer, then what arrived.
+# `make run`: the whole platform on this machine, in the foreground.
+#
+#   embedded Kafka (streamforge-kafka: librdkafka's mock cluster, in memory)
+#   queue-manager on PORT (default 8000): API, /docs, /ws/topic, /metrics; SQLite store; local jobs
+#   market data: the real Binance by default; OFFLINE=1 serves the replay exchange (real captured
+#   data) instead and starts a sample workflow by itself
+#
+# Ctrl-C stops everything it started (the manager ends its jobs first). With EXIT_AFTER_SAMPLE=1
+# (tests) it stops by itself once the sample workflow has ended, with exit code 0 if it finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=build/bin
-RUN=var/run
+ROOT=$(pwd)
+BIN="${SF_BIN_DIR:-$ROOT/build/bin}"
+RUN="${RUN_DIR:-$ROOT/var/run}"
+PORT="${PORT:-8000}"
+OFFLINE="${OFFLINE:-${STREAMFORGE_OFFLINE:-0}}"
 mkdir -p "$RUN"
-rm -f "$RUN"/*.txt
+rm -f "$RUN"/kafka.txt "$RUN"/replay.txt
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "stopping: queue-manager (it ends its jobs), then Kafka and the replay exchange"
+  # The manager first, so its jobs end while Kafka is still there to take their last events.
+  for p in "${pids[@]}"; do
+    if [ "$(ps -o comm= -p "$p" 2>/dev/null)" = "queue-manager" ]; then kill -TERM "$p" 2>/dev/null || true; fi
+  done
+  for _ in $(seq 150); do
+    alive=0
+    for p in "${pids[@]}"; do
+      if [ "$(ps -o comm= -p "$p" 2>/dev/null)" = "queue-manager" ]; then alive=1; fi
+    done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "data: $RUN/streamforge.db (SQLite: one table per collection, queue_state for the queues)"
+  echo "logs: $RUN/logs/<queue_id>/<job>.log, $RUN/queue-manager.log"
+  echo "Kafka was in memory: its topics are gone."
+}
 trap cleanup EXIT
-
-QID="wf-bulk-load-$(date -u +%Y%m%d)-$(printf '%06x' $((RANDOM * RANDOM % 16777216)))"
-CANDLES_TOPIC="$QID-api_candles_1m"
-TRADES_TOPIC="$QID-api_trades"
-LIVE_TOPIC="$QID-ws_trades"
+trap 'exit 130' INT TERM
 
 "$BIN/streamforge-kafka" --topic queue-control:1 --topic queue-events:1 \
-  --topic "$CANDLES_TOPIC:1" --topic "$TRADES_TOPIC:1" --topic "$LIVE_TOPIC:1" --bootstrap-file "$RUN/kafka.txt" \
-  > "$RUN/kafka.log" 2>&1 &
+  --bootstrap-file "$RUN/kafka.txt" > "$RUN/kafka.log" 2>&1 &
 pids+=($!)
-"$BIN/binance-replay" --url-file "$RUN/replay.txt" > "$RUN/replay.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$RUN/kafka.txt" ] && [ -s "$RUN/replay.txt" ] && break; sleep 0.1; done
+if [ "$OFFLINE" = 1 ]; then
+  "$BIN/binance-replay" --url-file "$RUN/replay.txt" > "$RUN/replay.log" 2>&1 &
+  pids+=($!)
+fi
+for _ in $(seq 100); do
+  [ -s "$RUN/kafka.txt" ] && { [ "$OFFLINE" != 1 ] || [ -s "$RUN/replay.txt" ]; } && break
+  sleep 0.1
+done
 [ -s "$RUN/kafka.txt" ] || { echo "embedded Kafka did not start:"; cat "$RUN/kafka.log"; exit 1; }
-[ -s "$RUN/replay.txt" ] || { echo "replay exchange did not start:"; cat "$RUN/replay.log"; exit 1; }
 BOOTSTRAP=$(cat "$RUN/kafka.txt")
-# shellcheck disable=SC1090
-source <(sed 's/^/export /' "$RUN/replay.txt")
+if [ "$OFFLINE" = 1 ]; then
+  [ -s "$RUN/replay.txt" ] || { echo "replay exchange did not start:"; cat "$RUN/replay.log"; exit 1; }
+  # shellcheck disable=SC1090
+  source <(sed 's/^/export /' "$RUN/replay.txt")
+fi
 
-echo "embedded Kafka:   $BOOTSTRAP (librdkafka mock cluster, in memory)"
-echo "replay exchange:  $BINANCE_API_URL  $BINANCE_WS_URL  ($(grep -o 'serving [^(]*' "$RUN/replay.log" | head -1))"
-echo
+env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$PORT" HOST=127.0.0.1 \
+  STREAMFORGE_DB="$RUN/streamforge.db" LOG_DIR="$RUN/logs" LOG_FORMAT=text \
+  TELEMETRY_INTERVAL="${TELEMETRY_INTERVAL:-2}" STOP_GRACE_SECONDS="${STOP_GRACE_SECONDS:-10}" \
+  ${BINANCE_API_URL:+BINANCE_API_URL=$BINANCE_API_URL} ${BINANCE_WS_URL:+BINANCE_WS_URL=$BINANCE_WS_URL} \
+  ${API_TOKEN:+API_TOKEN=$API_TOKEN} \
+  "$BIN/queue-manager" > "$RUN/queue-manager.log" 2>&1 &
+pids+=($!)
+URL="http://127.0.0.1:$PORT"
+export STREAMFORGE_URL="$URL"
+for _ in $(seq 150); do
+  curl -fsS "$URL/health/ready" > /dev/null 2>&1 && break
+  if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+    echo "queue-manager did not start:"; tail -5 "$RUN/queue-manager.log"
+    echo "(another program on port $PORT? set PORT=...)"; exit 1
+  fi
+  sleep 0.1
+done
 
-load() {  # SYMBOL TYPE TIME_RANGE TOPIC
-  echo "== loader-producer SYMBOL=$1 TYPE=$2 TIME_RANGE=$3 -> $4"
-  env QUEUE_ID="$QID" SYMBOL="$1" TYPE="$2" TIME_RANGE="$3" KAFKA_TOPIC="$4" \
-    TELEMETRY_PRODUCER_ID="loader-producer__${QID: -6}" KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-    TELEMETRY_INTERVAL=1 LOG_FORMAT=text "$BIN/loader-producer"
-}
-load ADABTC api_candles_1m 2021-11-27:2021-11-28 "$CANDLES_TOPIC"
-load BTCUSDT api_trades 2024-08-09:2024-08-09 "$TRADES_TOPIC"
-echo "== loader-ws-trades SYMBOL=ETHUSDT (live stream from the replay exchange, stopped with SIGTERM after 3 s)"
-env QUEUE_ID="$QID" SYMBOL=ETHUSDT TYPE=ws_trades KAFKA_TOPIC="$LIVE_TOPIC" \
-  TELEMETRY_PRODUCER_ID="loader-ws-trades__${QID: -6}" KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-  TELEMETRY_INTERVAL=1 LOG_FORMAT=text timeout -s TERM 3 "$BIN/loader-ws-trades" || true
+cat <<EOF
 
-echo
-echo "== what arrived in Kafka"
-"$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$CANDLES_TOPIC" --idle-ms 1500
-"$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$TRADES_TOPIC" --idle-ms 1500
-"$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic "$LIVE_TOPIC" --idle-ms 1500
-echo
-echo "== telemetry on queue-events"
-"$BIN/streamforge-tail" --bootstrap "$BOOTSTRAP" --topic queue-events --all --idle-ms 1500 |
-  sed -E 's/.*"type":"([^"]*)","status":"([^"]*)","message":"([^"]*)".*/  \1 \2: \3/'
+StreamForge is running.
+  API          $URL/queues            (Swagger UI: $URL/docs, OpenAPI: $URL/openapi.json)
+  WebSocket    ws://127.0.0.1:$PORT/ws/topic  (every state change)
+  metrics      $URL/metrics
+  Kafka        $BOOTSTRAP  (embedded: librdkafka's in-memory mock; read topics with kcat -b $BOOTSTRAP)
+  market data  ${BINANCE_API_URL:-https://api.binance.com (real Binance)}${OFFLINE:+$( [ "$OFFLINE" = 1 ] && echo " (replay exchange, real captured data)")}
+  store        $RUN/streamforge.db (SQLite)
+
+Try:
+  curl -XPOST $URL/queues/start -d '{"symbol":"BTCUSDT","type":"api_candles_1m","time_range":"2024-08-08:2024-08-09"}'
+  $BIN/streamforge list          $BIN/streamforge watch
+Ctrl-C stops everything.
+
+EOF
+
+if [ "$OFFLINE" = 1 ]; then
+  echo "== sample workflow (real captured data): ADABTC 1m candles 2021-11-27..28 -> Kafka -> SQLite"
+  SAMPLE='{"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
+    {"target":"loader-producer","type":"api_candles_1m"},
+    {"target":"arango-connector","type":"api_candles_1m"}]}'
+  QID=$(echo "$SAMPLE" | "$BIN/streamforge" ${API_TOKEN:+--token "$API_TOKEN"} --json start --file - |
+        sed -E 's/.*"queue_id":"([^"]*)".*/\1/')
+  echo "queue $QID"
+  status=0
+  "$BIN/streamforge" wait "$QID" --timeout 300 || status=$?
+  "$BIN/streamforge" get "$QID"
+  COLLECTION=$("$BIN/streamforge" --json get "$QID" | grep -o '"collection":"[a-z0-9_]*"' | tail -1 | cut -d'"' -f4)
+  echo "documents in $COLLECTION: $("$BIN/streamforge-store" --db "$RUN/streamforge.db" count "$COLLECTION")"
+  if [ "${EXIT_AFTER_SAMPLE:-0}" = 1 ]; then exit $status; fi
+fi
+echo "(running; Ctrl-C to stop)"
+while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 1; done
+echo "queue-manager exited:"; tail -5 "$RUN/queue-manager.log"
+exit 1

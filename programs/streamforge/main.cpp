@@ -247,7 +247,8 @@ int cmd_wait(const Global& g, const std::string& id, int timeout_s) {
     const auto& q = a.body.at("data");
     const std::string status = s(q, "status");
     if (!g.as_json && status != last) {
-      std::printf("%s %s records=%s\n", id.c_str(), status.c_str(), s(q, "records_written").c_str());
+      std::printf("%s %s records=%s\n", id.c_str(), status.c_str(),
+                  s(q, "records_written").c_str());
       std::fflush(stdout);
     }
     last = status;
@@ -270,8 +271,8 @@ int cmd_watch(const Global& g, const std::string& id) {
     std::fprintf(stderr, "streamforge: --url '%s' is invalid\n", g.url.c_str());
     return 2;
   }
-  const std::string ws = (url->tls() ? "wss://" : "ws://") + url->host + ":" + url->port +
-                         url->path + "/ws/topic";
+  const std::string ws =
+      (url->tls() ? "wss://" : "ws://") + url->host + ":" + url->port + url->path + "/ws/topic";
   auto c = net::WsClient::connect(ws);
   if (!c) {
     std::fprintf(stderr, "streamforge: cannot reach %s: %s\n", ws.c_str(),
@@ -298,8 +299,8 @@ int cmd_watch(const Global& g, const std::string& id) {
       for (const auto& j : q.at("jobs").as_array()) {
         jobs += " " + s(j, "target") + ":" + s(j, "status") + "(" + s(j, "records_written") + ")";
       }
-      const std::string line = s(v, "queue_id") + " " + s(v, "status") + " records=" +
-                               s(q, "records_written") + jobs;
+      const std::string line =
+          s(v, "queue_id") + " " + s(v, "status") + " records=" + s(q, "records_written") + jobs;
       if (line != last) std::printf("%s\n", line.c_str());
       last = line;
     }
