@@ -10,7 +10,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev libspdlog-dev libsqlite3-dev libcli11-dev
   libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  clang-format wrk curl procps
+  clang-format wrk curl procps python3-yaml
 )
 
 missing=()

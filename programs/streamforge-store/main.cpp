@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (!*d) {
-      std::fprintf(stderr, "streamforge-store: no document %s in %s\n", key.c_str(), collection.c_str());
+      std::fprintf(stderr, "streamforge-store: no document %s in %s\n", key.c_str(),
+                   collection.c_str());
       return 4;
     }
     std::printf("%s\n", (*d)->c_str());

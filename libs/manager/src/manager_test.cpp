@@ -245,7 +245,15 @@ TEST_F(ManagerTest, RestartKeepsEveryQueueAndResumesTheDispatcher) {
   const std::string done = start(kAdaWorkflow);
   wait_status(done, {"finished"});
   const std::string live = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
-  wait_status(live, {"loading"});
+  // Both jobs running (they said `started`), so they can answer the manager's SIGTERM.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    auto q = queue(live);
+    const auto& jobs = q.at("jobs").as_array();
+    if (jobs[0].at("status").as_string() == "loading" && jobs[1].at("status") != "launched") break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << json::serialize(q);
+    std::this_thread::sleep_for(100ms);
+  }
   const auto before = queue(done);
   // The manager goes (its local jobs are ended: they send `interrupted` while it is down).
   server_.reset();

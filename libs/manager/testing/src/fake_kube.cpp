@@ -188,7 +188,8 @@ struct FakeKube::State {
       json::array items;
       for (const auto& [name, job] : jobs) {
         if (!key.empty()) {
-          auto* l = at(json::value(job), {"metadata", "labels", key.c_str()});
+          const json::value whole = job;
+          auto* l = at(whole, {"metadata", "labels", key.c_str()});
           if (!l || !l->is_string() || l->as_string() != value) continue;
         }
         items.push_back(job);
