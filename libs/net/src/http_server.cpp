@@ -1,5 +1,6 @@
 // HttpServer: one of the two files of this library that include Beast (they are slow to compile).
 #include "sf/net/http_server.h"
+#include "sf/net/detail/listen.h"
 
 #include <openssl/evp.h>
 
@@ -357,17 +358,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   impl->options = options;
   impl->handler = std::move(handler);
   impl->ws = std::move(ws);
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options.host, ec);
-  if (ec) return make_error("bad listen address '" + options.host + "': " + ec.message());
-  tcp::endpoint ep(address, options.port);
-  impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(ep, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return make_error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                      ": " + ec.message() + ". Hint: pick another port (PORT), or 0 for any");
+  if (auto st = net::detail::listen_on(impl->acceptor, options.host, options.port); !st) {
+    return st.error();
   }
   impl->port = impl->acceptor.local_endpoint().port();
   Impl* raw = impl.get();

@@ -1,5 +1,6 @@
 // The replay exchange's network side. The only file of this library that includes Beast.
 #include "sf/replay/server.h"
+#include "sf/net/detail/listen.h"
 
 #include <zlib.h>
 #include <atomic>
@@ -397,17 +398,8 @@ Result<std::unique_ptr<ReplayServer>> ReplayServer::start(std::shared_ptr<const 
                                                           ServerOptions options,
                                                           std::shared_ptr<Clock> clock) {
   auto impl = std::make_unique<Impl>(std::move(data), options, std::move(clock));
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options.host, ec);
-  if (ec) return make_error("bad listen address '" + options.host + "': " + ec.message());
-  tcp::endpoint ep(address, options.port);
-  impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(ep, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return make_error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                      ": " + ec.message() + ". Hint: pick another port, or 0 for any");
+  if (auto st = net::detail::listen_on(impl->acceptor, options.host, options.port); !st) {
+    return st.error();
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->started_ms = impl->clock->now_ms();
