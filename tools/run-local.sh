@@ -16,7 +16,7 @@ RUN="${RUN_DIR:-$ROOT/var/run}"
 PORT="${PORT:-8000}"
 OFFLINE="${OFFLINE:-${STREAMFORGE_OFFLINE:-0}}"
 mkdir -p "$RUN"
-rm -f "$RUN"/kafka.txt "$RUN"/replay.txt
+rm -f "$RUN"/kafka.txt "$RUN"/replay.txt "$RUN"/sessions
 pids=()
 cleanup() {
   trap - EXIT INT TERM
@@ -43,12 +43,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN/streamforge-kafka" --topic queue-control:1 --topic queue-events:1 \
+# Each in a session of its own: a Ctrl-C on the terminal reaches this script only, which then stops
+# them in order (the manager first, while Kafka still takes its jobs' last events).
+setsid "$BIN/streamforge-kafka" --topic queue-control:1 --topic queue-events:1 \
   --bootstrap-file "$RUN/kafka.txt" > "$RUN/kafka.log" 2>&1 &
 pids+=($!)
+echo $! >> "$RUN/sessions"  # each leads a session (setsid): tests look for anything left in them
 if [ "$OFFLINE" = 1 ]; then
-  "$BIN/binance-replay" --url-file "$RUN/replay.txt" > "$RUN/replay.log" 2>&1 &
+  setsid "$BIN/binance-replay" --url-file "$RUN/replay.txt" > "$RUN/replay.log" 2>&1 &
   pids+=($!)
+echo $! >> "$RUN/sessions"  # each leads a session (setsid): tests look for anything left in them
 fi
 for _ in $(seq 100); do
   [ -s "$RUN/kafka.txt" ] && { [ "$OFFLINE" != 1 ] || [ -s "$RUN/replay.txt" ]; } && break
@@ -67,8 +71,9 @@ env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$PORT" HOST=127.0.0.1 \
   TELEMETRY_INTERVAL="${TELEMETRY_INTERVAL:-2}" STOP_GRACE_SECONDS="${STOP_GRACE_SECONDS:-10}" \
   ${BINANCE_API_URL:+BINANCE_API_URL=$BINANCE_API_URL} ${BINANCE_WS_URL:+BINANCE_WS_URL=$BINANCE_WS_URL} \
   ${API_TOKEN:+API_TOKEN=$API_TOKEN} \
-  "$BIN/queue-manager" > "$RUN/queue-manager.log" 2>&1 &
+  setsid "$BIN/queue-manager" > "$RUN/queue-manager.log" 2>&1 &
 pids+=($!)
+echo $! >> "$RUN/sessions"  # each leads a session (setsid): tests look for anything left in them
 URL="http://127.0.0.1:$PORT"
 export STREAMFORGE_URL="$URL"
 for _ in $(seq 150); do
