@@ -99,6 +99,22 @@ TEST(Arango, CollectionCreatedOnceEvenIfSomeoneElseWasFirst) {
   EXPECT_TRUE(fake.has_collection("shared_c"));
 }
 
+TEST(Arango, ACollectionDroppedUnderneathIsA404ThenRecreated) {
+  testing::FakeArango fake("market", "sf", "pw");
+  auto s = open_arango(options_for(fake)).value();
+  ASSERT_TRUE(s->upsert("trades", {doc("a", 1)}).ok());
+  fake.drop_collection("trades");
+  // The client still believes it exists: the batch gets 404 (errorNum 1203), a retryable error.
+  auto w = s->upsert("trades", {doc("b", 2)});
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.error().retryable);
+  EXPECT_NE(w.error().message.find("1203"), std::string::npos) << w.error().message;
+  // Trying again creates it anew and writes.
+  auto again = s->upsert("trades", {doc("b", 2)});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(fake.documents("trades").size(), 1u);
+}
+
 TEST(Arango, CursorsPageThroughLargeResults) {
   testing::FakeArango fake("market", "sf", "pw");
   auto s = open_arango(options_for(fake)).value();

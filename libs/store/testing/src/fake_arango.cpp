@@ -373,6 +373,11 @@ bool FakeArango::has_collection(const std::string& collection) const {
   return state_->collections.count(collection) > 0;
 }
 
+void FakeArango::drop_collection(const std::string& collection) {
+  std::lock_guard lock(state_->mu);
+  state_->collections.erase(collection);
+}
+
 int64_t FakeArango::requests() const {
   return state_->requests.load();
 }

@@ -40,6 +40,8 @@ class FakeArango {
   // Documents of a collection as stored (JSON texts with _id/_key/_rev), by key.
   std::map<std::string, std::string> documents(const std::string& collection) const;
   bool has_collection(const std::string& collection) const;
+  // Drops a collection behind the clients' backs (as an operator with arangosh could).
+  void drop_collection(const std::string& collection);
   int64_t requests() const;
   int64_t write_requests() const;
 
