@@ -6,6 +6,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "sf/core/clock.h"
 #include "sf/kafka/client.h"
@@ -110,11 +112,12 @@ struct QueueManager::Impl {
   std::unique_ptr<kafka::Consumer> probe;
 
   mutable std::mutex mu;
-  std::map<std::string, QueueState> queues;
-  std::map<std::string, std::string> docs;  // queue_id -> its stored JSON
+  std::unordered_map<std::string, QueueState> queues;
+  std::unordered_map<std::string, std::string> docs;  // queue_id -> its stored JSON
   std::set<std::pair<int64_t, std::string>, std::greater<>> newest_first;  // (created_at, id)
-  std::map<std::string, std::pair<std::string, size_t>> by_producer;       // producer -> queue, job
-  std::map<std::string, std::pair<std::string, size_t>> by_job_name;
+  std::unordered_map<std::string, std::pair<std::string, size_t>>
+      by_producer;  // producer -> queue, job
+  std::unordered_map<std::string, std::pair<std::string, size_t>> by_job_name;
   struct Death {
     SteadyClock::time_point deadline;
     bool failed;
@@ -144,9 +147,9 @@ struct QueueManager::Impl {
   // is pushed to the listeners at once), flush() stores every changed queue in one transaction
   // and pushes the rest. The dispatcher flushes once per batch of events, before committing their
   // offsets; API calls and the supervisor flush at once. Called with `mu` held.
-  std::set<std::string> dirty, pushed;
+  std::unordered_set<std::string> dirty, pushed;
   // Queues with a job not ended yet: the only ones the supervisor looks at.
-  std::set<std::string> active;
+  std::unordered_set<std::string> active;
 
   static bool all_ended(const QueueState& q) {
     return std::all_of(q.jobs.begin(), q.jobs.end(),

@@ -183,7 +183,13 @@ class Writer {
   }
   void str(const std::string& v) {
     out_.push_back('"');
-    for (unsigned char c : v) {
+    // Runs that need no escaping are appended whole.
+    size_t from = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const auto c = static_cast<unsigned char>(v[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(v, from, i - from);
+      from = i + 1;
       switch (c) {
         case '"':
           out_ += "\\\"";
@@ -200,16 +206,14 @@ class Writer {
         case '\t':
           out_ += "\\t";
           break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out_ += buf;
-          } else {
-            out_.push_back(static_cast<char>(c));
-          }
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out_ += buf;
+        }
       }
     }
+    out_.append(v, from, std::string::npos);
     out_.push_back('"');
   }
   void opt_str(const std::string& v) {

@@ -94,12 +94,14 @@ TEST(State, DocumentsRoundTrip) {
   j.plan.completes = {"btc_trades_2024_06"};
   j.status = "loading";
   j.records_written = 7;
+  j.error_message = "said \"no\"\n\tthen \x01 and \\ end";
   q.jobs.push_back(j);
   q.derive_status("t");
   const std::string doc = to_json(q);
   auto back = queue_from_json(doc);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(to_json(*back), doc);
+  EXPECT_EQ(back->jobs[0].error_message, j.error_message);  // escaped and read back exactly
   EXPECT_NE(doc.find("\"start_time\":\"2024-06-01T00:00:00.000Z\""), std::string::npos);
   EXPECT_FALSE(parse_event("nope").has_value());
   EXPECT_FALSE(parse_event(R"({"command":"stop","queue_id":"q"})").has_value());
