@@ -63,7 +63,9 @@ int queue_manager_main(int, char**) {
   if (auto dir = env("SWAGGER_UI_DIR")) api.swagger_dir = *dir;
 
   // The state store is the manager's own (ARANGO_* or STREAMFORGE_DB), the same the connectors use.
-  auto store = store::open_store(cfg.store);
+  auto store_settings = cfg.store;
+  store_settings.sqlite.cache_kib = 16384;  // the states live in memory; SQLite only stores them
+  auto store = store::open_store(store_settings);
   if (!store) {
     config::exit_with_config_error({cfg.store.arango ? "ARANGO_URL" : "STREAMFORGE_DB",
                                     "config error: " + store.error().message});

@@ -1,5 +1,7 @@
 #include "sf/manager/service.h"
 
+#include <malloc.h>
+
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <filesystem>
@@ -682,6 +684,9 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
     }
   }
   impl->refresh_queue_metrics();
+  all = store::Page{};
+  // The documents read at start are parsed and gone: hand their memory back to the system.
+  malloc_trim(0);
   impl->lg.info("queue-manager: {} queues in {}, {} launcher", impl->queues.size(),
                 impl->store->describe(), impl->launcher->kind());
   if (auto st = impl->start_dispatcher(); !st) return st.error();

@@ -282,8 +282,9 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
         std::string("PRAGMA synchronous=") + (options.synchronous_full ? "FULL" : "NORMAL"),
         std::string("PRAGMA foreign_keys=OFF"),
         // Keys arrive interleaved from many partitions, so upserts touch pages all over the
-        // primary-key tree; a 32 MiB page cache (default 2 MiB) keeps them from re-reading.
-        std::string("PRAGMA cache_size=-32768")}) {
+        // primary-key tree; a large page cache (SQLite's default is 2 MiB) keeps them from
+        // re-reading.
+        "PRAGMA cache_size=-" + std::to_string(options.cache_kib)}) {
     char* err = nullptr;
     if (sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
       std::string why = err ? err : "unknown";

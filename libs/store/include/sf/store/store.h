@@ -93,6 +93,9 @@ struct SqliteOptions {
   // offsets after it); NORMAL: survives a crash of the process only.
   bool synchronous_full = true;
   std::chrono::milliseconds busy_timeout{10'000};
+  // Page cache: the connector's batches touch pages all over a table; the queue-manager keeps its
+  // states in memory anyway and needs little.
+  int cache_kib = 32'768;
 };
 
 struct ArangoOptions {
