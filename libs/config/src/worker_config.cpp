@@ -1,5 +1,6 @@
 #include "sf/config/worker_config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -144,6 +145,8 @@ std::string_view to_string(DataKind k) {
       return "ws_candles";
     case DataKind::ws_trades:
       return "ws_trades";
+    case DataKind::analytics:
+      return "analytics";
   }
   return "?";
 }
@@ -252,7 +255,23 @@ std::variant<KafkaSettings, ConfigError> load_kafka_settings(const EnvLookup& en
   }
 }
 
+namespace {
+std::variant<WorkerConfig, ConfigError> load_config(const EnvLookup& env, KafkaRole role,
+                                                    const std::vector<std::string>* analytics);
+}  // namespace
+
 std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env, KafkaRole role) {
+  return load_config(env, role, nullptr);
+}
+
+std::variant<WorkerConfig, ConfigError> load_analytics_config(
+    const EnvLookup& env, const std::vector<std::string>& types) {
+  return load_config(env, KafkaRole::consumer, &types);
+}
+
+namespace {
+std::variant<WorkerConfig, ConfigError> load_config(const EnvLookup& env, KafkaRole role,
+                                                    const std::vector<std::string>* analytics) {
   try {
     Reader r(env);
     WorkerConfig c;
@@ -268,7 +287,17 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
     }
     c.type = r.required(
         "TYPE", "one of api_candles_<interval>, api_trades, ws_candles_<interval>, ws_trades");
-    auto [kind, type_interval] = parse_type(c.type);
+    std::pair<DataKind, std::string> parsed_type{DataKind::analytics, ""};
+    if (analytics) {
+      if (std::find(analytics->begin(), analytics->end(), c.type) == analytics->end()) {
+        std::string names;
+        for (const auto& t : *analytics) names += (names.empty() ? "" : " or ") + t;
+        fail("TYPE", c.type, names);
+      }
+    } else {
+      parsed_type = parse_type(c.type);
+    }
+    auto [kind, type_interval] = parsed_type;
     c.kind = kind;
     const auto interval_env = r.get("INTERVAL");
     const std::string expect_interval = "a Binance interval: " + interval_list();
@@ -290,6 +319,8 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
              expect_interval + " (TYPE=" + c.type + " names none; or use e.g. " + c.type + "_1m)");
       }
       c.interval = records::Interval::parse(name);
+    } else if (interval_env) {
+      c.interval = records::Interval::parse(*interval_env);
     }
     if (auto tr = r.get("TIME_RANGE")) {
       auto parsed = records::TimeRange::parse(*tr);
@@ -299,11 +330,13 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
                  parsed.error().message);
       }
       c.time_range = *parsed;
-    } else if (!is_live(kind)) {
+    } else if (!is_live(kind) && kind != DataKind::analytics) {
       fail("TIME_RANGE", std::nullopt,
            "YYYY-MM-DD:YYYY-MM-DD (UTC, both days inclusive) for TYPE=" + c.type);
     }
-    c.kafka_topic = r.topic("KAFKA_TOPIC", std::nullopt);
+    const std::string own_topic = c.queue_id + "-" + c.type;  // analytics publish no data
+    c.kafka_topic = r.topic("KAFKA_TOPIC", analytics ? std::optional<std::string_view>(own_topic)
+                                                     : std::nullopt);
     c.producer_id =
         r.required("TELEMETRY_PRODUCER_ID", "this instance's id, e.g. loader-producer__a1b2c3");
     c.kafka = read_kafka(r, role);
@@ -338,5 +371,6 @@ std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
     return b.error;
   }
 }
+}  // namespace
 
 }  // namespace sf::config

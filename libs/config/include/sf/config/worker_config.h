@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "sf/config/env.h"
 #include "sf/records/interval.h"
@@ -15,7 +16,9 @@
 
 namespace sf::config {
 
-enum class DataKind { api_candles, api_trades, ws_candles, ws_trades };
+// `analytics`: a graph-builder / gnn-trainer / visualizer type (gnn_graph, realtime_graph, ...), which
+// names no market data: INTERVAL and TIME_RANGE are optional and SYMBOL is the workflow's.
+enum class DataKind { api_candles, api_trades, ws_candles, ws_trades, analytics };
 std::string_view to_string(DataKind k);
 bool is_live(DataKind k);      // ws_*
 bool has_candles(DataKind k);  // *_candles
@@ -60,6 +63,10 @@ struct WorkerConfig {
 
 std::variant<WorkerConfig, ConfigError> load_worker_config(const EnvLookup& env,
                                                            KafkaRole role = KafkaRole::producer);
+// The same for the analytics workers: TYPE must be one of `types` (kind = analytics); INTERVAL and
+// TIME_RANGE are optional (validated when given).
+std::variant<WorkerConfig, ConfigError> load_analytics_config(
+    const EnvLookup& env, const std::vector<std::string>& types);
 // The Kafka part alone (programs that need only a broker, e.g. tools).
 std::variant<KafkaSettings, ConfigError> load_kafka_settings(const EnvLookup& env, KafkaRole role);
 
