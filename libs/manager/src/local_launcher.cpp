@@ -35,8 +35,7 @@ class LocalLauncher final : public Launcher {
     const std::string program = o_.bin_dir + "/" + spec.target;
     if (access(program.c_str(), X_OK) != 0) {
       return make_error("program " + spec.target + " is not available in " + o_.bin_dir +
-                        " (this build has loader-producer, loader-ws-candles, loader-ws-trades and "
-                        "arango-connector)");
+                        " (build it: make build; gnn-trainer needs libtorch)");
     }
     std::error_code ec;
     const auto dir = std::filesystem::path(o_.log_dir) / spec.queue_id;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -18,6 +19,7 @@
 #include "sf/manager/api.h"
 #include "sf/manager/service.h"
 #include "sf/net/transport.h"
+#include "sf/records/time_range.h"
 #include "sf/replay/server.h"
 #include "sf/replay/testing/captures.h"
 #include "sf/store/store.h"
@@ -193,6 +195,97 @@ TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTrans
   EXPECT_NE(
       metrics.find("streamforge_http_request_duration_seconds_bucket{route=\"/queues/start\",le="),
       std::string::npos);
+}
+
+// The seeds' historical workflow shape on real captured trades (BTCUSDT across midnight
+// 2024-08-08/09): loaders -> connectors -> graph-builder, which waits for both collections.
+TEST_F(ManagerTest, HistoricalWorkflowBuildsTheGraphAfterItsInputs) {
+  start_manager();
+  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-08-08:2024-08-09","requests":[
+    {"target":"loader-producer","type":"api_candles_1m"},
+    {"target":"loader-producer","type":"api_trades"},
+    {"target":"arango-connector","type":"api_candles_1m"},
+    {"target":"arango-connector","type":"api_trades"},
+    {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_1m_2024_08","btc_trades_2024_08"],"collection_output":"btc_graph_2024_08"}]})");
+  ASSERT_FALSE(id.empty());
+  auto q = wait_status(id, {"finished", "error", "interrupted"}, 120s);
+  ASSERT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+  const auto& gb = q.at("jobs").as_array()[4].as_object();
+  EXPECT_EQ(gb.at("target"), "graph-builder");
+  EXPECT_EQ(gb.at("status"), "finished") << json::serialize(gb);
+  const auto& m = gb.at("metrics").as_object();
+  EXPECT_GT(m.at("nodes").to_number<double>(), 2);
+  EXPECT_EQ(m.at("quality_mismatches").to_number<double>(), 0) << json::serialize(gb);
+  EXPECT_GT(m.at("trades_read").to_number<double>(), 10'000);
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto st = store::open_sqlite(so).value();
+  auto meta = json::parse(*st->get("btc_graph_2024_08", "meta").value()).as_object();
+  EXPECT_TRUE(meta.at("complete").as_bool());
+  EXPECT_EQ(meta.at("counts").at("nodes").as_int64(), st->count("btc_candles_1m_2024_08").value());
+  EXPECT_EQ(meta.at("counts").at("nodes").to_number<double>(), m.at("nodes").to_number<double>());
+}
+
+// The real-time shape: WebSocket loaders -> connectors -> realtime_graph, nodes appear while
+// the data flows; stop -> every job interrupted, and the graph keeps every bar it built.
+TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
+  cfg_.worker_env["GRAPH_TRADE_TIMEOUT_MS"] = "1500";
+  cfg_.worker_env["GRAPH_POLL_MS"] = "100";
+  start_manager();
+  // The connectors' collections are named by the day the queue starts (SPEC §5).
+  std::string day = records::format_utc(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count())
+                        .substr(0, 10);
+  std::replace(day.begin(), day.end(), '-', '_');
+  const std::string candles = "btc_ws_candles_1m_" + day, trades = "btc_ws_trades_" + day;
+  const std::string id = start(R"({"symbol":"BTCUSDT","requests":[
+    {"target":"loader-ws-candles","type":"ws_candles_1m"},
+    {"target":"loader-ws-trades","type":"ws_trades"},
+    {"target":"arango-connector","type":"ws_candles_1m"},
+    {"target":"arango-connector","type":"ws_trades"},
+    {"target":"graph-builder","type":"realtime_graph","collection_inputs":[")" + candles +
+                               R"(",")" + trades + R"("],"collection_output":"btc_graph_rt"}]})");
+  ASSERT_FALSE(id.empty());
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto st = store::open_sqlite(so).value();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  int64_t nodes = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    store::Query query;
+    query.equals["kind"] = "node";
+    query.limit = 1;
+    auto page = st->find("btc_graph_rt", query);
+    nodes = page ? page->total : 0;
+    if (nodes >= 10) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_GE(nodes, 10) << json::serialize(queue(id));
+  store::Query metrics_query;
+  metrics_query.equals["kind"] = "metrics";
+  EXPECT_GE(st->find("btc_graph_rt", metrics_query).value().total, 10);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 200);
+  auto q = wait_status(id, {"interrupted", "error", "finished"}, 30s);
+  EXPECT_EQ(q.at("status").as_string(), "interrupted") << json::serialize(q);
+  for (const auto& j : q.at("jobs").as_array()) {
+    EXPECT_EQ(j.at("status").as_string(), "interrupted") << json::serialize(j);
+  }
+  // Every node has its candle; none is duplicated (keys are the bars).
+  store::Query all;
+  all.equals["kind"] = "node";
+  all.limit = 100000;
+  auto built = st->find("btc_graph_rt", all).value();
+  std::set<int64_t> bars;
+  for (const auto& d : built.documents) {
+    auto v = json::parse(d).as_object();
+    EXPECT_TRUE(bars.insert(v.at("open_time").as_int64()).second);
+    const auto key = "BTCUSDT:1m:" + std::to_string(v.at("open_time").as_int64());
+    if (!v.at("gap").as_bool()) {
+      EXPECT_TRUE(st->get(candles, key).value().has_value()) << key;
+    }
+  }
 }
 
 TEST_F(ManagerTest, LiveWorkflowStoppedEndsInterrupted) {

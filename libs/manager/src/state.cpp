@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "sf/records/time_range.h"
 
@@ -116,6 +117,12 @@ std::optional<TelemetryEvent> parse_event(const std::string& text) {
   e.timestamp = num("timestamp", 0);
   e.dead_lettered = static_cast<int64_t>(num("dead_lettered", -1));
   e.progress = num("progress", -1);
+  static const std::set<std::string_view> known = {"records_written", "last_loaded_timestamp",
+                                                   "timestamp", "dead_lettered", "progress"};
+  for (const auto& [k, v] : o) {
+    if (!v.is_number() || known.count(k) || k.size() > 40 || e.metrics.size() >= 24) continue;
+    e.metrics[std::string(k)] = v.to_number<double>();
+  }
   return e;
 }
 
@@ -147,6 +154,15 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
     const int64_t permille = static_cast<int64_t>(std::llround(std::min(1.0, e.progress) * 1000));
     if (permille > job.progress_permille) {
       job.progress_permille = permille;
+      changed = true;
+    }
+  }
+  if (next >= now) {
+    for (const auto& [k, v] : e.metrics) {
+      auto it = job.metrics.find(k);
+      if (it != job.metrics.end() && it->second == v) continue;
+      if (it == job.metrics.end() && job.metrics.size() >= 24) continue;
+      job.metrics[k] = v;
       changed = true;
     }
   }
@@ -260,6 +276,15 @@ void write_job(Writer& w, const JobState& j) {
   w.key("dead_lettered").num(j.dead_lettered);
   w.key("progress")
       .raw(j.progress_permille < 0 ? "null" : std::to_string(j.progress_permille / 1000.0));
+  if (!j.metrics.empty()) {
+    std::string m = "{";
+    for (const auto& [k, v] : j.metrics) {
+      if (m.size() > 1) m += ',';
+      m += json::serialize(json::value(k)) + ":" +
+           (std::isfinite(v) ? json::serialize(json::value(v)) : std::string("null"));
+    }
+    w.key("metrics").raw(m + "}");
+  }
   w.key("interval").str(j.plan.interval);
   w.key("realtime").boolean(j.plan.realtime);
   w.key("waits_for").strings(j.plan.waits_for);
@@ -387,6 +412,11 @@ std::optional<QueueState> queue_from_json(const std::string& text) {
       j.dead_lettered = n(jo, "dead_lettered");
       if (auto* x = jo.if_contains("progress"); x && x->is_number()) {
         j.progress_permille = static_cast<int64_t>(std::llround(x->to_number<double>() * 1000));
+      }
+      if (auto* x = jo.if_contains("metrics"); x && x->is_object()) {
+        for (const auto& [k, v] : x->as_object()) {
+          if (v.is_number()) j.metrics[std::string(k)] = v.to_number<double>();
+        }
       }
       q.jobs.push_back(std::move(j));
     }

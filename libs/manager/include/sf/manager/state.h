@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct JobState {
   int64_t pid = 0;                      // local launcher
   int64_t dead_lettered = 0;
   int64_t progress_permille = -1;  // the loader's `progress` (0..1) x 1000; -1 unknown
+  // The worker's own numeric telemetry fields (nodes, edges, epoch, accuracy, ...), latest value.
+  std::map<std::string, double> metrics;
 };
 
 struct QueueState {
@@ -56,6 +59,8 @@ struct TelemetryEvent {
   double timestamp = 0;  // unix seconds
   int64_t dead_lettered = -1;
   double progress = -1;  // 0..1 when the worker knows how much is left
+  // Other numeric top-level fields (at most 24, names of at most 40 characters).
+  std::map<std::string, double> metrics;
 };
 
 // Parses one message of QUEUE_EVENTS_TOPIC; nothing for what is not a telemetry event.
