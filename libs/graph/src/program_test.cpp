@@ -267,5 +267,81 @@ TEST_F(GraphBuilderProgram, UnreadableInputDocumentIsAnError) {
       << evs.back();
 }
 
+// realtime_graph against collections filled bar by bar (as connectors fill them), killed with -9
+// halfway and restarted, ending after the loaders' and connectors' final events: the same nodes,
+// bar for bar, as a historical build of the same data, and a metrics document per bar.
+TEST_F(GraphBuilderProgram, RealtimeFollowsRestartsAndEndsLikeTheHistoricalBuild) {
+  const auto* data = replay::testing::captures()->find("BTCUSDT");
+  ASSERT_NE(data, nullptr);
+  const auto m1 = *records::Interval::parse("1m");
+  std::vector<records::Candle> cs;
+  for (const auto& k : replay::klines_from_trades(data->trades, m1)) cs.push_back(k.candle);
+  ASSERT_TRUE(store_->ensure_collection("rt_candles").ok());
+  ASSERT_TRUE(store_->ensure_collection("rt_trades").ok());
+  auto e = env("rt_candles,rt_trades", "rt_graph", "realtime_graph");
+  e["GRAPH_POLL_MS"] = "20";
+  e["GRAPH_GRACE_MS"] = "0";
+  e["GRAPH_TRADE_TIMEOUT_MS"] = "60000";
+  auto child = start(e, "rt1");
+  size_t ti = 0;
+  auto feed_bar = [&](size_t i) {
+    std::vector<records::Trade> bar;
+    for (; ti < data->trades.size() && data->trades[ti].timestamp <= cs[i].close_time; ++ti) {
+      bar.push_back(data->trades[ti]);
+    }
+    put("rt_trades", bar);
+    put("rt_candles", std::vector<records::Candle>{cs[i]});
+  };
+  auto nodes = [&] {
+    store::Query q;
+    q.equals["kind"] = "node";
+    q.limit = 1;
+    auto p = store_->find("rt_graph", q);
+    return p ? p->total : 0;
+  };
+  const size_t half = cs.size() / 2;
+  for (size_t i = 0; i < half; ++i) feed_bar(i);
+  // Bars up to the last fed one's predecessor are built as soon as a later trade shows them done.
+  for (int i = 0; i < 500 && nodes() < static_cast<int64_t>(half) - 1; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(nodes(), static_cast<int64_t>(half) - 1) << log("rt1");
+  child->signal(SIGKILL);
+  child->wait(10s);
+  auto again = start(e, "rt2");
+  for (size_t i = half; i < cs.size(); ++i) feed_bar(i);
+  put("rt_trades", std::vector<records::Trade>(data->trades.begin() + static_cast<long>(ti),
+                                               data->trades.end()));
+  // The queue's inputs end: both loaders and both connectors report.
+  auto p = kafka::Producer::create({kafka_.settings(), "test", {}}).value();
+  for (const char* who : {"loader-ws-candles__1", "loader-ws-trades__1", "arango-connector__1",
+                          "arango-connector__2"}) {
+    json::object ev{{"queue_id", "wf-historical-20240601-abcdef"}, {"producer", who},
+                    {"status", "finished"}, {"type", "ws_trades"}, {"timestamp", 1.0}};
+    ASSERT_TRUE(p->send("queue-events", "q", json::serialize(ev)).ok());
+  }
+  ASSERT_TRUE(p->flush(10s).ok());
+  auto st = again->wait(60s);
+  ASSERT_TRUE(st.has_value()) << log("rt2");
+  EXPECT_EQ(st->code, 0) << log("rt2");
+  EXPECT_TRUE(meta("rt_graph").at("complete").as_bool());
+
+  ASSERT_EQ(run(env("rt_candles,rt_trades", "hist_graph"), "hist"), 0) << log("hist");
+  int compared = 0;
+  for (const auto& c : cs) {
+    const auto key = node_key("BTCUSDT", "1m", c.open_time);
+    auto a = store_->get("rt_graph", key).value(), b = store_->get("hist_graph", key).value();
+    ASSERT_TRUE(a.has_value()) << key;
+    ASSERT_TRUE(b.has_value()) << key;
+    EXPECT_EQ(*a, *b);
+    EXPECT_TRUE(store_->get("rt_graph", "m:BTCUSDT:1m:" + std::to_string(c.open_time))
+                    .value()
+                    .has_value());
+    ++compared;
+  }
+  EXPECT_EQ(compared, static_cast<int>(cs.size()));
+  EXPECT_EQ(nodes(), static_cast<int64_t>(cs.size()));
+}
+
 }  // namespace
 }  // namespace sf::graph

@@ -226,6 +226,26 @@ TEST_F(ManagerTest, HistoricalWorkflowBuildsTheGraphAfterItsInputs) {
   EXPECT_EQ(meta.at("counts").at("nodes").to_number<double>(), m.at("nodes").to_number<double>());
 }
 
+// The seed month itself (8,640 real 5m candles of June 2024, served by the replay exchange from
+// data.binance.vision's file) through loader -> connector -> graph-builder.
+TEST_F(ManagerTest, SeedMonthWorkflowReachesACompleteGraph) {
+  start_manager();
+  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+    {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
+    {"target":"arango-connector","type":"api_candles_5m"},
+    {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"}]})");
+  ASSERT_FALSE(id.empty());
+  auto q = wait_status(id, {"finished", "error", "interrupted"}, 180s);
+  ASSERT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+  EXPECT_EQ(q.at("jobs").as_array()[2].at("metrics").at("nodes").to_number<double>(), 8640);
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto st = store::open_sqlite(so).value();
+  auto meta = json::parse(*st->get("btc_graph_2024_06", "meta").value()).as_object();
+  EXPECT_TRUE(meta.at("complete").as_bool());
+  EXPECT_EQ(meta.at("counts").at("gap_nodes").as_int64(), 0);
+}
+
 // The real-time shape: WebSocket loaders -> connectors -> realtime_graph, nodes appear while
 // the data flows; stop -> every job interrupted, and the graph keeps every bar it built.
 TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "sf/records/parser.h"
 
@@ -180,6 +181,23 @@ const std::vector<Kline>& SymbolData::klines(const records::Interval& interval) 
   auto built =
       std::make_unique<std::vector<Kline>>(!trades.empty() ? klines_from_trades(trades, interval)
                                                            : aggregate_klines(klines_1m, interval));
+  if (auto native = native_klines.find(interval.name()); native != native_klines.end()) {
+    // The exchange's own klines where the archive has them; derived ones elsewhere.
+    std::vector<Kline> merged;
+    merged.reserve(native->second.size() + built->size());
+    for (const auto& c : native->second) merged.push_back(Kline{c, -1, -1});
+    const int64_t first = native->second.front().open_time, last = native->second.back().open_time;
+    std::set<int64_t> have;
+    for (const auto& c : native->second) have.insert(c.open_time);
+    for (auto& k : *built) {
+      const bool inside = k.candle.open_time >= first && k.candle.open_time <= last;
+      if (!have.count(k.candle.open_time) && !inside) merged.push_back(std::move(k));
+    }
+    std::sort(merged.begin(), merged.end(), [](const Kline& a, const Kline& b) {
+      return a.candle.open_time < b.candle.open_time;
+    });
+    *built = std::move(merged);
+  }
   auto& ref = *built;
   klines_.emplace(std::string(interval.name()), std::move(built));
   return ref;
@@ -214,16 +232,22 @@ Result<std::shared_ptr<Dataset>> Dataset::load(const fs::path& dir) {
   if (fs::is_directory(dir / "vision", ec)) {
     for (const auto& e : fs::directory_iterator(dir / "vision")) {
       const std::string name = e.path().filename().string();
-      const size_t dash = name.find("-1m-");
-      if (dash == std::string::npos || e.path().extension() != ".csv") continue;
+      // <SYMBOL>-<interval>-<date>.csv (trades files, <SYMBOL>-trades-..., are not klines).
+      const size_t dash = name.find('-');
+      const size_t dash2 = dash == std::string::npos ? dash : name.find('-', dash + 1);
+      if (dash2 == std::string::npos || e.path().extension() != ".csv") continue;
       const std::string symbol = name.substr(0, dash);
+      const std::string iv = name.substr(dash + 1, dash2 - dash - 1);
+      if (!records::Interval::parse(iv)) continue;
+      auto& sd = symbol_of(symbol);
+      auto& into = iv == "1m" ? sd.klines_1m : sd.native_klines[iv];
       std::ifstream in(e.path());
       std::string line;
       while (std::getline(in, line)) {
         if (line.empty()) continue;
-        auto c = records::parse_vision_kline_row(line, symbol, "1m");
+        auto c = records::parse_vision_kline_row(line, symbol, iv);
         if (!c) return make_error(name + ": " + c.error().message);
-        symbol_of(symbol).klines_1m.push_back(std::move(c).value());
+        into.push_back(std::move(c).value());
       }
     }
   }
@@ -236,6 +260,15 @@ Result<std::shared_ptr<Dataset>> Dataset::load(const fs::path& dir) {
         d->trades.end());
     std::sort(d->klines_1m.begin(), d->klines_1m.end(),
               [](const Candle& a, const Candle& b) { return a.open_time < b.open_time; });
+    for (auto& [iv, ks] : d->native_klines) {
+      std::sort(ks.begin(), ks.end(),
+                [](const Candle& a, const Candle& b) { return a.open_time < b.open_time; });
+      ks.erase(std::unique(ks.begin(), ks.end(),
+                           [](const Candle& a, const Candle& b) {
+                             return a.open_time == b.open_time;
+                           }),
+               ks.end());
+    }
   }
   if (ds->symbols_.empty())
     return make_error("no trade streams or vision CSVs under " + dir.string());

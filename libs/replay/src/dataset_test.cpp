@@ -29,6 +29,26 @@ TEST(Dataset, LoadsTheRealCaptures) {
   EXPECT_EQ(ds->find("ADABTC")->klines_1m.size(), 2880u);
 }
 
+// The seed month (data.binance.vision BTCUSDT-5m-2024-06.csv) is served as the exchange's own 5m
+// klines; 1m klines of the same symbol still come from its captured trades.
+TEST(Dataset, ServesVisionFilesOfOtherIntervalsAsTheyAre) {
+  const auto* btc = captures()->find("BTCUSDT");
+  ASSERT_NE(btc, nullptr);
+  const auto& five = btc->klines(*records::Interval::parse("5m"));
+  const int64_t june = 1717200000000, july = 1719792000000;
+  int64_t in_june = 0;
+  for (const auto& k : five) in_june += k.candle.open_time >= june && k.candle.open_time < july;
+  EXPECT_EQ(in_june, 8640);
+  EXPECT_EQ(five.front().candle.open_time, june);
+  EXPECT_EQ(five.front().candle.open.str(), "67540.01");
+  EXPECT_EQ(five.front().candle.number_of_trades, 4390);
+  for (size_t i = 1; i < five.size(); ++i) {
+    ASSERT_LT(five[i - 1].candle.open_time, five[i].candle.open_time);
+  }
+  EXPECT_EQ(btc->klines(*records::Interval::parse("1m")).front().candle.open_time,
+            btc->trades.front().timestamp / 60000 * 60000);
+}
+
 TEST(Dataset, GeneratedIsDeterministicAndRoundTripsThroughFiles) {
   auto a = Dataset::generate(), b = Dataset::generate();
   ASSERT_EQ(a->symbols(), b->symbols());

@@ -30,9 +30,12 @@ class SymbolData {
   std::string symbol;
   std::vector<records::Trade> trades;      // by id, contiguous where the capture is
   std::vector<records::Candle> klines_1m;  // from vision CSVs, by open time
+  // Vision CSVs of other intervals (e.g. the seed month's 5m file), by interval name, by open time.
+  std::map<std::string, std::vector<records::Candle>, std::less<>> native_klines;
 
   const std::vector<records::AggTrade>& agg_trades() const;
-  // Klines of `interval`: from trades when there are trades, else aggregated from klines_1m.
+  // Klines of `interval`: the vision file's of that interval where there is one, else from trades
+  // when there are trades, else aggregated from klines_1m.
   const std::vector<Kline>& klines(const records::Interval& interval) const;
 
  private:
@@ -43,7 +46,7 @@ class SymbolData {
 
 class Dataset {
  public:
-  // Reads <dir>/ws/spot_trade_<SYMBOL>_*.jsonl and <dir>/vision/<SYMBOL>-1m-*.csv.
+  // Reads <dir>/ws/spot_trade_<SYMBOL>_*.jsonl and <dir>/vision/<SYMBOL>-<interval>-*.csv.
   static Result<std::shared_ptr<Dataset>> load(const std::filesystem::path& dir);
   // A deterministic synthetic dataset in the same shape as the real captures (BTCUSDT and ETHUSDT
   // trades across midnight 2024-08-08/09, ADABTC 1m klines for 2021-11-27..28), for a clone
