@@ -16,3 +16,5 @@ echo
 build/bin/connector_bench "${CONNECTOR_DOCS:-1000000}" "${CONNECTOR_ARANGO_DOCS:-200000}"
 echo
 build/bin/manager_bench "${MANAGER_QUEUES:-10000}" "${MANAGER_EVENTS:-200000}" "${MANAGER_SECONDS:-10}"
+echo
+build/bin/graph_bench "${GRAPH_TRADES:-1500000}"

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <future>
 #include <set>
 #include <string>
 
@@ -24,6 +25,7 @@ class TimeCursor {
  public:
   TimeCursor(store::Store& store, std::string collection, int64_t from_ms, int64_t to_ms,
              int64_t page_size, int64_t follow_window_ms, StoreRetry retry);
+  ~TimeCursor();  // waits for a page being read ahead
 
   // The next record, nullptr when everything stored so far was read (call refill() to look
   // again: historical readers stop there). Errors: the store failed, or a document is neither a
@@ -46,6 +48,8 @@ class TimeCursor {
   StoreRetry retry_;
   std::deque<InputRecord> buffer_;
   std::set<std::pair<int64_t, std::string>> seen_;
+  std::future<Result<std::vector<std::string>>> prefetch_;  // the next page, being read
+  int64_t prefetch_from_ = 0, prefetch_page_ = 0;
   bool at_end_ = false;
   int64_t max_time_ = INT64_MIN, read_ = 0;
 };

@@ -167,12 +167,16 @@ struct GraphEngine::Impl {
     keep = static_cast<size_t>(longest) + 2;
   }
 
+  Lane* last_lane = nullptr;  // trades come in runs of one symbol
+
   Lane& lane(const std::string& symbol) {
+    if (last_lane && last_lane->symbol == symbol) return *last_lane;
     auto it = lanes.find(symbol);
     if (it == lanes.end()) {
       it = lanes.emplace(symbol, Lane{}).first;
       it->second.symbol = symbol;
     }
+    last_lane = &it->second;
     return it->second;
   }
 
@@ -498,7 +502,11 @@ void GraphEngine::add_trade(const std::string& symbol, const TradeTick& t) {
     ++m.counts.dropped_trades;
     return;
   }
-  l.trades[bar].add(t);
+  if (l.trades.empty() || l.trades.rbegin()->first != bar) {
+    l.trades[bar].add(t);
+  } else {
+    l.trades.rbegin()->second.add(t);
+  }
 }
 
 void GraphEngine::build(int64_t open_time,

@@ -15,6 +15,9 @@ int graph_builder_main() {
   auto settings = store::store_settings_from_env(env);
   if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
   if (settings->arango) log::add_secret(settings->arango_options.password);
+  // Reads are sequential pages and writes append: a small page cache serves them as well as a
+  // large one, and keeps the builder's memory flat whatever the input size.
+  settings->sqlite.cache_kib = 8'192;
   auto store = store::open_store(*settings);
   if (!store) {
     config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
