@@ -319,8 +319,10 @@ struct GraphEngine::Impl {
         for (auto& other : drafts) {
           if (other.lane == d.lane) continue;
           const auto& oh = other.lane->hist;
-          if (oh.size() <= static_cast<size_t>(shift)) continue;
-          const HistBar& src = oh[oh.size() - 1 - shift];
+          // The source is the other symbol's bar t in both kinds: lag 1 means its returns lead
+          // this symbol's by one bar (corr of r_s(u) with r_o(u-1), u <= t), so its newest bar
+          // carries what this symbol's next return follows.
+          const HistBar& src = oh.back();
           if (src.gap) continue;
           auto r = correlation(d.lane->hist, oh, o.corr_window, shift);
           if (!r || std::abs(*r) < o.min_corr) continue;

@@ -5,8 +5,9 @@
 // started lane's bar t into a node (a `gap` node where the candle is missing), with
 //   - features x (names: feature_names()), every one computed from data with time <= close(t);
 //   - inbound edges: temporal from (s, t-k) for each lag k, and with several lanes cross edges from
-//     the top-k most correlated other lanes at t and at t-1 (correlation of 1-bar log returns over
-//     a window of bars <= t, |corr| >= min_corr); gap nodes have no edges, in or out;
+//     other lanes' bar t: the top-k most correlated at lag 0 (same bar) and the top-k whose returns
+//     lead this lane's by one bar (lag 1), correlations of 1-bar log returns over a window of bars
+//     <= t, |corr| >= min_corr; gap nodes have no edges, in or out;
 //   - targets y (future log returns over the horizons), filled as later bars arrive.
 // Documents come out through the `emit` sink given to build()/finish(): in historical mode a node
 // once its last target is known (or at finish()), in real-time mode at once and again as each
