@@ -11,6 +11,7 @@ PACKAGES=(
   libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-format wrk curl procps python3-yaml
+  libtorch-dev libopenblas0-pthread python3-torch
 )
 
 missing=()
