@@ -13,6 +13,8 @@
 #include <numbers>
 #include <random>
 
+#include <torch/torch.h>
+
 #include "sf/graph/graph.h"
 
 namespace sf::gnn {
@@ -205,6 +207,57 @@ TEST(Trainer, ThreeClassesWithADeadZone) {
   EXPECT_EQ(label_of(-0.002, o), 0);
   EXPECT_EQ(label_of(0.0005, o), 1);
   EXPECT_EQ(label_of(0.002, o), 2);
+}
+
+// C++ save -> Python torch.load -> the reference network with those weights -> the probabilities
+// the trainer stored for the test nodes.
+TEST(Trainer, SavedWeightsGiveTheSameProbabilitiesInPython) {
+  const auto g = build({{"PYAUSDT", normal(1200, 9)}, {"PYBUSDT", normal(1200, 10)}});
+  auto o = fast_options();
+  o.epochs = 15;
+  const auto r = train_and_evaluate(g, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const std::string dir = ::testing::TempDir() + "/sf-weights-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/model.pt", std::ios::binary)
+      .write(r->weights.data(), static_cast<std::streamsize>(r->weights.size()));
+  // The inputs as the trainer saw them: standardised with the training statistics.
+  const int64_t F = g.features, E = static_cast<int64_t>(g.src.size());
+  std::vector<float> xs(g.x.size());
+  for (int64_t i = 0; i < g.nodes; ++i) {
+    for (int64_t f = 0; f < F; ++f) {
+      xs[i * F + f] = static_cast<float>((g.x[i * F + f] - r->feature_mean[f]) / r->feature_std[f]);
+    }
+  }
+  std::vector<int64_t> ei(g.src);
+  ei.insert(ei.end(), g.dst.begin(), g.dst.end());
+  std::vector<float> ea(g.edge_attr.begin(), g.edge_attr.end());
+  std::vector<int64_t> test;
+  std::vector<float> want;
+  for (const auto& p : r->predictions) {
+    test.push_back(p.node);
+    for (double v : p.p) want.push_back(static_cast<float>(v));
+  }
+  c10::Dict<std::string, at::Tensor> d;
+  d.insert("x", torch::from_blob(xs.data(), {g.nodes, F}, torch::kFloat32).clone());
+  d.insert("edge_index", torch::tensor(ei, torch::kInt64).view({2, E}));
+  d.insert("edge_attr", torch::from_blob(ea.data(), {E, 3}, torch::kFloat32).clone());
+  d.insert("test_nodes", torch::tensor(test, torch::kInt64));
+  d.insert("want", torch::from_blob(want.data(), {static_cast<int64_t>(test.size()), o.classes},
+                                    torch::kFloat32).clone());
+  const auto bytes = torch::pickle_save(d);
+  std::ofstream(dir + "/inputs.pt", std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::string cmd = "/usr/bin/python3 " + std::string(SF_GNN_TESTING_DIR) +
+                          "/gatv2_reference.py probs " + dir + "/model.pt " + dir + "/inputs.pt 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (f && fgets(buf, sizeof buf, f)) out += buf;
+  const int st = f ? pclose(f) : -1;
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << out;
+  EXPECT_NE(out.find("max |p diff|"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -148,7 +148,26 @@ def make(path, src):
     return 0
 
 
+def probs(weights_path, inputs_path):
+    """The trainer's saved weights through this reference network: the test nodes' probabilities
+    must equal those the C++ trainer stored."""
+    w = torch.load(weights_path)
+    assert isinstance(w, dict) and all(isinstance(v, torch.Tensor) for v in w.values()), "not a dict of tensors"
+    d = torch.load(inputs_path)
+    layers = len({k.split(".")[1] for k in w if k.startswith("convs.")})
+    heads = w["convs.0.att"].shape[1]
+    hidden = w["convs.0.att"].shape[2]
+    with torch.no_grad():
+        p = torch.softmax(net(w, d["x"], d["edge_index"], d["edge_attr"], layers, heads, hidden), 1)
+    got = p[d["test_nodes"]]
+    diff = (got - d["want"]).abs().max().item()
+    print(f"python: {len(w)} tensors, {layers} layers x {heads} heads x {hidden}; max |p diff| {diff:.3g}")
+    return 0 if diff <= 1e-5 else 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "probs":
+        sys.exit(probs(sys.argv[2], sys.argv[3]))
     if sys.argv[1] == "check":
         sys.exit(check(sys.argv[2]))
     if sys.argv[1] == "make":

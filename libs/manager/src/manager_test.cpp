@@ -15,6 +15,10 @@
 #include <set>
 #include <thread>
 
+#include <openssl/evp.h>
+
+#include <cstring>
+
 #include "sf/kafka/testing/embedded_kafka.h"
 #include "sf/manager/api.h"
 #include "sf/manager/service.h"
@@ -245,6 +249,82 @@ TEST_F(ManagerTest, SeedMonthWorkflowReachesACompleteGraph) {
   EXPECT_TRUE(meta.at("complete").as_bool());
   EXPECT_EQ(meta.at("counts").at("gap_nodes").as_int64(), 0);
 }
+
+#ifdef SF_HAVE_TRAINER
+// The seeds' historical shape to its end: candles -> connector -> graph-builder -> gnn-trainer, on
+// the real seed month; the model card holds the test scores beside the baselines, the weight
+// chunks reassemble to their sha256, every test node has a prediction.
+TEST_F(ManagerTest, SeedMonthWorkflowEndsWithAModelCard) {
+  cfg_.worker_env["GNN_EPOCHS"] = "25";
+  start_manager();
+  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+    {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
+    {"target":"arango-connector","type":"api_candles_5m"},
+    {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"},
+    {"target":"gnn-trainer","type":"gnn_train","graph_collection":"btc_graph_2024_06","model_output":"gnn_model_btc_2024_06"}]})");
+  ASSERT_FALSE(id.empty());
+  auto q = wait_status(id, {"finished", "error", "interrupted"}, 300s);
+  ASSERT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+  const auto& trainer = q.at("jobs").as_array()[3].as_object();
+  EXPECT_EQ(trainer.at("target"), "gnn-trainer");
+  EXPECT_GT(trainer.at("metrics").at("test_accuracy").to_number<double>(), 0.3);
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto st = store::open_sqlite(so).value();
+  auto model = json::parse(*st->get("gnn_model_btc_2024_06", "model").value()).as_object();
+  const auto& m = model.at("metrics").as_object();
+  for (const char* b : {"majority", "persistence", "no_graph"}) {
+    EXPECT_TRUE(m.at("baselines").as_object().contains(b));
+  }
+  const int64_t n_test = m.at("test").at("n").as_int64();
+  EXPECT_GT(n_test, 1000);
+  EXPECT_EQ(m.at("baselines").at("majority").at("n").as_int64(), n_test);
+  EXPECT_EQ(model.at("split").at("embargo_bars").as_int64(), 1);
+  EXPECT_LT(model.at("split").at("train").at("to_ms").as_int64(),
+            model.at("split").at("val").at("from_ms").as_int64());
+  EXPECT_LT(model.at("split").at("val").at("to_ms").as_int64(),
+            model.at("split").at("test").at("from_ms").as_int64());
+  store::Query preds;
+  preds.equals["kind"] = "prediction";
+  EXPECT_EQ(st->find("gnn_model_btc_2024_06", preds).value().total, n_test);
+  // Weight chunks -> bytes -> sha256.
+  const auto& w = model.at("weights").as_object();
+  std::string bytes;
+  for (int64_t c = 0; c < w.at("chunks").as_int64(); ++c) {
+    char key[32];
+    std::snprintf(key, sizeof key, "weights:%04lld", static_cast<long long>(c));
+    auto doc = json::parse(*st->get("gnn_model_btc_2024_06", key).value()).as_object();
+    const std::string b64(doc.at("base64").as_string());
+    std::string out;
+    int val = 0, bits = -8;
+    for (char ch : b64) {
+      const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      const char* at = std::strchr(t, ch);
+      if (!at || ch == '\0') break;
+      val = (val << 6) + static_cast<int>(at - t);
+      bits += 6;
+      if (bits >= 0) {
+        out.push_back(static_cast<char>((val >> bits) & 0xFF));
+        bits -= 8;
+      }
+    }
+    bytes += out;
+  }
+  EXPECT_EQ(static_cast<int64_t>(bytes.size()), w.at("bytes").as_int64());
+  unsigned char md[32];
+  unsigned len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    char h[3];
+    std::snprintf(h, sizeof h, "%02x", md[i]);
+    hex += h;
+  }
+  EXPECT_EQ(hex, std::string(w.at("sha256").as_string()));
+  EXPECT_TRUE(st->get("gnn_models", "gnn_model_btc_2024_06").value().has_value());
+  std::printf("seed month model card: %s\n", std::string(model.at("summary").as_string()).c_str());
+}
+#endif
 
 // The real-time shape: WebSocket loaders -> connectors -> realtime_graph, nodes appear while
 // the data flows; stop -> every job interrupted, and the graph keeps every bar it built.
