@@ -18,3 +18,4 @@ echo
 build/bin/manager_bench "${MANAGER_QUEUES:-10000}" "${MANAGER_EVENTS:-200000}" "${MANAGER_SECONDS:-10}"
 echo
 build/bin/graph_bench "${GRAPH_TRADES:-1500000}"
+[ -x build/bin/gnn_bench ] && { echo; build/bin/gnn_bench "${GNN_THREADS:-2}" "${GNN_BIG:-1}"; }
