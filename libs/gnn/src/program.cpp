@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sf/gnn/infer.h"
 #include "sf/gnn/trainer.h"
+#include "sf/records/interval.h"
 #include "sf/log/log.h"
 
 namespace sf::gnn {
@@ -306,10 +308,43 @@ int trainer_main() {
                              (output ? "='" + *output + "' is invalid" : std::string(" is missing")) +
                              ": expected the model's collection, e.g. gnn_model_btc_2024_06"});
   }
+  InferOptions io;
   if (cfg.type == "realtime_gnn_infer") {
-    config::exit_with_config_error(
-        {"TYPE", "config error: TYPE=realtime_gnn_infer is not built yet in this version: "
-                 "expected gnn_train"});
+    io.graph = *graph;
+    io.model_input = env("MODEL_INPUT").value_or("");
+    if (!io.model_input.empty() && !store::valid_collection_name(io.model_input)) {
+      config::exit_with_config_error({"MODEL_INPUT", "config error: MODEL_INPUT='" +
+                                                         io.model_input +
+                                                         "' is invalid: expected a model "
+                                                         "collection, e.g. gnn_model_btc_2024_06"});
+    }
+    const auto every = env("INFERENCE_INTERVAL");
+    const auto iv = every ? records::Interval::parse(*every) : std::nullopt;
+    if (!iv || iv->fixed_ms() == 0) {
+      config::exit_with_config_error(
+          {"INFERENCE_INTERVAL",
+           "config error: INFERENCE_INTERVAL" +
+               (every ? "='" + *every + "' is invalid" : std::string(" is missing")) +
+               ": expected a fixed Binance interval, e.g. 5m"});
+    }
+    io.every_ms = iv->fixed_ms();
+    struct Knob {
+      const char* name;
+      int64_t lo, hi;
+      int64_t* target;
+    };
+    int64_t rolling = io.rolling, poll = io.poll.count();
+    const Knob knobs[] = {{"GNN_WINDOW_BARS", 50, 100'000, &io.window_bars},
+                          {"GNN_REFRESH_BARS", 1, 10'000'000, &io.refresh_bars},
+                          {"GNN_LIVE_WINDOW", 1, 1'000'000, &rolling},
+                          {"GNN_POLL_MS", 10, 600'000, &poll}};
+    for (const auto& k : knobs) {
+      auto v = config::int_var(env, k.name, *k.target, k.lo, k.hi, "");
+      if (auto* e = std::get_if<config::ConfigError>(&v)) config::exit_with_config_error(*e);
+      *k.target = std::get<int64_t>(v);
+    }
+    io.rolling = static_cast<int>(rolling);
+    io.poll = std::chrono::milliseconds(poll);
   }
   auto settings = store::store_settings_from_env(env);
   if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
@@ -318,6 +353,11 @@ int trainer_main() {
   if (!store) {
     config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
                                     "config error: " + store.error().message});
+  }
+  if (cfg.type == "realtime_gnn_infer") {
+    return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) {
+      return run_realtime_infer(ctx, **store, io, o);
+    });
   }
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
     auto& lg = log::get();
