@@ -145,9 +145,22 @@ for entry in data.get("WORKER_IMAGES", "").split(";"):
     target = entry.split("=")[0]
     if target and target not in programs:
         fail(f"WORKER_IMAGES names {target}, which the Dockerfile does not copy")
-packages = {l.strip() for l in open(os.path.join(ROOT, "deploy", "runtime-packages.txt")) if l.strip() and not l.startswith("#")}
+def listed(name):
+    return {l.strip() for l in open(os.path.join(ROOT, "deploy", name)) if l.strip() and not l.startswith("#")}
+packages = listed("runtime-packages.txt")
 base = {"libc6", "libgcc-s1", "libstdc++6"}  # in debian:12-slim
+# gnn-trainer has an image of its own: the slim packages, the torch ones and what apt brings with them.
+torch_image = set()
+if "gnn-trainer" in programs:
+    closure = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                              "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+                              *sorted(packages | listed("runtime-packages-gnn.txt"))],
+                             capture_output=True, text=True).stdout
+    torch_image = {l.strip() for l in closure.splitlines() if l and not l.startswith(" ")}
+    if not re.search(r"FROM debian:12-slim AS gnn-trainer", dockerfile):
+        fail("the Dockerfile has no gnn-trainer image")
 for prog in sorted(programs):
+    allowed = torch_image if prog == "gnn-trainer" else packages
     exe = os.path.join(BIN, prog)
     if not os.path.exists(exe):
         fail(f"{exe} is not built")
@@ -166,8 +179,8 @@ for prog in sorted(programs):
         pkg = owner.stdout.split(":")[0] if owner.returncode == 0 else None
         if pkg is None:
             fail(f"{prog}: {m.group(1)} belongs to no Debian package")
-        elif pkg not in packages and pkg not in base:
-            fail(f"{prog} needs {pkg} ({m.group(1)}), missing from deploy/runtime-packages.txt")
+        elif pkg not in allowed and pkg not in base:
+            fail(f"{prog} needs {pkg} ({m.group(1)}), missing from deploy/runtime-packages*.txt")
 
 if problems:
     print("\n".join("FAIL: " + p for p in problems))

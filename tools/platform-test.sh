@@ -16,13 +16,17 @@ code=$?
 cat "$RUN_DIR/out.txt"
 fail() { echo "FAIL: $*"; exit 1; }
 [ $code = 0 ] || fail "run-local.sh exited $code"
-grep -q "finished records=2880" "$RUN_DIR/out.txt" || fail "the sample workflow did not finish with 2880 records"
-grep -q "documents in ada_candles_1m_2021_11: 2880" "$RUN_DIR/out.txt" || fail "the store does not hold the 2880 candles"
+grep -q "finished records=8640" "$RUN_DIR/out.txt" || fail "the sample workflow did not finish with the seed month's 8640 candles"
+grep -q "documents in btc_candles_5m_2024_06: 8640" "$RUN_DIR/out.txt" || fail "the store does not hold the 8640 candles"
+grep -q "documents in btc_graph_2024_06: 8641" "$RUN_DIR/out.txt" || fail "the graph does not hold 8640 nodes and its meta"
+if [ -x "${SF_BIN_DIR:-build/bin}/gnn-trainer" ]; then
+  grep -q "model card: On [0-9]* test bars" "$RUN_DIR/out.txt" || fail "no model card"
+fi
 sleep 0.5
 [ "$(wc -l < "$RUN_DIR/sessions")" -ge 3 ] || fail "expected Kafka, the replay exchange and the manager in $RUN_DIR/sessions"
 for sid in $(cat "$RUN_DIR/sid" "$RUN_DIR/sessions"); do
   left=$(pgrep -s "$sid" || true)
   [ -z "$left" ] || fail "processes left behind: $(ps -o pid,sid,comm -p "$(echo $left | tr ' ' ,)")"
 done
-echo "PASS: sample workflow finished, 2880 documents stored, nothing left running"
+echo "PASS: sample workflow finished (candles, graph, model), nothing left running"
 rm -rf "$RUN_DIR"

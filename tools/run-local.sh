@@ -3,8 +3,9 @@
 #
 #   embedded Kafka (streamforge-kafka: librdkafka's mock cluster, in memory)
 #   queue-manager on PORT (default 8000): API, /docs, /ws/topic, /metrics; SQLite store; local jobs
-#   market data: the real Binance by default; OFFLINE=1 serves the replay exchange (real captured
-#   data) instead and starts a sample workflow by itself
+#   market data: the real Binance when it answers (a 3 s probe); unreachable, or OFFLINE=1: the
+#   replay exchange (real captured data) and a sample workflow started by itself; OFFLINE=0 forces
+#   the real exchange
 #
 # Ctrl-C stops everything it started (the manager ends its jobs first). With EXIT_AFTER_SAMPLE=1
 # (tests) it stops by itself once the sample workflow has ended, with exit code 0 if it finished.
@@ -14,7 +15,15 @@ ROOT=$(pwd)
 BIN="${SF_BIN_DIR:-$ROOT/build/bin}"
 RUN="${RUN_DIR:-$ROOT/var/run}"
 PORT="${PORT:-8000}"
-OFFLINE="${OFFLINE:-${STREAMFORGE_OFFLINE:-0}}"
+OFFLINE="${OFFLINE:-${STREAMFORGE_OFFLINE:-}}"
+if [ -z "$OFFLINE" ]; then
+  if curl -fsS -m 3 "${BINANCE_API_URL:-https://api.binance.com}/api/v3/ping" > /dev/null 2>&1; then
+    OFFLINE=0
+  else
+    echo "Binance does not answer from this machine: serving the replay exchange (real captured data) instead (OFFLINE=0 forces the real exchange)."
+    OFFLINE=1
+  fi
+fi
 mkdir -p "$RUN"
 rm -f "$RUN"/kafka.txt "$RUN"/replay.txt "$RUN"/sessions
 pids=()
@@ -103,18 +112,32 @@ Ctrl-C stops everything.
 EOF
 
 if [ "$OFFLINE" = 1 ]; then
-  echo "== sample workflow (real captured data): ADABTC 1m candles 2021-11-27..28 -> Kafka -> SQLite"
-  SAMPLE='{"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
-    {"target":"loader-producer","type":"api_candles_1m"},
-    {"target":"arango-connector","type":"api_candles_1m"}]}'
+  # The seeds' historical workflow shape on the seed month (8,640 real 5m candles of June 2024;
+  # the captures hold no June trades): loader -> Kafka -> connector -> SQLite -> graph-builder ->
+  # gnn-trainer (when this build has libtorch), ending with a model card.
+  TRAINER=""
+  if [ -x "$BIN/gnn-trainer" ]; then
+    TRAINER=',
+    {"target":"gnn-trainer","type":"gnn_train","graph_collection":"btc_graph_2024_06","model_output":"gnn_model_btc_2024_06"}'
+  fi
+  echo "== sample workflow (real captured data): BTCUSDT 5m candles of June 2024 -> Kafka -> SQLite -> graph${TRAINER:+ -> GNN model}"
+  SAMPLE='{"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+    {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
+    {"target":"arango-connector","type":"api_candles_5m"},
+    {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"}'"$TRAINER"']}'
   QID=$(echo "$SAMPLE" | "$BIN/streamforge" ${API_TOKEN:+--token "$API_TOKEN"} --json start --file - |
         sed -E 's/.*"queue_id":"([^"]*)".*/\1/')
   echo "queue $QID"
   status=0
-  "$BIN/streamforge" wait "$QID" --timeout 300 || status=$?
+  "$BIN/streamforge" wait "$QID" --timeout 600 || status=$?
   "$BIN/streamforge" get "$QID"
-  COLLECTION=$("$BIN/streamforge" --json get "$QID" | grep -o '"collection":"[a-z0-9_]*"' | tail -1 | cut -d'"' -f4)
-  echo "documents in $COLLECTION: $("$BIN/streamforge-store" --db "$RUN/streamforge.db" count "$COLLECTION")"
+  for c in btc_candles_5m_2024_06 btc_graph_2024_06 ${TRAINER:+gnn_model_btc_2024_06}; do
+    echo "documents in $c: $("$BIN/streamforge-store" --db "$RUN/streamforge.db" count "$c")"
+  done
+  if [ -n "$TRAINER" ]; then
+    echo "model card: $("$BIN/streamforge-store" --db "$RUN/streamforge.db" get gnn_model_btc_2024_06 model 2>/dev/null |
+      sed -E 's/.*"summary":"([^"]*)".*/\1/')"
+  fi
   if [ "${EXIT_AFTER_SAMPLE:-0}" = 1 ]; then exit $status; fi
 fi
 echo "(running; Ctrl-C to stop)"
