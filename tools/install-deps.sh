@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-format wrk curl procps python3-yaml
   libtorch-dev libopenblas0-pthread python3-torch
+  chromium
 )
 
 missing=()

@@ -114,8 +114,11 @@ ServerRequest to_request(const http::request<http::string_body>& req, const tcp:
 // Owned by its session (and by its write handlers while they run); users hold a WsHandle.
 class WsConn : public std::enable_shared_from_this<WsConn> {
  public:
-  WsConn(tcp::socket socket, uint64_t id, size_t max_queued)
-      : ws_(std::in_place, std::move(socket)), id_(id), max_queued_(max_queued) {}
+  WsConn(tcp::socket socket, uint64_t id, size_t max_queued, bool drop_oldest)
+      : ws_(std::in_place, std::move(socket)),
+        id_(id),
+        max_queued_(max_queued),
+        drop_oldest_(drop_oldest) {}
 
   websocket::stream<beast::tcp_stream>& ws() { return *ws_; }
 
@@ -123,10 +126,16 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     std::lock_guard lock(mu_);
     if (closed_) return;
     if (queue_.size() >= max_queued_) {
-      // A client that does not read: drop it rather than grow without bound.
-      closed_ = true;
-      post_close();
-      return;
+      if (drop_oldest_ && !queue_.empty()) {
+        // A slow client: it loses its oldest message, is told so, and holds nobody up.
+        queue_.pop_front();
+        ++dropped_;
+      } else {
+        // A client that does not read: drop it rather than grow without bound.
+        closed_ = true;
+        post_close();
+        return;
+      }
     }
     queue_.push_back(std::move(text));
     if (!writing_) {
@@ -168,8 +177,13 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
         writing_ = false;
         return;
       }
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
+      if (dropped_ > 0) {
+        current_ = "{\"event\":\"dropped\",\"messages\":" + std::to_string(dropped_) + "}";
+        dropped_ = 0;
+      } else {
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+      }
     }
     ws_->text(true);
     ws_->async_write(asio::buffer(current_),
@@ -187,6 +201,8 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
   uint64_t id_;
   size_t max_queued_;
+  bool drop_oldest_;
+  size_t dropped_ = 0;
   mutable std::mutex mu_;
   bool closed_ = false;
   bool writing_ = false;
@@ -282,7 +298,7 @@ struct HttpServer::Impl {
         reject.body =
             R"({"status":"error","message":"no WebSocket endpoint at this path","data":{}})";
         if (ws.accept && ws.accept(request, reject)) {
-          co_await ws_session(std::move(stream), std::move(req));
+          co_await ws_session(std::move(stream), std::move(req), request);
           co_return;
         }
         http::response<http::string_body> res{static_cast<http::status>(reject.status),
@@ -314,9 +330,11 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  awaitable<void> ws_session(beast::tcp_stream stream, http::request<http::string_body> req) {
+  awaitable<void> ws_session(beast::tcp_stream stream, http::request<http::string_body> req,
+                             ServerRequest request) {
     const uint64_t id = next_ws_id++;
-    auto conn = std::make_shared<WsConn>(stream.release_socket(), id, options.ws_max_queued);
+    auto conn = std::make_shared<WsConn>(stream.release_socket(), id, options.ws_max_queued,
+                                         options.ws_drop_oldest);
     auto& s = conn->ws();
     s.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     s.set_option(websocket::stream_base::decorator(
@@ -332,6 +350,7 @@ struct HttpServer::Impl {
     ++ws_clients;
     auto handle = std::make_shared<WsHandle>(conn);
     if (ws.on_open) ws.on_open(handle);
+    if (ws.on_open_request) ws.on_open_request(handle, request);
     beast::flat_buffer buf;
     for (;;) {
       auto [ec, n] = co_await s.async_read(buf, asio::as_tuple(use_awaitable));

@@ -54,6 +54,8 @@ struct WsHandler {
   // gets the `reject` answer (404 by default).
   std::function<bool(const ServerRequest&, ServerResponse& reject)> accept;
   std::function<void(std::shared_ptr<WsConnection>)> on_open;
+  // As on_open, with the upgrade request (servers with several WebSocket paths).
+  std::function<void(std::shared_ptr<WsConnection>, const ServerRequest&)> on_open_request;
   std::function<void(std::shared_ptr<WsConnection>, std::string)> on_message;
   std::function<void(std::shared_ptr<WsConnection>)> on_close;
 };
@@ -64,6 +66,9 @@ struct HttpServerOptions {
   int threads = 1;
   size_t body_limit = 8 * 1024 * 1024;
   size_t ws_max_queued = 10'000;
+  // A client `ws_max_queued` messages behind: closed (the default), or its oldest queued message
+  // dropped for the new one and, before its next message, told {"event":"dropped","messages":N}.
+  bool ws_drop_oldest = false;
   std::string server_name = "streamforge";
 };
 
