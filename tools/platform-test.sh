@@ -9,6 +9,8 @@ export RUN_DIR OFFLINE=1 EXIT_AFTER_SAMPLE=1
 # A free port, from the kernel.
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export PORT
+VISUALIZER_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export VISUALIZER_PORT
 # Its own session, and each program it starts leads one (listed in sessions), so every process of
 # the platform can be looked for afterwards.
 setsid bash -c 'echo $$ > "$RUN_DIR/sid"; exec tools/run-local.sh' > "$RUN_DIR/out.txt" 2>&1
@@ -23,7 +25,8 @@ if [ -x "${SF_BIN_DIR:-build/bin}/gnn-trainer" ]; then
   grep -q "model card: On [0-9]* test bars" "$RUN_DIR/out.txt" || fail "no model card"
 fi
 sleep 0.5
-[ "$(wc -l < "$RUN_DIR/sessions")" -ge 3 ] || fail "expected Kafka, the replay exchange and the manager in $RUN_DIR/sessions"
+[ "$(wc -l < "$RUN_DIR/sessions")" -ge 4 ] || fail "expected Kafka, the replay exchange, the manager and the visualizer in $RUN_DIR/sessions"
+head -3 "$RUN_DIR/out.txt" | grep -q "^UI: http://127.0.0.1:$VISUALIZER_PORT/" || fail "the UI's URL is not printed first"
 for sid in $(cat "$RUN_DIR/sid" "$RUN_DIR/sessions"); do
   left=$(pgrep -s "$sid" || true)
   [ -z "$left" ] || fail "processes left behind: $(ps -o pid,sid,comm -p "$(echo $left | tr ' ' ,)")"

@@ -15,6 +15,7 @@ ROOT=$(pwd)
 BIN="${SF_BIN_DIR:-$ROOT/build/bin}"
 RUN="${RUN_DIR:-$ROOT/var/run}"
 PORT="${PORT:-8000}"
+UI_PORT="${VISUALIZER_PORT:-8001}"
 OFFLINE="${OFFLINE:-${STREAMFORGE_OFFLINE:-}}"
 if [ -z "$OFFLINE" ]; then
   if curl -fsS -m 3 "${BINANCE_API_URL:-https://api.binance.com}/api/v3/ping" > /dev/null 2>&1; then
@@ -83,20 +84,37 @@ env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$PORT" HOST=127.0.0.1 \
   setsid "$BIN/queue-manager" > "$RUN/queue-manager.log" 2>&1 &
 pids+=($!)
 echo $! >> "$RUN/sessions"  # each leads a session (setsid): tests look for anything left in them
+MANAGER_PID=$!
 URL="http://127.0.0.1:$PORT"
 export STREAMFORGE_URL="$URL"
+# The visualizer: the platform's dashboard, on UI_PORT (VISUALIZER_PORT, default 8001).
+env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$UI_PORT" HOST=127.0.0.1 \
+  STREAMFORGE_DB="$RUN/streamforge.db" QUEUE_MANAGER_URL="$URL" LOG_FORMAT=text \
+  ${API_TOKEN:+API_TOKEN=$API_TOKEN} \
+  setsid "$BIN/visualizer" > "$RUN/visualizer.log" 2>&1 &
+pids+=($!)
+echo $! >> "$RUN/sessions"
+UI="http://127.0.0.1:$UI_PORT"
 for _ in $(seq 150); do
   curl -fsS "$URL/health/ready" > /dev/null 2>&1 && break
-  if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+  if ! kill -0 "$MANAGER_PID" 2>/dev/null; then
     echo "queue-manager did not start:"; tail -5 "$RUN/queue-manager.log"
     echo "(another program on port $PORT? set PORT=...)"; exit 1
   fi
   sleep 0.1
 done
 
+for _ in $(seq 100); do
+  curl -fsS "$UI/health" > /dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "$UI/health" > /dev/null 2>&1 || { echo "visualizer did not start:"; tail -5 "$RUN/visualizer.log"; echo "(another program on port $UI_PORT? set VISUALIZER_PORT=...)"; exit 1; }
+
+echo "UI: $UI/"
 cat <<EOF
 
 StreamForge is running.
+  UI           $UI/   <- open this
   API          $URL/queues            (Swagger UI: $URL/docs, OpenAPI: $URL/openapi.json)
   WebSocket    ws://127.0.0.1:$PORT/ws/topic  (every state change)
   metrics      $URL/metrics
@@ -127,7 +145,7 @@ if [ "$OFFLINE" = 1 ]; then
     {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"}'"$TRAINER"']}'
   QID=$(echo "$SAMPLE" | "$BIN/streamforge" ${API_TOKEN:+--token "$API_TOKEN"} --json start --file - |
         sed -E 's/.*"queue_id":"([^"]*)".*/\1/')
-  echo "queue $QID"
+  echo "queue $QID  (watch it: $UI/#/queues)"
   status=0
   "$BIN/streamforge" wait "$QID" --timeout 600 || status=$?
   "$BIN/streamforge" get "$QID"
@@ -137,10 +155,20 @@ if [ "$OFFLINE" = 1 ]; then
   if [ -n "$TRAINER" ]; then
     echo "model card: $("$BIN/streamforge-store" --db "$RUN/streamforge.db" get gnn_model_btc_2024_06 model 2>/dev/null |
       sed -E 's/.*"summary":"([^"]*)".*/\1/')"
+    echo "  see it: $UI/#/gnn?model=gnn_model_btc_2024_06    the graph: $UI/#/graph?collection=btc_graph_2024_06"
   fi
   if [ "${EXIT_AFTER_SAMPLE:-0}" = 1 ]; then exit $status; fi
 fi
-echo "(running; Ctrl-C to stop)"
-while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 1; done
+echo "(running; UI at $UI/ ; Ctrl-C to stop)"
+last_summary=""
+while kill -0 "$MANAGER_PID" 2>/dev/null; do
+  # A short live summary: the newest queues and their status.
+  summary=$("$BIN/streamforge" list 2>/dev/null | head -3 | tr '\n' ' ' || true)
+  if [ -n "$summary" ] && [ "$summary" != "$last_summary" ]; then
+    echo "[$(date +%H:%M:%S)] $summary  (UI $UI/)"
+    last_summary=$summary
+  fi
+  sleep 5
+done
 echo "queue-manager exited:"; tail -5 "$RUN/queue-manager.log"
 exit 1
