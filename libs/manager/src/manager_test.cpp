@@ -326,6 +326,16 @@ TEST_F(ManagerTest, SeedMonthWorkflowEndsWithAModelCard) {
 }
 #endif
 
+// The seeds' real-time tail: live inference and the graph's visualizer (when this build has them).
+#ifdef SF_HAVE_TRAINER
+const std::string kRealtimeTail = R"(,
+    {"target":"gnn-trainer","type":"realtime_gnn_infer","graph_collection":"btc_graph_rt","inference_interval":"1m"},
+    {"target":"visualizer","type":"graph_metrics_stream","source":"btc_graph_rt"}]})";
+#else
+const std::string kRealtimeTail = R"(,
+    {"target":"visualizer","type":"graph_metrics_stream","source":"btc_graph_rt"}]})";
+#endif
+
 // The real-time shape: WebSocket loaders -> connectors -> realtime_graph, nodes appear while
 // the data flows; stop -> every job interrupted, and the graph keeps every bar it built.
 TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
@@ -346,7 +356,8 @@ TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
     {"target":"arango-connector","type":"ws_candles_1m"},
     {"target":"arango-connector","type":"ws_trades"},
     {"target":"graph-builder","type":"realtime_graph","collection_inputs":[")" + candles +
-                               R"(",")" + trades + R"("],"collection_output":"btc_graph_rt"}]})");
+                               R"(",")" + trades + R"("],"collection_output":"btc_graph_rt"})" +
+                               kRealtimeTail);
   ASSERT_FALSE(id.empty());
   store::SqliteOptions so;
   so.path = cfg_.store.sqlite.path;
