@@ -19,3 +19,5 @@ build/bin/manager_bench "${MANAGER_QUEUES:-10000}" "${MANAGER_EVENTS:-200000}" "
 echo
 build/bin/graph_bench "${GRAPH_TRADES:-1500000}"
 [ -x build/bin/gnn_bench ] && { echo; build/bin/gnn_bench "${GNN_THREADS:-2}" "${GNN_BIG:-1}"; }
+echo
+build/bin/viz_bench "${VIZ_CLIENTS:-100}" "${VIZ_SECONDS:-10}"

@@ -109,6 +109,19 @@ await visit('queues-stopped', '#/queues', async () => {
   await until('the live queue to be interrupted', async () => (await statusOf(liveQueue)) === 'interrupted', 60000);
 });
 
+// Figures for the benchmark table (printed, not asserted): the dashboard's transferred bytes and
+// the time from navigation to a drawn candlestick chart.
+{
+  await page.goto('about:blank');
+  const t0 = Date.now();
+  await page.goto(UI + '/#/candles?collection=btc_candles_5m_2024_06&symbol=BTCUSDT&limit=2000');
+  await until('the first chart', () => drawn('#chart'), 20000).catch(() => {});
+  const first = Date.now() - t0;
+  const bytes = await page.evaluate(() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+    .reduce((s, e) => s + (e.transferSize || e.encodedBodySize || 0), 0));
+  console.log(`bench: page weight ${(bytes / 1024).toFixed(0)} KiB (2,000 candles of data included), first chart ${first} ms`);
+}
+
 // Charts draw (their canvases are not blank).
 await visit('candles', '#/candles?collection=btc_candles_5m_2024_06&symbol=BTCUSDT&limit=2000', async () => {
   await page.waitForSelector('#info:has-text("candles")');
