@@ -109,9 +109,10 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const bool big = argc > 2 ? std::atoi(argv[2]) != 0 : true;
   at::set_num_threads(threads);
-  std::printf("gnn_bench: %d threads\n\n| measure | C++ | Python reference | C++ / Python | aim |\n"
-              "|---|---|---|---|---|\n",
-              threads);
+  std::printf(
+      "gnn_bench: %d threads\n\n| measure | C++ | Python reference | C++ / Python | aim |\n"
+      "|---|---|---|---|---|\n",
+      threads);
   struct Size {
     const char* name;
     int64_t nodes, edges;
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
   }
 
   // A whole gnn_train on the seed month's graph.
-  const auto dir = std::filesystem::temp_directory_path() / ("sf-gnn-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-gnn-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "store.db").string();
   {
@@ -171,28 +173,32 @@ int main(int argc, char** argv) {
   const Run trained = run("gnn-trainer", t, (dir / "train.log").string());
   std::printf("\n| measure | figure | aim |\n|---|---|---|\n");
   std::printf("| graph-builder, seed month (exit %d) | %.2f s | |\n", built.code, built.seconds);
-  std::printf("| gnn_train, seed month, 200 epochs max (exit %d) | %.1f s, peak RSS %.0f MiB | <= 60 s |\n",
-              trained.code, trained.seconds, trained.peak_kib / 1024.0);
+  std::printf(
+      "| gnn_train, seed month, 200 epochs max (exit %d) | %.1f s, peak RSS %.0f MiB | <= 60 s |\n",
+      trained.code, trained.seconds, trained.peak_kib / 1024.0);
   sf::store::SqliteOptions so;
   so.path = db;
   auto store = sf::store::open_sqlite(so).value();
   if (auto m = store->get("model", "model"); m && *m) {
     auto v = boost::json::parse(**m).as_object();
     const auto& met = v.at("metrics").as_object();
-    auto acc = [&](const boost::json::value& s) { return s.at("accuracy").to_number<double>() * 100; };
-    std::printf("\nmodel card: epochs %lld (best %lld), test n %lld: GNN %.1f%%, majority %.1f%%, "
-                "persistence %.1f%%, no-graph %.1f%%; vs best %+.1f points, 95%% CI [%+.1f, %+.1f], "
-                "McNemar p %.3f\n%s\n",
-                static_cast<long long>(v.at("training").at("epochs").as_int64()),
-                static_cast<long long>(v.at("training").at("best_epoch").as_int64()),
-                static_cast<long long>(met.at("test").at("n").as_int64()), acc(met.at("test")),
-                acc(met.at("baselines").at("majority")), acc(met.at("baselines").at("persistence")),
-                acc(met.at("baselines").at("no_graph")),
-                met.at("vs_best_baseline").at("delta").to_number<double>() * 100,
-                met.at("vs_best_baseline").at("ci95").as_array()[0].to_number<double>() * 100,
-                met.at("vs_best_baseline").at("ci95").as_array()[1].to_number<double>() * 100,
-                met.at("vs_best_baseline").at("p").to_number<double>(),
-                std::string(v.at("summary").as_string()).c_str());
+    auto acc = [&](const boost::json::value& s) {
+      return s.at("accuracy").to_number<double>() * 100;
+    };
+    std::printf(
+        "\nmodel card: epochs %lld (best %lld), test n %lld: GNN %.1f%%, majority %.1f%%, "
+        "persistence %.1f%%, no-graph %.1f%%; vs best %+.1f points, 95%% CI [%+.1f, %+.1f], "
+        "McNemar p %.3f\n%s\n",
+        static_cast<long long>(v.at("training").at("epochs").as_int64()),
+        static_cast<long long>(v.at("training").at("best_epoch").as_int64()),
+        static_cast<long long>(met.at("test").at("n").as_int64()), acc(met.at("test")),
+        acc(met.at("baselines").at("majority")), acc(met.at("baselines").at("persistence")),
+        acc(met.at("baselines").at("no_graph")),
+        met.at("vs_best_baseline").at("delta").to_number<double>() * 100,
+        met.at("vs_best_baseline").at("ci95").as_array()[0].to_number<double>() * 100,
+        met.at("vs_best_baseline").at("ci95").as_array()[1].to_number<double>() * 100,
+        met.at("vs_best_baseline").at("p").to_number<double>(),
+        std::string(v.at("summary").as_string()).c_str());
   }
   std::filesystem::remove_all(dir);
   return trained.code;

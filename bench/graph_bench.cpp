@@ -35,7 +35,8 @@ std::vector<sf::records::Candle> month_of_candles() {
   std::ifstream in(std::string(SF_DATA_DIR) + "/vision/BTCUSDT-5m-2024-06.csv");
   std::string line;
   while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(sf::records::parse_vision_kline_row(line, "BTCUSDT", "5m").value());
+    if (!line.empty())
+      out.push_back(sf::records::parse_vision_kline_row(line, "BTCUSDT", "5m").value());
   }
   if (!out.empty()) return out;
   // No shared data: a generated month of the same shape.
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
   }
 
   // 2. End to end from SQLite.
-  const auto dir = std::filesystem::temp_directory_path() / ("sf-graph-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-graph-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   sf::store::SqliteOptions so;
   so.path = (dir / "store.db").string();
@@ -191,7 +193,8 @@ int main(int argc, char** argv) {
   const int64_t nodes = static_cast<int64_t>(candles.size());
 
   std::printf("| measure | figure | aim |\n|---|---|---|\n");
-  std::printf("| trade -> bar aggregation (in memory) | %.2f M trades/s | >= 5 M/s |\n", best / 1e6);
+  std::printf("| trade -> bar aggregation (in memory) | %.2f M trades/s | >= 5 M/s |\n",
+              best / 1e6);
   std::printf("| store plain read (%lld documents) | %.2f s, %.0f k docs/s | baseline |\n",
               static_cast<long long>(read), plain_s, read / plain_s / 1e3);
   std::printf("| graph-builder end to end (exit %d) | %.2f s, %.0f k docs/s, %.0f k nodes/s | |\n",

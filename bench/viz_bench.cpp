@@ -28,7 +28,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
 double pct(std::vector<double> v, double q) {
@@ -38,7 +39,10 @@ double pct(std::vector<double> v, double q) {
 }
 
 uint16_t free_port() {
-  FILE* f = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
+  FILE* f = popen(
+      "/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+      "print(s.getsockname()[1])'",
+      "r");
   char buf[32] = {0};
   if (f && fgets(buf, sizeof buf, f)) pclose(f);
   return static_cast<uint16_t>(std::atoi(buf));
@@ -49,7 +53,8 @@ uint16_t free_port() {
 int main(int argc, char** argv) {
   const int clients = argc > 1 ? std::atoi(argv[1]) : 100;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
-  const auto dir = std::filesystem::temp_directory_path() / ("sf-viz-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-viz-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "store.db").string();
   {
@@ -64,7 +69,9 @@ int main(int argc, char** argv) {
       c.interval = "1m";
       c.open_time = 1717200000000 + int64_t{i} * 60'000;
       c.close_time = c.open_time + 59'999;
-      auto d = [](double v) { return sf::records::Decimal::parse(fmt::format("{:.2f}", v)).value(); };
+      auto d = [](double v) {
+        return sf::records::Decimal::parse(fmt::format("{:.2f}", v)).value();
+      };
       c.open = d(67000 + i % 50);
       c.close = d(67001 + i % 50);
       c.high = d(67010 + i % 50);
@@ -82,8 +89,10 @@ int main(int argc, char** argv) {
   const uint16_t port = free_port();
   sf::process::SpawnOptions o;
   o.path = std::string(SF_BIN_DIR) + "/visualizer";
-  o.env = {{"PORT", std::to_string(port)}, {"STREAMFORGE_DB", db},
-           {"KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers()}, {"LOG_FORMAT", "text"},
+  o.env = {{"PORT", std::to_string(port)},
+           {"STREAMFORGE_DB", db},
+           {"KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrap_servers()},
+           {"LOG_FORMAT", "text"},
            {"VISUALIZER_WEB_DIR", std::string(SF_SOURCE_DIR) + "/web/visualizer"}};
   o.log_file = (dir / "viz.log").string();
   auto child = sf::process::Child::spawn(o).value();
@@ -121,7 +130,9 @@ int main(int argc, char** argv) {
   // WebSocket fan-out.
   std::vector<std::unique_ptr<sf::net::WsClient>> ws;
   for (int i = 0; i < clients; ++i) {
-    ws.push_back(sf::net::WsClient::connect("ws://127.0.0.1:" + std::to_string(port) + "/ws/topic/bench-topic").value());
+    ws.push_back(sf::net::WsClient::connect("ws://127.0.0.1:" + std::to_string(port) +
+                                            "/ws/topic/bench-topic")
+                     .value());
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the feed assigns the topic's end
   std::mutex mu;
@@ -148,7 +159,8 @@ int main(int argc, char** argv) {
   long peak = 0;
   const int total = 10 * seconds;
   for (int i = 0; i < total; ++i) {
-    (void)p->send("bench-topic", "BTCUSDT", fmt::format("{{\"i\":{},\"sent_us\":{}}}", i, now_us()));
+    (void)p->send("bench-topic", "BTCUSDT",
+                  fmt::format("{{\"i\":{},\"sent_us\":{}}}", i, now_us()));
     (void)p->flush(std::chrono::seconds(5));
     peak = std::max(peak, sf::bench::vm_hwm_kib(child->pid()));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -158,12 +170,18 @@ int main(int argc, char** argv) {
   for (auto& t : readers) t.join();
   peak = std::max(peak, sf::bench::vm_hwm_kib(child->pid()));
 
-  std::printf("viz_bench: %d clients, %d s\n\n| measure | figure | aim |\n|---|---|---|\n", clients, seconds);
-  std::printf("| GET /health (floor) | median %.2f ms, p99 %.2f ms | |\n", pct(health, 0.5), pct(health, 0.99));
-  std::printf("| GET /api/candles, 10,000 candles (%zu KB) | median %.1f ms, p99 %.1f ms | <= 30 ms |\n",
-              cb / 1024, pct(candles, 0.5), pct(candles, 0.99));
-  std::printf("| WebSocket push, %d clients x 10 msg/s | %lld of %d received; p50 %.1f ms, p99 %.1f ms | p99 <= 50 ms |\n",
-              clients, static_cast<long long>(received.load()), total * clients, pct(lat, 0.5), pct(lat, 0.99));
+  std::printf("viz_bench: %d clients, %d s\n\n| measure | figure | aim |\n|---|---|---|\n", clients,
+              seconds);
+  std::printf("| GET /health (floor) | median %.2f ms, p99 %.2f ms | |\n", pct(health, 0.5),
+              pct(health, 0.99));
+  std::printf(
+      "| GET /api/candles, 10,000 candles (%zu KB) | median %.1f ms, p99 %.1f ms | <= 30 ms |\n",
+      cb / 1024, pct(candles, 0.5), pct(candles, 0.99));
+  std::printf(
+      "| WebSocket push, %d clients x 10 msg/s | %lld of %d received; p50 %.1f ms, p99 %.1f ms | "
+      "p99 <= 50 ms |\n",
+      clients, static_cast<long long>(received.load()), total * clients, pct(lat, 0.5),
+      pct(lat, 0.99));
   std::printf("| visualizer peak RSS | %.1f MiB | |\n", peak / 1024.0);
   child->terminate(std::chrono::seconds(5));
   std::filesystem::remove_all(dir);

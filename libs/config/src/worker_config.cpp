@@ -335,8 +335,8 @@ std::variant<WorkerConfig, ConfigError> load_config(const EnvLookup& env, KafkaR
            "YYYY-MM-DD:YYYY-MM-DD (UTC, both days inclusive) for TYPE=" + c.type);
     }
     const std::string own_topic = c.queue_id + "-" + c.type;  // analytics publish no data
-    c.kafka_topic = r.topic("KAFKA_TOPIC", analytics ? std::optional<std::string_view>(own_topic)
-                                                     : std::nullopt);
+    c.kafka_topic = r.topic("KAFKA_TOPIC",
+                            analytics ? std::optional<std::string_view>(own_topic) : std::nullopt);
     c.producer_id =
         r.required("TELEMETRY_PRODUCER_ID", "this instance's id, e.g. loader-producer__a1b2c3");
     c.kafka = read_kafka(r, role);

@@ -5,8 +5,8 @@ namespace F = torch::nn::functional;
 
 GATv2ConvImpl::GATv2ConvImpl(const GATv2Options& o) : options(o) {
   const int64_t hc = o.heads * o.out_channels;
-  lin_l = register_module("lin_l",
-                          torch::nn::Linear(torch::nn::LinearOptions(o.in_channels, hc).bias(o.bias)));
+  lin_l = register_module(
+      "lin_l", torch::nn::Linear(torch::nn::LinearOptions(o.in_channels, hc).bias(o.bias)));
   if (o.share_weights) {
     lin_r = lin_l;
   } else {
@@ -56,7 +56,8 @@ torch::Tensor GATv2ConvImpl::forward(const torch::Tensor& x, const torch::Tensor
       if (o.fill_mean) {
         const torch::Tensor sum = torch::zeros({N, ea.size(1)}, ea.options()).index_add(0, dst, ea);
         const torch::Tensor count =
-            torch::zeros({N}, ea.options()).index_add(0, dst, torch::ones({dst.size(0)}, ea.options()));
+            torch::zeros({N}, ea.options())
+                .index_add(0, dst, torch::ones({dst.size(0)}, ea.options()));
         fill = sum / count.clamp_min(1).unsqueeze(1);
       } else {
         fill = torch::full({N, ea.size(1)}, o.fill_constant, ea.options());

@@ -66,7 +66,8 @@ class GnnNetImpl : public torch::nn::Module {
   explicit GnnNetImpl(const NetOptions& o);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& edge_index,
                         const torch::Tensor& edge_attr);
-  // Every parameter under PyG-style names (convs.0.lin_l.weight, norms.0.weight, head.0.weight ...).
+  // Every parameter under PyG-style names (convs.0.lin_l.weight, norms.0.weight, head.0.weight
+  // ...).
   std::vector<std::pair<std::string, torch::Tensor>> pyg_state() const;
   // The last forward's attention of layer `layer`: [E', heads] and its edges.
   torch::Tensor last_attention, last_edges;

@@ -59,9 +59,9 @@ torch::Tensor opts_tensor(const GATv2Options& o) {
 
 // 7 nodes: node 6 has no incoming edge, 2 -> 2 is an existing self-loop, 0 -> 1 appears twice.
 torch::Tensor test_edges() {
-  return torch::tensor({{0, 0, 1, 2, 3, 4, 5, 2, 0, 3, 1, 4, 5},
-                        {1, 1, 2, 2, 2, 3, 4, 5, 5, 0, 0, 1, 3}},
-                       torch::kInt64);
+  return torch::tensor(
+      {{0, 0, 1, 2, 3, 4, 5, 2, 0, 3, 1, 4, 5}, {1, 1, 2, 2, 2, 3, 4, 5, 5, 0, 0, 1, 3}},
+      torch::kInt64);
 }
 
 void set_params(GATv2Conv& layer, const Dict& d, const std::string& prefix) {
@@ -82,8 +82,8 @@ std::map<std::string, torch::Tensor> run(GATv2Conv& layer, const torch::Tensor& 
   torch::Tensor alpha;
   torch::Tensor out = layer->forward(x, ei, ea, &alpha);
   ((out * R).sum() + (alpha * RA).sum()).backward();
-  std::map<std::string, torch::Tensor> r{{"out", out.detach()}, {"alpha", alpha.detach()},
-                                         {"grad.x", x.grad()}};
+  std::map<std::string, torch::Tensor> r{
+      {"out", out.detach()}, {"alpha", alpha.detach()}, {"grad.x", x.grad()}};
   if (ea.defined()) r["grad.edge_attr"] = ea.grad();
   for (auto& [name, t] : layer->pyg_state("")) {
     if (layer->options.share_weights && name.rfind("lin_r.", 0) == 0) continue;
@@ -105,7 +105,8 @@ std::string python(const std::string& args) {
 
 void save(const Dict& d, const std::string& path) {
   const auto bytes = torch::pickle_save(d);
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 Dict load(const std::string& path) {
@@ -138,7 +139,8 @@ TEST_P(Gatv2Parity, LayerAndNetworkMatchThePythonReferenceBothWays) {
     GATv2Conv layer(c.o);
     layer->to(dtype);
     const auto x = torch::randn({N, c.o.in_channels}, tensor_options);
-    const auto ea = c.o.edge_dim ? torch::randn({E, c.o.edge_dim}, tensor_options) : torch::Tensor();
+    const auto ea =
+        c.o.edge_dim ? torch::randn({E, c.o.edge_dim}, tensor_options) : torch::Tensor();
     {
       torch::NoGradGuard ng;
       for (auto& p : layer->parameters()) p.copy_(torch::randn(p.sizes(), tensor_options));
@@ -199,8 +201,9 @@ TEST_P(Gatv2Parity, LayerAndNetworkMatchThePythonReferenceBothWays) {
   // C++ -> Python.
   const std::string checked = python("check " + cpp_file);
   EXPECT_EQ(checked.rfind("ok\n", 0), 0u) << checked;
-  EXPECT_NE(checked.find("python checked " + std::to_string(grid.size() + 1) + " cases, 0 mismatches"),
-            std::string::npos)
+  EXPECT_NE(
+      checked.find("python checked " + std::to_string(grid.size() + 1) + " cases, 0 mismatches"),
+      std::string::npos)
       << checked;
 
   // Python -> C++: Python's own results on inputs it drew itself.
@@ -214,8 +217,8 @@ TEST_P(Gatv2Parity, LayerAndNetworkMatchThePythonReferenceBothWays) {
     layer->to(dtype);
     set_params(layer, py, p);
     const auto ea = c.o.edge_dim ? py.at(p + "edge_attr") : torch::Tensor();
-    auto r = run(layer, py.at(p + "x"), py.at(p + "edge_index"), ea, py.at(p + "R"),
-                 py.at(p + "RA"));
+    auto r =
+        run(layer, py.at(p + "x"), py.at(p + "edge_index"), ea, py.at(p + "R"), py.at(p + "RA"));
     for (auto& [k, v] : r) {
       const auto want = py.at(p + "want." + k);
       EXPECT_TRUE(close(v, want)) << p << k << ": max |diff| "

@@ -31,14 +31,14 @@ class Builder {
   }
 
   Result<GraphData> finish() {
-    if (!has_meta_) return make_error("the graph has no meta document: is it a graph-builder graph?");
+    if (!has_meta_)
+      return make_error("the graph has no meta document: is it a graph-builder graph?");
     if (g_.nodes == 0) return make_error("the graph has no nodes");
     // Lane positions, in time order per symbol.
     std::vector<int64_t> order(g_.nodes);
     for (int64_t i = 0; i < g_.nodes; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return g_.open_time[a] < g_.open_time[b];
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return g_.open_time[a] < g_.open_time[b]; });
     std::vector<int> seen(g_.symbols.size(), 0);
     g_.lane_index.assign(g_.nodes, 0);
     for (int64_t i : order) g_.lane_index[i] = seen[g_.symbol_of[i]]++;
@@ -70,7 +70,8 @@ class Builder {
       for (const auto& f : v->as_array()) g_.feature_names.emplace_back(f.as_string());
     }
     if (auto* v = o.if_contains("horizons"); v && v->is_array()) {
-      for (const auto& h : v->as_array()) g_.horizons.push_back(static_cast<int>(h.to_number<double>()));
+      for (const auto& h : v->as_array())
+        g_.horizons.push_back(static_cast<int>(h.to_number<double>()));
     }
     if (auto* v = o.if_contains("warmup_bars"); v && v->is_number()) {
       g_.warmup_bars = static_cast<int>(v->to_number<double>());
@@ -131,8 +132,8 @@ class Builder {
       for (const auto& e : in->as_array()) {
         if (!e.is_array() || e.as_array().size() < 4 || !e.as_array()[0].is_string()) continue;
         const auto& a = e.as_array();
-        pending_.push_back({std::string(a[0].as_string()), i, a[1] == "c",
-                            number_or_nan(&a[2]), a[3].is_number() ? a[3].to_number<double>() : 0});
+        pending_.push_back({std::string(a[0].as_string()), i, a[1] == "c", number_or_nan(&a[2]),
+                            a[3].is_number() ? a[3].to_number<double>() : 0});
       }
     }
     return ok_status();
@@ -189,7 +190,8 @@ Result<GraphData> load_graph(store::Store& store, const std::string& collection)
       };
       last = t_of(docs->back());
       while (take > 0 && t_of((*docs)[take - 1]) == last) --take;
-      if (take == 0) return make_error("more than " + std::to_string(page) + " documents at one time");
+      if (take == 0)
+        return make_error("more than " + std::to_string(page) + " documents at one time");
     }
     for (size_t i = 0; i < take; ++i) {
       if (auto st = b.add((*docs)[i]); !st) return st.error();

@@ -32,8 +32,8 @@ struct Live {
 
 }  // namespace
 
-Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
-                          const InferOptions& io, const TrainOptions& to) {
+Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store, const InferOptions& io,
+                          const TrainOptions& to) {
   auto& lg = log::get();
   std::unique_ptr<Predictor> model;
   int64_t trained_at_labelled = 0;
@@ -101,14 +101,16 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
           auto r = json::parse(d).as_object();
           std::vector<std::string> syms;
           for (const auto& s : r.at("symbols").as_array()) syms.emplace_back(s.as_string());
-          if (syms != g->symbols || r.at("horizon_bars").to_number<int64_t>() != to.horizon) continue;
+          if (syms != g->symbols || r.at("horizon_bars").to_number<int64_t>() != to.horizon)
+            continue;
           if (r.at("test_to_ms").as_int64() > best_t) {
             best_t = r.at("test_to_ms").as_int64();
             best = std::string(r.at("model_collection").as_string());
           }
         }
         if (!best.empty()) {
-          if (auto p = Predictor::from_store(store, best); p && (*p)->feature_names() == g->feature_names) {
+          if (auto p = Predictor::from_store(store, best);
+              p && (*p)->feature_names() == g->feature_names) {
             model = std::move(p).value();
           }
         }
@@ -118,7 +120,8 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
     if (auto y = g->y.find(to.horizon); y != g->y.end()) {
       for (int64_t i = 0; i < g->nodes; ++i) labelled += !g->gap[i] && std::isfinite(y->second[i]);
     }
-    const bool online = io.model_input.empty() && (!model || model->source().rfind("trained", 0) == 0);
+    const bool online =
+        io.model_input.empty() && (!model || model->source().rfind("trained", 0) == 0);
     if (online && labelled >= to.min_nodes &&
         (!model || labelled - trained_at_labelled >= io.refresh_bars)) {
       auto full = load_graph(store, io.graph);
@@ -145,7 +148,8 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
       if (complete && labelled < to.min_nodes) {
         return make_error("graph " + io.graph + " is complete with " + std::to_string(labelled) +
                           " labelled bars: no model names it (MODEL_INPUT, registry) and " +
-                          std::to_string(to.min_nodes) + " are needed to train one (GNN_MIN_NODES)");
+                          std::to_string(to.min_nodes) +
+                          " are needed to train one (GNN_MIN_NODES)");
       }
       ctx.stop.wait_for(io.poll);
       continue;
@@ -187,13 +191,23 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
                                         : label_of(g->x[i * g->features + ret_feature], to);
         json::array probs, top;
         for (double v : (*preds)[k].p) probs.push_back(v);
-        for (const auto& [src, w] : (*preds)[k].top_attention) top.push_back(json::array{json::value(g->keys[src]), w});
-        p.doc = {{"_key", p.key}, {"kind", "prediction"}, {"symbol", sym},
-                 {"interval", g->interval}, {"open_time", p.open_time},
-                 {"horizon_bars", to.horizon}, {"classes", model->classes()}, {"p", probs},
-                 {"pred", p.pred}, {"persistence", p.persistence},
-                 {"majority", model->majority_class()}, {"outcome", nullptr},
-                 {"correct", nullptr}, {"top_attention", top}, {"model", model->source()},
+        for (const auto& [src, w] : (*preds)[k].top_attention)
+          top.push_back(json::array{json::value(g->keys[src]), w});
+        p.doc = {{"_key", p.key},
+                 {"kind", "prediction"},
+                 {"symbol", sym},
+                 {"interval", g->interval},
+                 {"open_time", p.open_time},
+                 {"horizon_bars", to.horizon},
+                 {"classes", model->classes()},
+                 {"p", probs},
+                 {"pred", p.pred},
+                 {"persistence", p.persistence},
+                 {"majority", model->majority_class()},
+                 {"outcome", nullptr},
+                 {"correct", nullptr},
+                 {"top_attention", top},
+                 {"model", model->source()},
                  {"split", "live"}};
         out.push_back({p.key, json::serialize(p.doc), p.open_time});
         last_predicted[sym] = p.open_time;
@@ -224,7 +238,8 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
       p.doc["correct"] = p.pred == outcome;
       out.push_back({p.key, json::serialize(p.doc), p.open_time});
       auto& l = live[p.symbol];
-      l.last.push_back({p.pred == outcome, p.persistence == outcome, model->majority_class() == outcome});
+      l.last.push_back(
+          {p.pred == outcome, p.persistence == outcome, model->majority_class() == outcome});
       if (l.last.size() > static_cast<size_t>(io.rolling)) l.last.pop_front();
       ++l.scored;
       double acc[3] = {0, 0, 0};
@@ -233,11 +248,17 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store,
       }
       for (double& a : acc) a /= static_cast<double>(l.last.size());
       const std::string mk = fmt::format("im:{}:{}:h{}", p.symbol, g->interval, to.horizon);
-      json::object m{{"_key", mk}, {"kind", "inference_metrics"}, {"symbol", p.symbol},
-                     {"interval", g->interval}, {"open_time", p.open_time},
-                     {"horizon_bars", to.horizon}, {"scored", l.scored},
-                     {"window", static_cast<int64_t>(l.last.size())}, {"accuracy", acc[0]},
-                     {"persistence_accuracy", acc[1]}, {"majority_accuracy", acc[2]},
+      json::object m{{"_key", mk},
+                     {"kind", "inference_metrics"},
+                     {"symbol", p.symbol},
+                     {"interval", g->interval},
+                     {"open_time", p.open_time},
+                     {"horizon_bars", to.horizon},
+                     {"scored", l.scored},
+                     {"window", static_cast<int64_t>(l.last.size())},
+                     {"accuracy", acc[0]},
+                     {"persistence_accuracy", acc[1]},
+                     {"majority_accuracy", acc[2]},
                      {"model", model->source()}};
       out.push_back({mk, json::serialize(m), p.open_time});
       ctx.set_metric("live_accuracy", acc[0]);

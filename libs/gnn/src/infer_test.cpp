@@ -28,7 +28,7 @@ constexpr int64_t kStart = 1717200000000;
 // An AR(1) market: the first `train` bars as a finished graph, the rest fed later.
 struct Market {
   std::vector<std::vector<store::Document>> bars;  // real-time documents, bar by bar
-  std::vector<store::Document> history;             // the historical graph of the first bars
+  std::vector<store::Document> history;            // the historical graph of the first bars
   store::Document history_meta, live_meta_open, live_meta_done;
 };
 
@@ -63,7 +63,8 @@ Market make_market(size_t history, size_t live) {
     auto none = [](const std::string&) { return graph::TradeCoverage{}; };
     if (i < history) {
       EXPECT_TRUE(hist.add_candle(c).ok());
-      hist.build(c.open_time, none, [&](store::Document doc) { m.history.push_back(std::move(doc)); });
+      hist.build(c.open_time, none,
+                 [&](store::Document doc) { m.history.push_back(std::move(doc)); });
     }
     EXPECT_TRUE(rt.add_candle(c).ok());
     std::vector<store::Document> bar;
@@ -96,12 +97,17 @@ class InferProgram : public ::testing::Test {
   std::unique_ptr<process::Child> start(std::map<std::string, std::string> extra) {
     process::SpawnOptions o;
     o.path = std::string(SF_BIN_DIR) + "/gnn-trainer";
-    o.env = {{"QUEUE_ID", "wf-realtime-20240601-abcdef"}, {"SYMBOL", "ARRUSDT"},
-             {"TYPE", "realtime_gnn_infer"}, {"TELEMETRY_PRODUCER_ID", "gnn-trainer__abcdef"},
+    o.env = {{"QUEUE_ID", "wf-realtime-20240601-abcdef"},
+             {"SYMBOL", "ARRUSDT"},
+             {"TYPE", "realtime_gnn_infer"},
+             {"TELEMETRY_PRODUCER_ID", "gnn-trainer__abcdef"},
              {"KAFKA_BOOTSTRAP_SERVERS", kafka_.bootstrap_servers()},
-             {"GRAPH_COLLECTION", "graph_rt"}, {"INFERENCE_INTERVAL", "5m"},
-             {"GNN_POLL_MS", "30"}, {"STREAMFORGE_DB", (dir_ / "store.db").string()},
-             {"LOG_FORMAT", "text"}, {"TELEMETRY_INTERVAL", "0.5"}};
+             {"GRAPH_COLLECTION", "graph_rt"},
+             {"INFERENCE_INTERVAL", "5m"},
+             {"GNN_POLL_MS", "30"},
+             {"STREAMFORGE_DB", (dir_ / "store.db").string()},
+             {"LOG_FORMAT", "text"},
+             {"TELEMETRY_INTERVAL", "0.5"}};
     for (auto& [k, v] : extra) o.env[k] = v;
     o.log_file = (dir_ / "infer.log").string();
     return process::Child::spawn(o).value();
@@ -158,10 +164,11 @@ TEST_F(InferProgram, PredictsEachNewBarAndScoresItWhenTheOutcomeIsStored) {
     EXPECT_EQ(p.at("model"), "model collection model_ar");
     if (p.at("outcome").is_null()) continue;
     // The outcome is the stored node's y.r1, classed.
-    auto node = json::parse(*store_->get("graph_rt", fmt::format("n:ARRUSDT:5m:{}",
-                                                                 p.at("open_time").as_int64()))
-                                 .value())
-                    .as_object();
+    auto node =
+        json::parse(
+            *store_->get("graph_rt", fmt::format("n:ARRUSDT:5m:{}", p.at("open_time").as_int64()))
+                 .value())
+            .as_object();
     const double y = node.at("y").at("r1").to_number<double>();
     EXPECT_EQ(p.at("outcome").as_int64(), y > 0 ? 1 : 0);
     EXPECT_EQ(p.at("correct").as_bool(), p.at("pred").as_int64() == p.at("outcome").as_int64());

@@ -75,7 +75,8 @@ struct Predictor::Impl {
     for (auto& [name, t] : net->pyg_state()) {
       auto it = w.find(name);
       if (it == w.end()) return make_error("the weights lack " + name);
-      if (it->second.sizes() != t.sizes()) return make_error("the weights of " + name + " do not fit");
+      if (it->second.sizes() != t.sizes())
+        return make_error("the weights of " + name + " do not fit");
       t.copy_(it->second);
     }
     return ok_status();
@@ -130,7 +131,8 @@ Result<std::unique_ptr<Predictor>> Predictor::from_store(store::Store& store,
       bytes.insert(bytes.end(), part->begin(), part->end());
     }
     if (sha256_hex(bytes) != std::string(w.at("sha256").as_string())) {
-      return make_error("model " + collection + ": the weight chunks do not match the card's sha256");
+      return make_error("model " + collection +
+                        ": the weight chunks do not match the card's sha256");
     }
   } catch (const std::exception& e) {
     return make_error("model card of " + collection + " is malformed: " + e.what());
@@ -150,9 +152,9 @@ Result<std::unique_ptr<Predictor>> Predictor::from_training(const TrainReport& r
   impl->horizon = o.horizon;
   impl->classes = o.classes;
   impl->dead_zone = o.dead_zone;
-  impl->majority = static_cast<int>(
-      std::max_element(r.train_class_counts.begin(), r.train_class_counts.end()) -
-      r.train_class_counts.begin());
+  impl->majority =
+      static_cast<int>(std::max_element(r.train_class_counts.begin(), r.train_class_counts.end()) -
+                       r.train_class_counts.begin());
   auto& no = impl->net_options;
   no.in_features = g.features;
   no.layers = o.layers;
@@ -185,7 +187,8 @@ Result<std::vector<NodePrediction>> Predictor::predict(const GraphData& g,
   const auto x = torch::from_blob(xs.data(), {g.nodes, F}, torch::kFloat32);
   const auto edges = torch::tensor(ei, torch::kInt64).view({2, E});
   const auto attr = torch::from_blob(ea.data(), {E, 3}, torch::kFloat32);
-  const auto probs = torch::softmax(m.net->forward(x, edges, attr), 1).to(torch::kFloat64).contiguous();
+  const auto probs =
+      torch::softmax(m.net->forward(x, edges, attr), 1).to(torch::kFloat64).contiguous();
   std::vector<NodePrediction> out;
   const auto att = m.net->last_attention.defined() ? m.net->last_attention.mean(1).contiguous()
                                                    : torch::Tensor();
@@ -211,11 +214,23 @@ Result<std::vector<NodePrediction>> Predictor::predict(const GraphData& g,
   return out;
 }
 
-int Predictor::horizon() const { return impl_->horizon; }
-int Predictor::classes() const { return impl_->classes; }
-double Predictor::dead_zone() const { return impl_->dead_zone; }
-int Predictor::majority_class() const { return impl_->majority; }
-const std::vector<std::string>& Predictor::feature_names() const { return impl_->names; }
-const std::string& Predictor::source() const { return impl_->source; }
+int Predictor::horizon() const {
+  return impl_->horizon;
+}
+int Predictor::classes() const {
+  return impl_->classes;
+}
+double Predictor::dead_zone() const {
+  return impl_->dead_zone;
+}
+int Predictor::majority_class() const {
+  return impl_->majority;
+}
+const std::vector<std::string>& Predictor::feature_names() const {
+  return impl_->names;
+}
+const std::string& Predictor::source() const {
+  return impl_->source;
+}
 
 }  // namespace sf::gnn

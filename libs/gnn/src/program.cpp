@@ -10,8 +10,8 @@
 
 #include "sf/gnn/infer.h"
 #include "sf/gnn/trainer.h"
-#include "sf/records/interval.h"
 #include "sf/log/log.h"
+#include "sf/records/interval.h"
 
 namespace sf::gnn {
 namespace {
@@ -81,8 +81,8 @@ std::string verdict(const TrainReport& r) {
   std::string s = fmt::format(
       "On {} test bars the model called the direction right {:.1f}% of the time; the best naive "
       "baseline ({}) {:.1f}%. Difference {:+.1f} points, 95% interval {:+.1f} to {:+.1f}. ",
-      r.test.n, r.test.accuracy * 100, r.best_baseline,
-      (r.test.accuracy - r.delta) * 100, r.delta * 100, lo, hi);
+      r.test.n, r.test.accuracy * 100, r.best_baseline, (r.test.accuracy - r.delta) * 100,
+      r.delta * 100, lo, hi);
   if (lo > 0) {
     s += "The edge over the baselines is unlikely to be chance on this data.";
   } else if (hi < 0) {
@@ -95,7 +95,8 @@ std::string verdict(const TrainReport& r) {
 
 }  // namespace
 
-std::variant<TrainOptions, config::ConfigError> train_options_from_env(const config::EnvLookup& env) {
+std::variant<TrainOptions, config::ConfigError> train_options_from_env(
+    const config::EnvLookup& env) {
   TrainOptions o;
   struct IntKnob {
     const char* name;
@@ -126,12 +127,10 @@ std::variant<TrainOptions, config::ConfigError> train_options_from_env(const con
     double lo, hi;
     double* target;
   };
-  const RealKnob reals[] = {{"GNN_DROPOUT", 0, 0.9, &o.dropout},
-                            {"GNN_LR", 1e-6, 1, &o.lr},
-                            {"GNN_WEIGHT_DECAY", 0, 1, &o.weight_decay},
-                            {"GNN_DEAD_ZONE", 0, 1, &o.dead_zone},
-                            {"GNN_TRAIN_SHARE", 0.1, 0.9, &o.train_share},
-                            {"GNN_VAL_SHARE", 0.05, 0.5, &o.val_share}};
+  const RealKnob reals[] = {
+      {"GNN_DROPOUT", 0, 0.9, &o.dropout},           {"GNN_LR", 1e-6, 1, &o.lr},
+      {"GNN_WEIGHT_DECAY", 0, 1, &o.weight_decay},   {"GNN_DEAD_ZONE", 0, 1, &o.dead_zone},
+      {"GNN_TRAIN_SHARE", 0.1, 0.9, &o.train_share}, {"GNN_VAL_SHARE", 0.05, 0.5, &o.val_share}};
   for (const auto& k : reals) {
     auto v = env(k.name);
     if (!v) continue;
@@ -166,7 +165,9 @@ Status write_model(store::Store& store, const std::string& collection, const std
   for (size_t c = 0; c < chunks; ++c) {
     const size_t from = c * kChunkBytes, n = std::min(kChunkBytes, r.weights.size() - from);
     const std::string key = fmt::format("weights:{:04d}", c);
-    json::object w{{"_key", key}, {"kind", "weights"}, {"index", c},
+    json::object w{{"_key", key},
+                   {"kind", "weights"},
+                   {"index", c},
                    {"base64", base64(r.weights.data() + from, n)}};
     docs.push_back({key, json::serialize(w), 0});
   }
@@ -197,8 +198,9 @@ Status write_model(store::Store& store, const std::string& collection, const std
       {"task",
        {{"horizon_bars", o.horizon},
         {"classes", o.classes},
-        {"labels", o.classes == 2 ? "0: log return <= 0, 1: > 0"
-                                  : fmt::format("0: < -{0}, 1: within +-{0}, 2: > {0}", o.dead_zone)},
+        {"labels", o.classes == 2
+                       ? "0: log return <= 0, 1: > 0"
+                       : fmt::format("0: < -{0}, 1: within +-{0}, 2: > {0}", o.dead_zone)},
         {"dead_zone", o.dead_zone}}},
       {"features",
        {{"names", array_of(g.feature_names)},
@@ -234,7 +236,8 @@ Status write_model(store::Store& store, const std::string& collection, const std
           {"delta", r.delta},
           {"ci95", json::array{r.ci95.low, r.ci95.high}},
           {"p", r.p_value},
-          {"test", "McNemar exact; interval: moving-block bootstrap of the accuracy difference"}}}}},
+          {"test",
+           "McNemar exact; interval: moving-block bootstrap of the accuracy difference"}}}}},
       {"summary", verdict(r)},
       {"weights",
        {{"format", "torch.save dict of tensors (torch.load), PyG names"},
@@ -246,10 +249,18 @@ Status write_model(store::Store& store, const std::string& collection, const std
     const std::string sym = g.symbols[g.symbol_of[p.node]];
     const int64_t t = g.open_time[p.node];
     const std::string key = fmt::format("p:{}:{}:{}:h{}", sym, g.interval, t, o.horizon);
-    json::object d{{"_key", key}, {"kind", "prediction"}, {"symbol", sym},
-                   {"interval", g.interval}, {"open_time", t}, {"horizon_bars", o.horizon},
-                   {"classes", o.classes}, {"p", array_of(p.p)}, {"pred", p.pred},
-                   {"outcome", p.outcome}, {"correct", p.pred == p.outcome}, {"split", "test"}};
+    json::object d{{"_key", key},
+                   {"kind", "prediction"},
+                   {"symbol", sym},
+                   {"interval", g.interval},
+                   {"open_time", t},
+                   {"horizon_bars", o.horizon},
+                   {"classes", o.classes},
+                   {"p", array_of(p.p)},
+                   {"pred", p.pred},
+                   {"outcome", p.outcome},
+                   {"correct", p.pred == p.outcome},
+                   {"split", "test"}};
     docs.push_back({key, json::serialize(d), t});
   }
   // The model card last: a reader that finds it finds its weights and predictions.
@@ -257,8 +268,9 @@ Status write_model(store::Store& store, const std::string& collection, const std
   if (auto st = store.ensure_collection(collection); !st) return st;
   int64_t written = 0;
   for (size_t i = 0; i < docs.size(); i += 500) {
-    std::vector<store::Document> batch(docs.begin() + static_cast<long>(i),
-                                       docs.begin() + static_cast<long>(std::min(docs.size(), i + 500)));
+    std::vector<store::Document> batch(
+        docs.begin() + static_cast<long>(i),
+        docs.begin() + static_cast<long>(std::min(docs.size(), i + 500)));
     auto w = store.upsert(collection, batch);
     if (!w) return w.error();
     if (!w->errors.empty()) return make_error("the store refused " + w->errors.front().message);
@@ -297,16 +309,18 @@ int trainer_main() {
   const auto graph = env("GRAPH_COLLECTION");
   if (!graph || !store::valid_collection_name(*graph)) {
     config::exit_with_config_error(
-        {"GRAPH_COLLECTION", "config error: GRAPH_COLLECTION" +
-                                 (graph ? "='" + *graph + "' is invalid" : std::string(" is missing")) +
-                                 ": expected the graph-builder's collection, e.g. btc_graph_2024_06"});
+        {"GRAPH_COLLECTION",
+         "config error: GRAPH_COLLECTION" +
+             (graph ? "='" + *graph + "' is invalid" : std::string(" is missing")) +
+             ": expected the graph-builder's collection, e.g. btc_graph_2024_06"});
   }
   const auto output = env("MODEL_OUTPUT");
   if (cfg.type == "gnn_train" && (!output || !store::valid_collection_name(*output))) {
     config::exit_with_config_error(
-        {"MODEL_OUTPUT", "config error: MODEL_OUTPUT" +
-                             (output ? "='" + *output + "' is invalid" : std::string(" is missing")) +
-                             ": expected the model's collection, e.g. gnn_model_btc_2024_06"});
+        {"MODEL_OUTPUT",
+         "config error: MODEL_OUTPUT" +
+             (output ? "='" + *output + "' is invalid" : std::string(" is missing")) +
+             ": expected the model's collection, e.g. gnn_model_btc_2024_06"});
   }
   InferOptions io;
   if (cfg.type == "realtime_gnn_infer") {
@@ -355,17 +369,16 @@ int trainer_main() {
                                     "config error: " + store.error().message});
   }
   if (cfg.type == "realtime_gnn_infer") {
-    return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) {
-      return run_realtime_infer(ctx, **store, io, o);
-    });
+    return worker::run_worker(
+        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_infer(ctx, **store, io, o); });
   }
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
     auto& lg = log::get();
     auto g = load_graph(**store, *graph);
     if (!g) return g.error();
     if (!g->complete) lg.warn("graph {} is not marked complete: training on what is there", *graph);
-    lg.info("graph {}: {} nodes, {} edges, {} features, symbols {}", *graph, g->nodes, g->src.size(),
-            g->features, fmt::join(g->symbols, ","));
+    lg.info("graph {}: {} nodes, {} edges, {} features, symbols {}", *graph, g->nodes,
+            g->src.size(), g->features, fmt::join(g->symbols, ","));
     ctx.progress.expected.store(o.epochs);
     auto report = train_and_evaluate(*g, o, [&](int epoch, double tl, double vl, double va) {
       ctx.progress.done.store(epoch);

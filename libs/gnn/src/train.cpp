@@ -95,7 +95,8 @@ std::vector<std::vector<double>> probabilities(GnnNet& net, const Tensors& t,
 
 std::vector<int> argmax(const std::vector<std::vector<double>>& p) {
   std::vector<int> out;
-  for (const auto& r : p) out.push_back(static_cast<int>(std::max_element(r.begin(), r.end()) - r.begin()));
+  for (const auto& r : p)
+    out.push_back(static_cast<int>(std::max_element(r.begin(), r.end()) - r.begin()));
   return out;
 }
 
@@ -138,7 +139,8 @@ Result<TrainReport> train_and_evaluate(const GraphData& g, const TrainOptions& o
   times.erase(std::unique(times.begin(), times.end()), times.end());
   const size_t nt = times.size();
   const size_t a = static_cast<size_t>(std::llround(o.train_share * static_cast<double>(nt)));
-  const size_t b = static_cast<size_t>(std::llround((o.train_share + o.val_share) * static_cast<double>(nt)));
+  const size_t b =
+      static_cast<size_t>(std::llround((o.train_share + o.val_share) * static_cast<double>(nt)));
   const size_t emb = static_cast<size_t>(o.horizon);
   if (a <= emb || b <= a + emb || nt <= b) return make_error("too few bar times to split");
   const int64_t train_end = times[a - emb], val_start = times[a], val_end = times[b - emb],
@@ -245,9 +247,9 @@ Result<TrainReport> train_and_evaluate(const GraphData& g, const TrainOptions& o
   }
 
   // Baselines on the same test nodes.
-  const int majority = static_cast<int>(
-      std::max_element(r.train_class_counts.begin(), r.train_class_counts.end()) -
-      r.train_class_counts.begin());
+  const int majority =
+      static_cast<int>(std::max_element(r.train_class_counts.begin(), r.train_class_counts.end()) -
+                       r.train_class_counts.begin());
   std::vector<double> prior;
   for (auto c : r.train_class_counts) prior.push_back((c + 1.0) / (s.train.size() + o.classes));
   r.majority = score(truth, std::vector<int>(truth.size(), majority),
@@ -263,7 +265,9 @@ Result<TrainReport> train_and_evaluate(const GraphData& g, const TrainOptions& o
       if (g.feature_names[k] == "ret_1") feature = static_cast<int>(k);
     }
   }
-  auto persist = [&](int64_t i) { return feature < 0 ? majority : label_of(g.x[i * F + feature], o); };
+  auto persist = [&](int64_t i) {
+    return feature < 0 ? majority : label_of(g.x[i * F + feature], o);
+  };
   std::vector<std::vector<double>> given(o.classes, std::vector<double>(o.classes, 1.0));
   for (int64_t i : s.train) given[persist(i)][labels[i]] += 1;
   for (auto& row : given) {
@@ -307,7 +311,8 @@ Result<TrainReport> train_and_evaluate(const GraphData& g, const TrainOptions& o
     base_right.push_back(best->pred[k] == truth[k]);
   }
   r.delta = r.test.accuracy - best->s->accuracy;
-  const int block = std::max(10, o.horizon * 2) * static_cast<int>(std::max<size_t>(1, g.symbols.size()));
+  const int block =
+      std::max(10, o.horizon * 2) * static_cast<int>(std::max<size_t>(1, g.symbols.size()));
   r.ci95 = block_bootstrap_delta(model_right, base_right, block, o.bootstrap_resamples, o.seed);
   r.p_value = mcnemar_p(model_right, base_right);
 

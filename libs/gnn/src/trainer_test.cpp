@@ -56,7 +56,8 @@ GraphData build(const std::map<std::string, std::vector<double>>& returns,
       EXPECT_TRUE(e.add_candle(c).ok());
       price[s] = p1;
     }
-    e.build(t, [](const std::string&) { return graph::TradeCoverage{}; }, sink);
+    e.build(
+        t, [](const std::string&) { return graph::TradeCoverage{}; }, sink);
   }
   e.finish(sink);
   docs.push_back(e.meta("", true).json);
@@ -107,13 +108,17 @@ TEST(Trainer, LeadLagPairReachesTheCeilingWhereNaiveModelsCannot) {
   const int ia = 0, ib = 1;
   ASSERT_EQ(g.symbols[ib], "BBBUSDT");
   const auto is_b = [&](int64_t i) { return g.symbol_of[i] == ib; };
-  const double oracle_b = rule_accuracy(*r, [&](int64_t i) {
-    // A's bar at the same time: its ret_1 is feature 0.
-    for (int64_t j = 0; j < g.nodes; ++j) {
-      if (g.symbol_of[j] == ia && g.open_time[j] == g.open_time[i]) return g.x[j * g.features] > 0 ? 1 : 0;
-    }
-    return 0;
-  }, is_b);
+  const double oracle_b = rule_accuracy(
+      *r,
+      [&](int64_t i) {
+        // A's bar at the same time: its ret_1 is feature 0.
+        for (int64_t j = 0; j < g.nodes; ++j) {
+          if (g.symbol_of[j] == ia && g.open_time[j] == g.open_time[i])
+            return g.x[j * g.features] > 0 ? 1 : 0;
+        }
+        return 0;
+      },
+      is_b);
   const double theory = 0.5 + std::asin(rho) / std::numbers::pi;
   EXPECT_NEAR(oracle_b, theory, 0.05);
   int64_t right_b = 0, n_b = 0;
@@ -123,10 +128,11 @@ TEST(Trainer, LeadLagPairReachesTheCeilingWhereNaiveModelsCannot) {
     ++n_b;
   }
   const double gnn_b = static_cast<double>(right_b) / static_cast<double>(n_b);
-  std::printf("lead-lag: GNN on B %.3f (ceiling %.3f, theory %.3f); all %.3f; majority %.3f, "
-              "persistence %.3f, no-graph %.3f; delta CI [%.3f, %.3f]\n",
-              gnn_b, oracle_b, theory, r->test.accuracy, r->majority.accuracy,
-              r->persistence.accuracy, r->no_graph.accuracy, r->ci95.low, r->ci95.high);
+  std::printf(
+      "lead-lag: GNN on B %.3f (ceiling %.3f, theory %.3f); all %.3f; majority %.3f, "
+      "persistence %.3f, no-graph %.3f; delta CI [%.3f, %.3f]\n",
+      gnn_b, oracle_b, theory, r->test.accuracy, r->majority.accuracy, r->persistence.accuracy,
+      r->no_graph.accuracy, r->ci95.low, r->ci95.high);
   EXPECT_GE(gnn_b, oracle_b - 0.03) << "GNN on B " << gnn_b << ", ceiling " << oracle_b;
   // Overall, against baselines on the same nodes (A is a coin flip for everyone).
   const double ceiling_all = (oracle_b * n_b + 0.5 * (r->n_test - n_b)) / r->n_test;
@@ -147,7 +153,8 @@ TEST(Trainer, AutoregressiveSymbolIsPredictableByGnnAndPersistenceAlike) {
   const auto g = build({{"ARRUSDT", r}});
   const auto rep = train_and_evaluate(g, fast_options());
   ASSERT_TRUE(rep.ok()) << rep.error().message;
-  const double ceiling = rule_accuracy(*rep, [&](int64_t i) { return g.x[i * g.features] > 0 ? 1 : 0; });
+  const double ceiling =
+      rule_accuracy(*rep, [&](int64_t i) { return g.x[i * g.features] > 0 ? 1 : 0; });
   EXPECT_NEAR(ceiling, 0.5 + std::asin(phi) / std::numbers::pi, 0.05);
   std::printf("AR(1): GNN %.3f, persistence %.3f, ceiling %.3f\n", rep->test.accuracy,
               rep->persistence.accuracy, ceiling);
@@ -244,12 +251,14 @@ TEST(Trainer, SavedWeightsGiveTheSameProbabilitiesInPython) {
   d.insert("edge_attr", torch::from_blob(ea.data(), {E, 3}, torch::kFloat32).clone());
   d.insert("test_nodes", torch::tensor(test, torch::kInt64));
   d.insert("want", torch::from_blob(want.data(), {static_cast<int64_t>(test.size()), o.classes},
-                                    torch::kFloat32).clone());
+                                    torch::kFloat32)
+                       .clone());
   const auto bytes = torch::pickle_save(d);
   std::ofstream(dir + "/inputs.pt", std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   const std::string cmd = "/usr/bin/python3 " + std::string(SF_GNN_TESTING_DIR) +
-                          "/gatv2_reference.py probs " + dir + "/model.pt " + dir + "/inputs.pt 2>&1";
+                          "/gatv2_reference.py probs " + dir + "/model.pt " + dir +
+                          "/inputs.pt 2>&1";
   FILE* f = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

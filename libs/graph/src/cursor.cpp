@@ -4,9 +4,8 @@
 
 namespace sf::graph {
 
-TimeCursor::TimeCursor(store::Store& store, std::string collection, int64_t from_ms,
-                       int64_t to_ms, int64_t page_size, int64_t follow_window_ms,
-                       StoreRetry retry)
+TimeCursor::TimeCursor(store::Store& store, std::string collection, int64_t from_ms, int64_t to_ms,
+                       int64_t page_size, int64_t follow_window_ms, StoreRetry retry)
     : store_(store),
       collection_(std::move(collection)),
       from_(from_ms),

@@ -116,12 +116,29 @@ std::optional<double> correlation(const std::deque<HistBar>& a, const std::deque
 }  // namespace
 
 const std::vector<std::string>& feature_names() {
-  static const std::vector<std::string> names = {
-      "ret_1",         "ret_3",          "ret_12",      "ret_48",       "range",
-      "body",          "upper_wick",     "lower_wick",  "volume_z",     "trade_count_z",
-      "taker_buy_imbalance", "rvol_12",  "rvol_48",     "rsi_14",       "tod_sin",
-      "tod_cos",       "dow_sin",        "dow_cos",     "order_flow_imbalance", "vwap_dev",
-      "large_trade_share", "intrabar_rvol", "no_trade_data"};
+  static const std::vector<std::string> names = {"ret_1",
+                                                 "ret_3",
+                                                 "ret_12",
+                                                 "ret_48",
+                                                 "range",
+                                                 "body",
+                                                 "upper_wick",
+                                                 "lower_wick",
+                                                 "volume_z",
+                                                 "trade_count_z",
+                                                 "taker_buy_imbalance",
+                                                 "rvol_12",
+                                                 "rvol_48",
+                                                 "rsi_14",
+                                                 "tod_sin",
+                                                 "tod_cos",
+                                                 "dow_sin",
+                                                 "dow_cos",
+                                                 "order_flow_imbalance",
+                                                 "vwap_dev",
+                                                 "large_trade_share",
+                                                 "intrabar_rvol",
+                                                 "no_trade_data"};
   return names;
 }
 
@@ -523,8 +540,8 @@ void GraphEngine::finish(const DocumentSink& emit) {
 
 bool GraphEngine::has_candle_at_or_after(const std::string& symbol, int64_t open_time) const {
   auto it = impl_->lanes.find(symbol);
-  return it != impl_->lanes.end() && it->second.candles.lower_bound(open_time) !=
-                                         it->second.candles.end();
+  return it != impl_->lanes.end() &&
+         it->second.candles.lower_bound(open_time) != it->second.candles.end();
 }
 
 bool GraphEngine::has_candle_at(const std::string& symbol, int64_t open_time) const {
@@ -595,9 +612,9 @@ store::Document GraphEngine::meta(const std::string& extra, bool complete) const
       "\"gap_nodes\":{},\"candles_read\":{},\"trades_read\":{},\"bars_with_trades\":{},"
       "\"quality_mismatches\":{},\"trades_incomplete_bars\":{},\"dropped_candles\":{},"
       "\"dropped_trades\":{}}}",
-      c.nodes, c.edges, c.temporal_edges, c.cross_edges, c.gap_nodes, c.candles_read,
-      c.trades_read, c.bars_with_trades, c.quality_mismatches, c.trades_incomplete_bars,
-      c.dropped_candles, c.dropped_trades));
+      c.nodes, c.edges, c.temporal_edges, c.cross_edges, c.gap_nodes, c.candles_read, c.trades_read,
+      c.bars_with_trades, c.quality_mismatches, c.trades_incomplete_bars, c.dropped_candles,
+      c.dropped_trades));
   if (!extra.empty()) w.raw(",").raw(extra);
   w.raw(",\"complete\":").boolean(complete);
   w.raw("}");

@@ -51,8 +51,8 @@ std::vector<records::Candle> series(const std::string& symbol, const std::vector
   double price = 100;
   for (size_t i = 0; i < r.size(); ++i) {
     const double next = price * std::exp(r[i]);
-    out.push_back(candle(symbol, iv, kStart + static_cast<int64_t>(i) * iv.fixed_ms(), price,
-                         next, 10 + static_cast<double>(i % 7), 50 + static_cast<int64_t>(i % 5)));
+    out.push_back(candle(symbol, iv, kStart + static_cast<int64_t>(i) * iv.fixed_ms(), price, next,
+                         10 + static_cast<double>(i % 7), 50 + static_cast<int64_t>(i % 5)));
     price = next;
   }
   return out;
@@ -182,14 +182,15 @@ TEST(GraphEngine, HoleInTheCandlesGivesGapNodesAndNoEdgeAcrossIt) {
       ++edges;
       const auto& src = b.docs.at(std::string(e.as_array()[0].as_string()));
       EXPECT_FALSE(src.at("gap").as_bool());
-      const bool across = src.at("open_time").as_int64() < hole_from &&
-                          n.at("open_time").as_int64() > hole_to;
+      const bool across =
+          src.at("open_time").as_int64() < hole_from && n.at("open_time").as_int64() > hole_to;
       EXPECT_FALSE(across) << key << " <- " << e;
     }
   }
   EXPECT_GT(edges, 500);
   // No target across the hole either.
-  EXPECT_TRUE(b.docs.at(node_key("BTCUSDT", "5m", kStart + 99 * 300'000)).at("y").at("r1").is_null());
+  EXPECT_TRUE(
+      b.docs.at(node_key("BTCUSDT", "5m", kStart + 99 * 300'000)).at("y").at("r1").is_null());
 }
 
 TEST(GraphEngine, CrossEdgesFollowPlantedCorrelation) {

@@ -23,9 +23,9 @@ TEST(Indicators, WilderRsiByHand) {
 }
 
 TEST(Indicators, RsiEdgeCases) {
-  EXPECT_NEAR(rsi({1, 2, 3, 4}, 3)[3], 100, 1e-12);   // no loss
-  EXPECT_NEAR(rsi({5, 5, 5, 5}, 3)[3], 50, 1e-12);    // nothing moved
-  EXPECT_NEAR(rsi({4, 3, 2, 1}, 3)[3], 0, 1e-12);     // no gain
+  EXPECT_NEAR(rsi({1, 2, 3, 4}, 3)[3], 100, 1e-12);  // no loss
+  EXPECT_NEAR(rsi({5, 5, 5, 5}, 3)[3], 50, 1e-12);   // nothing moved
+  EXPECT_NEAR(rsi({4, 3, 2, 1}, 3)[3], 0, 1e-12);    // no gain
 }
 
 TEST(Indicators, SmaEmaByHand) {

@@ -13,8 +13,8 @@ namespace od = simdjson::ondemand;
 // A number's text as written (our writers emit decimals digit for digit).
 std::string_view number_text(od::value& v) {
   std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' ||
-                          tok.back() == '\t'))
+  while (!tok.empty() &&
+         (tok.back() == ' ' || tok.back() == '\n' || tok.back() == '\r' || tok.back() == '\t'))
     tok.remove_suffix(1);
   return tok;
 }

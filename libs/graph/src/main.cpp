@@ -24,9 +24,8 @@ int graph_builder_main() {
                                     "config error: " + store.error().message});
   }
   if (cfg.type == "realtime_graph") {
-    return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) {
-      return run_realtime_graph(ctx, **store, options);
-    });
+    return worker::run_worker(
+        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_graph(ctx, **store, options); });
   }
   // Historical: the inputs are read once before the worker starts, so that an interval that
   // disagrees with the candles is a config error (exit 2). A store that cannot be read, or an
@@ -37,7 +36,8 @@ int graph_builder_main() {
     auto iv = graph_interval(*inputs, cfg.interval);
     bool any_empty = false;
     for (const auto& in : *inputs) any_empty |= in.count == 0;
-    if (!iv && !any_empty) config::exit_with_config_error({"COLLECTION_INPUTS", iv.error().message});
+    if (!iv && !any_empty)
+      config::exit_with_config_error({"COLLECTION_INPUTS", iv.error().message});
     if (iv) interval = *iv;
   }
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {

@@ -31,8 +31,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::optional<config::ConfigError> int_list(const config::EnvLookup& env, const char* name,
-                                            int lo, int hi, std::vector<int>& out) {
+std::optional<config::ConfigError> int_list(const config::EnvLookup& env, const char* name, int lo,
+                                            int hi, std::vector<int>& out) {
   auto v = env(name);
   if (!v) return std::nullopt;
   std::vector<int> parsed;
@@ -113,8 +113,7 @@ std::variant<BuilderOptions, config::ConfigError> builder_options_from_env(
   }
   o.output = *output;
   if (std::find(o.inputs.begin(), o.inputs.end(), o.output) != o.inputs.end()) {
-    return config::ConfigError{"COLLECTION_OUTPUT", "config error: COLLECTION_OUTPUT='" +
-                                                        o.output +
+    return config::ConfigError{"COLLECTION_OUTPUT", "config error: COLLECTION_OUTPUT='" + o.output +
                                                         "' is also an input: expected a "
                                                         "collection of its own"};
   }
@@ -210,13 +209,14 @@ Result<records::Interval> graph_interval(const std::vector<InputInfo>& inputs,
   if (found && configured && !(*configured == *found)) {
     return make_error("config error: INTERVAL='" + std::string(configured->name()) +
                       "' disagrees with the candles of " + from + " (" +
-                      std::string(found->name()) + "): expected INTERVAL=" +
-                      std::string(found->name()) + " or no INTERVAL");
+                      std::string(found->name()) +
+                      "): expected INTERVAL=" + std::string(found->name()) + " or no INTERVAL");
   }
   if (found) return *found;
   if (configured) return *configured;
-  return make_error("config error: COLLECTION_INPUTS has no candle collection with data: the "
-                    "bars come from candles (add e.g. btc_candles_5m_2024_06)");
+  return make_error(
+      "config error: COLLECTION_INPUTS has no candle collection with data: the "
+      "bars come from candles (add e.g. btc_candles_5m_2024_06)");
 }
 
 Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const BuilderOptions& o,
@@ -232,10 +232,10 @@ Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const Buil
   auto retry = [&](const std::function<Result<std::vector<std::string>>()>& f) {
     return with_retry(o.store_retry_budget, lg, f);
   };
-  const int64_t from = ctx.config.time_range ? ctx.config.time_range->start_ms
-                                             : std::numeric_limits<int64_t>::min();
-  const int64_t to = ctx.config.time_range ? ctx.config.time_range->end_ms
-                                           : std::numeric_limits<int64_t>::max();
+  const int64_t from =
+      ctx.config.time_range ? ctx.config.time_range->start_ms : std::numeric_limits<int64_t>::min();
+  const int64_t to =
+      ctx.config.time_range ? ctx.config.time_range->end_ms : std::numeric_limits<int64_t>::max();
   struct Input {
     std::unique_ptr<TimeCursor> cursor;
     bool candles;
@@ -243,10 +243,10 @@ Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const Buil
   };
   std::vector<Input> ins;
   for (const auto& in : inputs) {
-    ins.push_back({std::make_unique<TimeCursor>(store, in.collection, from, to, o.page_size, 0,
-                                                retry),
-                   in.candles,
-                   {}});
+    ins.push_back(
+        {std::make_unique<TimeCursor>(store, in.collection, from, to, o.page_size, 0, retry),
+         in.candles,
+         {}});
   }
   // The grid starts at the first candle in range.
   std::optional<int64_t> start;
@@ -259,8 +259,8 @@ Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const Buil
   if (!start) {
     return make_error("no candle of COLLECTION_INPUTS lies in TIME_RANGE: nothing to build");
   }
-  if (auto st = with_retry(o.store_retry_budget, lg,
-                           [&] { return store.ensure_collection(o.output); });
+  if (auto st =
+          with_retry(o.store_retry_budget, lg, [&] { return store.ensure_collection(o.output); });
       !st) {
     return st;
   }
@@ -344,10 +344,11 @@ Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const Buil
   ctx.set_metric("candles_read", static_cast<double>(c.candles_read));
   ctx.set_metric("trades_read", static_cast<double>(c.trades_read));
   ctx.set_metric("quality_mismatches", static_cast<double>(c.quality_mismatches));
-  lg.info("graph {}: {} nodes ({} gaps), {} edges from {} candles and {} trades; {} of {} bars "
-          "with trades disagree with their candle",
-          o.output, c.nodes, c.gap_nodes, c.edges, c.candles_read, c.trades_read,
-          c.quality_mismatches, c.bars_with_trades);
+  lg.info(
+      "graph {}: {} nodes ({} gaps), {} edges from {} candles and {} trades; {} of {} bars "
+      "with trades disagree with their candle",
+      o.output, c.nodes, c.gap_nodes, c.edges, c.candles_read, c.trades_read, c.quality_mismatches,
+      c.bars_with_trades);
   return ok_status();
 }
 

@@ -176,8 +176,7 @@ TEST_F(GraphBuilderProgram, CandlesAndRealTradesWithQualityCounts) {
   const auto* data = replay::testing::captures()->find("BTCUSDT");
   ASSERT_NE(data, nullptr);
   std::vector<records::Candle> cs;
-  for (const auto& k : replay::klines_from_trades(data->trades,
-                                                  *records::Interval::parse("1m"))) {
+  for (const auto& k : replay::klines_from_trades(data->trades, *records::Interval::parse("1m"))) {
     cs.push_back(k.candle);
   }
   put("btc_candles_1m", cs);
@@ -254,16 +253,18 @@ TEST_F(GraphBuilderProgram, MissingInputIsAnErrorNamingIt) {
 
 TEST_F(GraphBuilderProgram, UnreadableInputDocumentIsAnError) {
   ASSERT_TRUE(store_->ensure_collection("junk").ok());
-  ASSERT_TRUE(store_
-                  ->upsert("junk", {store::make_document(
-                                        R"({"_key":"a","open_time":1,"hello":"world"})", "")
-                                        .value()})
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->upsert(
+              "junk",
+              {store::make_document(R"({"_key":"a","open_time":1,"hello":"world"})", "").value()})
+          .ok());
   EXPECT_EQ(run(env("junk", "g")), 1) << log();
   auto evs = events();
   ASSERT_FALSE(evs.empty());
-  EXPECT_NE(std::string(evs.back().at("error_message").as_string()).find("neither candles nor trades"),
-            std::string::npos)
+  EXPECT_NE(
+      std::string(evs.back().at("error_message").as_string()).find("neither candles nor trades"),
+      std::string::npos)
       << evs.back();
 }
 
@@ -316,8 +317,11 @@ TEST_F(GraphBuilderProgram, RealtimeFollowsRestartsAndEndsLikeTheHistoricalBuild
   auto p = kafka::Producer::create({kafka_.settings(), "test", {}}).value();
   for (const char* who : {"loader-ws-candles__1", "loader-ws-trades__1", "arango-connector__1",
                           "arango-connector__2"}) {
-    json::object ev{{"queue_id", "wf-historical-20240601-abcdef"}, {"producer", who},
-                    {"status", "finished"}, {"type", "ws_trades"}, {"timestamp", 1.0}};
+    json::object ev{{"queue_id", "wf-historical-20240601-abcdef"},
+                    {"producer", who},
+                    {"status", "finished"},
+                    {"type", "ws_trades"},
+                    {"timestamp", 1.0}};
     ASSERT_TRUE(p->send("queue-events", "q", json::serialize(ev)).ok());
   }
   ASSERT_TRUE(p->flush(10s).ok());
@@ -334,9 +338,8 @@ TEST_F(GraphBuilderProgram, RealtimeFollowsRestartsAndEndsLikeTheHistoricalBuild
     ASSERT_TRUE(a.has_value()) << key;
     ASSERT_TRUE(b.has_value()) << key;
     EXPECT_EQ(*a, *b);
-    EXPECT_TRUE(store_->get("rt_graph", "m:BTCUSDT:1m:" + std::to_string(c.open_time))
-                    .value()
-                    .has_value());
+    EXPECT_TRUE(
+        store_->get("rt_graph", "m:BTCUSDT:1m:" + std::to_string(c.open_time)).value().has_value());
     ++compared;
   }
   EXPECT_EQ(compared, static_cast<int>(cs.size()));

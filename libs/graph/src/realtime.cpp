@@ -86,12 +86,14 @@ Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
   };
   std::vector<Input> ins;
   for (const auto& c : o.inputs) {
-    ins.push_back({std::make_unique<TimeCursor>(store, c, from, to, o.page_size, 5'000, retry), {}});
+    ins.push_back(
+        {std::make_unique<TimeCursor>(store, c, from, to, o.page_size, 5'000, retry), {}});
   }
   InputsWatch watch(ctx.config, o.inputs.size());
-  if (auto st = watch.open(); !st) return make_error("cannot read the events topic: " + st.error().message);
-  if (auto st = with_retry(o.store_retry_budget, lg,
-                           [&] { return store.ensure_collection(o.output); });
+  if (auto st = watch.open(); !st)
+    return make_error("cannot read the events topic: " + st.error().message);
+  if (auto st =
+          with_retry(o.store_retry_budget, lg, [&] { return store.ensure_collection(o.output); });
       !st) {
     return st;
   }
@@ -162,9 +164,8 @@ Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
       while (next && *next <= to) {
         const int64_t t = *next, close = iv.close_time(t);
         const auto seen = candle_seen.find(t);
-        const bool timed_out =
-            inputs_done ||
-            (seen != candle_seen.end() && steady::now() - seen->second >= o.trade_timeout);
+        const bool timed_out = inputs_done || (seen != candle_seen.end() &&
+                                               steady::now() - seen->second >= o.trade_timeout);
         bool ready = true, any_candle = false;
         for (const auto& s : engine->symbols()) {
           if (engine->has_candle_at_or_after(s, t)) {
@@ -193,10 +194,11 @@ Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
         next = iv.next_open(t);
       }
       if (auto st = writer.flush(); !st) return st;
-      const bool range_done = range && engine->last_built() &&
-                              iv.next_open(*engine->last_built()) > range->end_ms;
+      const bool range_done =
+          range && engine->last_built() && iv.next_open(*engine->last_built()) > range->end_ms;
       bool more = false;
-      for (const auto& s : engine->symbols()) more |= next && engine->has_candle_at_or_after(s, *next);
+      for (const auto& s : engine->symbols())
+        more |= next && engine->has_candle_at_or_after(s, *next);
       const bool nothing_left = inputs_done && !more;
       if (range_done || nothing_left) {
         engine->finish(emit);

@@ -55,9 +55,8 @@ class GraphWriter {
     if (!r) return r.error();
     if (!r->errors.empty()) {
       const auto& e = r->errors.front();
-      return make_error("the store refused " + std::to_string(r->errors.size()) +
-                        " documents of " + collection_ + ", e.g. " + batch_[e.index].key + ": " +
-                        e.message);
+      return make_error("the store refused " + std::to_string(r->errors.size()) + " documents of " +
+                        collection_ + ", e.g. " + batch_[e.index].key + ": " + e.message);
     }
     written_ += r->written;
     progress_.written.store(written_);

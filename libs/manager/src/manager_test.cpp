@@ -205,7 +205,8 @@ TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTrans
 // 2024-08-08/09): loaders -> connectors -> graph-builder, which waits for both collections.
 TEST_F(ManagerTest, HistoricalWorkflowBuildsTheGraphAfterItsInputs) {
   start_manager();
-  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-08-08:2024-08-09","requests":[
+  const std::string id =
+      start(R"({"symbol":"BTCUSDT","time_range":"2024-08-08:2024-08-09","requests":[
     {"target":"loader-producer","type":"api_candles_1m"},
     {"target":"loader-producer","type":"api_trades"},
     {"target":"arango-connector","type":"api_candles_1m"},
@@ -234,7 +235,8 @@ TEST_F(ManagerTest, HistoricalWorkflowBuildsTheGraphAfterItsInputs) {
 // data.binance.vision's file) through loader -> connector -> graph-builder.
 TEST_F(ManagerTest, SeedMonthWorkflowReachesACompleteGraph) {
   start_manager();
-  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+  const std::string id =
+      start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
     {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
     {"target":"arango-connector","type":"api_candles_5m"},
     {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"}]})");
@@ -257,7 +259,8 @@ TEST_F(ManagerTest, SeedMonthWorkflowReachesACompleteGraph) {
 TEST_F(ManagerTest, SeedMonthWorkflowEndsWithAModelCard) {
   cfg_.worker_env["GNN_EPOCHS"] = "25";
   start_manager();
-  const std::string id = start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
+  const std::string id =
+      start(R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
     {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
     {"target":"arango-connector","type":"api_candles_5m"},
     {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"},
@@ -343,10 +346,9 @@ TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
   cfg_.worker_env["GRAPH_POLL_MS"] = "100";
   start_manager();
   // The connectors' collections are named by the day the queue starts (SPEC §5).
-  std::string day = records::format_utc(
-                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count())
+  std::string day = records::format_utc(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count())
                         .substr(0, 10);
   std::replace(day.begin(), day.end(), '-', '_');
   const std::string candles = "btc_ws_candles_1m_" + day, trades = "btc_ws_trades_" + day;
@@ -355,9 +357,9 @@ TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
     {"target":"loader-ws-trades","type":"ws_trades"},
     {"target":"arango-connector","type":"ws_candles_1m"},
     {"target":"arango-connector","type":"ws_trades"},
-    {"target":"graph-builder","type":"realtime_graph","collection_inputs":[")" + candles +
-                               R"(",")" + trades + R"("],"collection_output":"btc_graph_rt"})" +
-                               kRealtimeTail);
+    {"target":"graph-builder","type":"realtime_graph","collection_inputs":[")" +
+                               candles + R"(",")" + trades +
+                               R"("],"collection_output":"btc_graph_rt"})" + kRealtimeTail);
   ASSERT_FALSE(id.empty());
   store::SqliteOptions so;
   so.path = cfg_.store.sqlite.path;

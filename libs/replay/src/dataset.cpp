@@ -263,11 +263,10 @@ Result<std::shared_ptr<Dataset>> Dataset::load(const fs::path& dir) {
     for (auto& [iv, ks] : d->native_klines) {
       std::sort(ks.begin(), ks.end(),
                 [](const Candle& a, const Candle& b) { return a.open_time < b.open_time; });
-      ks.erase(std::unique(ks.begin(), ks.end(),
-                           [](const Candle& a, const Candle& b) {
-                             return a.open_time == b.open_time;
-                           }),
-               ks.end());
+      ks.erase(
+          std::unique(ks.begin(), ks.end(),
+                      [](const Candle& a, const Candle& b) { return a.open_time == b.open_time; }),
+          ks.end());
     }
   }
   if (ds->symbols_.empty())

@@ -88,10 +88,12 @@ Result<std::vector<Bar>> read_bars(store::Store& s, const std::string& collectio
     auto v = json::parse(d, ec);
     if (ec || !v.is_object()) continue;
     const auto& o = v.as_object();
-    if (o.if_contains("kind") == nullptr || o.at("kind") != "node" || o.at("symbol") != json::value(symbol)) continue;
+    if (o.if_contains("kind") == nullptr || o.at("kind") != "node" ||
+        o.at("symbol") != json::value(symbol))
+      continue;
     if (o.at("gap").as_bool()) continue;
-    Bar b{o.at("open_time").as_int64(), text_of(o.at("o")), text_of(o.at("h")), text_of(o.at("l")),
-          text_of(o.at("c")), text_of(o.at("v"))};
+    Bar b{o.at("open_time").as_int64(), text_of(o.at("o")), text_of(o.at("h")),
+          text_of(o.at("l")),           text_of(o.at("c")), text_of(o.at("v"))};
     b.hd = o.at("h").to_number<double>();
     b.ld = o.at("l").to_number<double>();
     b.cd = o.at("c").to_number<double>();
@@ -149,8 +151,11 @@ Result<std::string> indicators_json(store::Store& s, const std::string& collecti
   const auto vw = graph::vwap(h, l, c, v, t);
   json::array rows;
   for (size_t i = 0; i < c.size(); ++i) {
-    rows.push_back(json::object{{"time", t[i] / 1000}, {"open_time", t[i]}, {"close", c[i]},
-                                {"rsi14", num_or_null(rsi[i])}, {"sma20", num_or_null(sma[i])},
+    rows.push_back(json::object{{"time", t[i] / 1000},
+                                {"open_time", t[i]},
+                                {"close", c[i]},
+                                {"rsi14", num_or_null(rsi[i])},
+                                {"sma20", num_or_null(sma[i])},
                                 {"ema20", num_or_null(ema[i])},
                                 {"bb_upper", num_or_null(bb.upper[i])},
                                 {"bb_lower", num_or_null(bb.lower[i])},
@@ -237,8 +242,11 @@ Result<std::string> heatmap_json(store::Store& s, const std::string& collection,
     }
     buckets.push_back(json::object{{"time_ms", t}, {"buy", buy}, {"sell", sell}});
   }
-  json::object data{{"price_low", lo}, {"price_high", hi}, {"bins", bins},
-                    {"bucket_ms", bucket_ms}, {"trades", static_cast<int64_t>(trades.size())},
+  json::object data{{"price_low", lo},
+                    {"price_high", hi},
+                    {"bins", bins},
+                    {"bucket_ms", bucket_ms},
+                    {"trades", static_cast<int64_t>(trades.size())},
                     {"buckets", buckets}};
   return envelope(std::to_string(trades.size()) + " trades of " + symbol, data);
 }
@@ -266,7 +274,8 @@ Result<std::string> graph_json(store::Store& s, const std::string& collection,
     std::vector<json::object> kept;
     for (const auto& d : *docs) {
       auto o = json::parse(d).as_object();
-      if (o.at("kind") != "node" || (!symbol.empty() && o.at("symbol") != json::value(symbol))) continue;
+      if (o.at("kind") != "node" || (!symbol.empty() && o.at("symbol") != json::value(symbol)))
+        continue;
       keys.insert(std::string(o.at("_key").as_string()));
       kept.push_back(std::move(o));
     }
@@ -276,19 +285,21 @@ Result<std::string> graph_json(store::Store& s, const std::string& collection,
         const auto& a = e.as_array();
         const std::string src(a[0].as_string());
         if (!keys.count(src)) continue;
-        edges.push_back(json::object{{"source", src}, {"target", key}, {"type", a[1]},
-                                     {"lag", a[2]}, {"corr", a[3]}});
+        edges.push_back(json::object{
+            {"source", src}, {"target", key}, {"type", a[1]}, {"lag", a[2]}, {"corr", a[3]}});
       }
-      json::object n{{"key", key}, {"symbol", o.at("symbol")}, {"open_time", o.at("open_time")},
-                     {"close", o.at("c")}, {"gap", o.at("gap")}, {"x", o.at("x")}, {"y", o.at("y")}};
+      json::object n{
+          {"key", key},         {"symbol", o.at("symbol")}, {"open_time", o.at("open_time")},
+          {"close", o.at("c")}, {"gap", o.at("gap")},       {"x", o.at("x")},
+          {"y", o.at("y")}};
       nodes.push_back(std::move(n));
     }
     json::object data{{"meta", mo}, {"nodes", nodes}, {"edges", edges}};
-    return envelope(std::to_string(nodes.size()) + " nodes, " + std::to_string(edges.size()) + " edges",
-                    data);
+    return envelope(
+        std::to_string(nodes.size()) + " nodes, " + std::to_string(edges.size()) + " edges", data);
   }
-  return envelope("no nodes yet", json::object{{"meta", json::parse(**meta)}, {"nodes", nodes},
-                                               {"edges", edges}});
+  return envelope("no nodes yet",
+                  json::object{{"meta", json::parse(**meta)}, {"nodes", nodes}, {"edges", edges}});
 }
 
 Result<std::string> model_json(store::Store& s, const std::string& collection) {
@@ -309,7 +320,8 @@ Result<std::string> predictions_json(store::Store& s, const std::string& collect
   auto page = s.find(collection, q);
   if (!page) return page.error();
   json::array rows;
-  for (auto it = page->documents.rbegin(); it != page->documents.rend(); ++it) rows.push_back(json::parse(*it));
+  for (auto it = page->documents.rbegin(); it != page->documents.rend(); ++it)
+    rows.push_back(json::parse(*it));
   store::Query m;
   m.equals["kind"] = "inference_metrics";
   auto live = s.find(collection, m);
@@ -317,8 +329,9 @@ Result<std::string> predictions_json(store::Store& s, const std::string& collect
   if (live) {
     for (const auto& d : live->documents) metrics.push_back(json::parse(d));
   }
-  return envelope(std::to_string(rows.size()) + " of " + std::to_string(page->total) + " predictions",
-                  json::object{{"predictions", rows}, {"live", metrics}, {"total", page->total}});
+  return envelope(
+      std::to_string(rows.size()) + " of " + std::to_string(page->total) + " predictions",
+      json::object{{"predictions", rows}, {"live", metrics}, {"total", page->total}});
 }
 
 }  // namespace sf::viz

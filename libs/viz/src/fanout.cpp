@@ -106,10 +106,13 @@ void TopicFanout::run(std::shared_ptr<Feed> f) {
     json::error_code ec;
     json::value value = json::parse((*m)->value, ec);
     if (ec) value = json::value((*m)->value);
-    const std::string text = json::serialize(json::object{
-        {"event", "message"}, {"topic", (*m)->topic}, {"partition", (*m)->partition},
-        {"offset", (*m)->offset}, {"key", (*m)->key}, {"timestamp", (*m)->timestamp_ms},
-        {"value", value}});
+    const std::string text = json::serialize(json::object{{"event", "message"},
+                                                          {"topic", (*m)->topic},
+                                                          {"partition", (*m)->partition},
+                                                          {"offset", (*m)->offset},
+                                                          {"key", (*m)->key},
+                                                          {"timestamp", (*m)->timestamp_ms},
+                                                          {"value", value}});
     for (auto& c : to) c->send(text);
   }
 }
@@ -141,8 +144,8 @@ void SourceFollower::run() {
   bool baseline = true;  // the first read only learns what is there: pages load it by the API
   while (!stop_) {
     std::this_thread::sleep_for(300ms);
-    auto docs = store_->range_by_time(collection_, newest > 60'000 ? newest - 60'000 : 0,
-                                      INT64_MAX, 20'000);
+    auto docs = store_->range_by_time(collection_, newest > 60'000 ? newest - 60'000 : 0, INT64_MAX,
+                                      20'000);
     if (!docs) continue;
     std::vector<std::string> out;
     for (const auto& d : *docs) {
@@ -158,7 +161,8 @@ void SourceFollower::run() {
       if (const auto* t = v.as_object().if_contains("open_time"); t && t->is_int64()) {
         newest = std::max(newest, t->as_int64());
       }
-      out.push_back(json::serialize(json::object{{"event", "document"}, {"collection", collection_}, {"doc", v}}));
+      out.push_back(json::serialize(
+          json::object{{"event", "document"}, {"collection", collection_}, {"doc", v}}));
     }
     if (seen.size() > 200'000) seen.clear();  // bounded; a resend after this is harmless
     if (baseline) {

@@ -14,7 +14,9 @@ namespace sf::viz {
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+  g_stop = true;
+}
 
 // The source tree's web/visualizer and build/web/node_modules, found from the executable
 // (build/bin/visualizer -> ../../web/visualizer, ../web/node_modules).
@@ -37,9 +39,10 @@ std::variant<VisualizerOptions, config::ConfigError> visualizer_options_from_env
   o.web_dir = env("VISUALIZER_WEB_DIR").value_or(near_binary("../../web/visualizer"));
   o.vendor_dir = env("WEB_ASSETS_DIR").value_or(near_binary("../web/node_modules"));
   if (!std::filesystem::is_regular_file(o.web_dir + "/index.html")) {
-    return config::ConfigError{"VISUALIZER_WEB_DIR",
-                               "config error: VISUALIZER_WEB_DIR='" + o.web_dir +
-                                   "' holds no index.html: expected the repository's web/visualizer"};
+    return config::ConfigError{
+        "VISUALIZER_WEB_DIR",
+        "config error: VISUALIZER_WEB_DIR='" + o.web_dir +
+            "' holds no index.html: expected the repository's web/visualizer"};
   }
   o.manager_url = env("QUEUE_MANAGER_URL").value_or(o.manager_url);
   o.api_token = config::Secret(env("API_TOKEN").value_or(""));
@@ -108,7 +111,9 @@ int visualizer_main() {
   const auto linger_ms = std::chrono::milliseconds(std::get<int64_t>(linger));
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
     auto v = Visualizer::start(o, store);
-    if (!v) return make_error("cannot serve on port " + std::to_string(o.port) + ": " + v.error().message);
+    if (!v)
+      return make_error("cannot serve on port " + std::to_string(o.port) + ": " +
+                        v.error().message);
     lg.info("visualizer for {} on {}", o.source, (*v)->url());
     ctx.set_metric("port", (*v)->port());
     // Ends once this queue's graph-builder has ended, plus the linger.
@@ -117,7 +122,8 @@ int visualizer_main() {
     co.client_id = cfg.producer_id;
     auto events = kafka::Consumer::create(co);
     if (!events) return events.error();
-    if (auto st = (*events)->assign_from_beginning(cfg.events_topic, std::chrono::seconds(30)); !st) {
+    if (auto st = (*events)->assign_from_beginning(cfg.events_topic, std::chrono::seconds(30));
+        !st) {
       return st;
     }
     std::optional<std::chrono::steady_clock::time_point> ended;

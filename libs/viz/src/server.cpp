@@ -35,11 +35,14 @@ net::ServerResponse from_result(const Result<std::string>& r) {
 }
 
 std::string content_type_of(const std::string& name) {
-  static const std::map<std::string, std::string> types = {
-      {".html", "text/html; charset=utf-8"}, {".js", "application/javascript"},
-      {".mjs", "application/javascript"},     {".css", "text/css"},
-      {".json", "application/json"},          {".svg", "image/svg+xml"},
-      {".png", "image/png"},                  {".map", "application/json"}};
+  static const std::map<std::string, std::string> types = {{".html", "text/html; charset=utf-8"},
+                                                           {".js", "application/javascript"},
+                                                           {".mjs", "application/javascript"},
+                                                           {".css", "text/css"},
+                                                           {".json", "application/json"},
+                                                           {".svg", "image/svg+xml"},
+                                                           {".png", "image/png"},
+                                                           {".map", "application/json"}};
   auto it = types.find(fs::path(name).extension().string());
   return it == types.end() ? "application/octet-stream" : it->second;
 }
@@ -50,7 +53,8 @@ std::optional<std::string> read_under(const std::string& root, const std::string
   std::error_code ec;
   const fs::path p = fs::weakly_canonical(fs::path(root) / rel, ec);
   const fs::path r = fs::weakly_canonical(root, ec);
-  if (ec || p.string().rfind(r.string(), 0) != 0 || !fs::is_regular_file(p, ec)) return std::nullopt;
+  if (ec || p.string().rfind(r.string(), 0) != 0 || !fs::is_regular_file(p, ec))
+    return std::nullopt;
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
@@ -69,7 +73,8 @@ int64_t int_param(const net::ServerRequest& q, const char* name, int64_t fallbac
   return v;
 }
 
-const char* kOpenApi = R"JSON({"openapi":"3.0.3","info":{"title":"StreamForge visualizer","version":"0.1.0",
+const char* kOpenApi =
+    R"JSON({"openapi":"3.0.3","info":{"title":"StreamForge visualizer","version":"0.1.0",
 "description":"The web UI's JSON API. Every answer is {status, message, data}; errors have status error and a message saying what to fix."},
 "paths":{
 "/api/queues":{"get":{"summary":"Queues with their jobs (from the queue-manager)"}},
@@ -111,7 +116,9 @@ struct Visualizer::Impl {
     std::lock_guard lock(manager_mu);
     if (!manager) {
       auto c = net::HttpClient::create(o.manager_url);
-      if (!c) return respond(503, error_json("QUEUE_MANAGER_URL " + o.manager_url + ": " + c.error().message));
+      if (!c)
+        return respond(503,
+                       error_json("QUEUE_MANAGER_URL " + o.manager_url + ": " + c.error().message));
       manager = std::move(c).value();
     }
     net::HttpRequest rq;
@@ -119,13 +126,14 @@ struct Visualizer::Impl {
     rq.target = target;
     rq.body = body;
     rq.headers["Content-Type"] = "application/json";
-    if (!o.manager_token.empty()) rq.headers["Authorization"] = "Bearer " + o.manager_token.reveal();
+    if (!o.manager_token.empty())
+      rq.headers["Authorization"] = "Bearer " + o.manager_token.reveal();
     rq.idempotent = method == "GET";
     auto r = manager->request(rq);
     if (!r) {
-      return respond(503, error_json("the queue-manager at " + o.manager_url +
-                                     " does not answer (" + r.error().message +
-                                     "): is it running? (QUEUE_MANAGER_URL)"));
+      return respond(503,
+                     error_json("the queue-manager at " + o.manager_url + " does not answer (" +
+                                r.error().message + "): is it running? (QUEUE_MANAGER_URL)"));
     }
     return respond(r->status, r->body);
   }
@@ -162,27 +170,34 @@ struct Visualizer::Impl {
       return proxy("GET", "/queues/" + net::url_encode(p.substr(12)), "");
     }
     if ((p == "/api/queues/start" || p == "/api/queues/stop") && r.method == "POST") {
-      if (!authorised(r)) return respond(401, error_json("this call needs the platform's API_TOKEN: Authorization: Bearer <token>"));
+      if (!authorised(r))
+        return respond(
+            401,
+            error_json("this call needs the platform's API_TOKEN: Authorization: Bearer <token>"));
       if (r.header("content-type").rfind("application/json", 0) != 0 && p == "/api/queues/start") {
         return respond(415, error_json("send the workflow as Content-Type: application/json"));
       }
       if (p == "/api/queues/start") return proxy("POST", "/queues/start", r.body);
       auto id = r.query.find("queue_id");
-      if (id == r.query.end()) return respond(422, error_json("queue_id is missing: /api/queues/stop?queue_id=<id>"));
+      if (id == r.query.end())
+        return respond(422, error_json("queue_id is missing: /api/queues/stop?queue_id=<id>"));
       return proxy("POST", "/queues/stop?queue_id=" + net::url_encode(id->second), "");
     }
     // Data.
-    for (const char* prefix : {"/api/candles/", "/candles/", "/api/indicators/", "/rsi/", "/api/heatmap/"}) {
+    for (const char* prefix :
+         {"/api/candles/", "/candles/", "/api/indicators/", "/rsi/", "/api/heatmap/"}) {
       if (p.rfind(prefix, 0) != 0 || r.method != "GET") continue;
       auto a = parts(prefix);
       if (a.size() != 2 || !valid(a[0]) || !config::valid_symbol(a[1])) {
-        return respond(400, error_json(std::string("expected ") + prefix + "<collection>/<SYMBOL>"));
+        return respond(400,
+                       error_json(std::string("expected ") + prefix + "<collection>/<SYMBOL>"));
       }
       std::string err;
       const Range rg = range(err);
       if (!err.empty()) return respond(400, error_json(err));
       const std::string pre = prefix;
-      if (pre == "/api/candles/" || pre == "/candles/") return from_result(candles_json(*store, a[0], a[1], rg));
+      if (pre == "/api/candles/" || pre == "/candles/")
+        return from_result(candles_json(*store, a[0], a[1], rg));
       if (pre == "/api/indicators/") return from_result(indicators_json(*store, a[0], a[1], rg));
       if (pre == "/rsi/") return from_result(rsi_json(*store, a[0], a[1], rg));
       const int64_t bucket = int_param(r, "bucket_ms", 60'000, 1'000, 86'400'000, err);
@@ -193,10 +208,12 @@ struct Visualizer::Impl {
     for (const char* prefix : {"/api/graph/", "/api/model/", "/api/predictions/"}) {
       if (p.rfind(prefix, 0) != 0 || r.method != "GET") continue;
       const std::string c = p.substr(std::string(prefix).size());
-      if (!valid(c)) return respond(400, error_json(std::string("expected ") + prefix + "<collection>"));
+      if (!valid(c))
+        return respond(400, error_json(std::string("expected ") + prefix + "<collection>"));
       std::string err;
       auto sym = r.query.count("symbol") ? r.query.at("symbol") : std::string();
-      if (!sym.empty() && !config::valid_symbol(sym)) return respond(400, error_json("symbol '" + sym + "' is not a symbol"));
+      if (!sym.empty() && !config::valid_symbol(sym))
+        return respond(400, error_json("symbol '" + sym + "' is not a symbol"));
       const std::string pre = prefix;
       if (pre == "/api/graph/") {
         const int64_t bars = int_param(r, "bars", 60, 1, 2000, err);
@@ -218,10 +235,12 @@ struct Visualizer::Impl {
       return rr;
     }
     if (p == "/api/config") {
-      json::object c{{"source", o.source}, {"events_topic", o.events_topic},
+      json::object c{{"source", o.source},
+                     {"events_topic", o.events_topic},
                      {"live", !o.kafka.bootstrap_servers.empty()},
                      {"token_required", !o.api_token.empty()}};
-      return respond(200, json::serialize(json::object{{"status", "success"}, {"message", "visualizer"}, {"data", c}}));
+      return respond(200, json::serialize(json::object{
+                              {"status", "success"}, {"message", "visualizer"}, {"data", c}}));
     }
     if (p == "/health") return respond(200, R"({"status":"success","message":"ok","data":{}})");
     // Static files.
@@ -302,10 +321,14 @@ Result<std::unique_ptr<Visualizer>> Visualizer::start(const VisualizerOptions& o
   return std::unique_ptr<Visualizer>(new Visualizer(std::move(impl)));
 }
 
-uint16_t Visualizer::port() const { return impl_->server->port(); }
+uint16_t Visualizer::port() const {
+  return impl_->server->port();
+}
 std::string Visualizer::url() const {
   return "http://" + impl_->o.host + ":" + std::to_string(impl_->server->port());
 }
-int64_t Visualizer::clients() const { return impl_->server->ws_clients(); }
+int64_t Visualizer::clients() const {
+  return impl_->server->ws_clients();
+}
 
 }  // namespace sf::viz

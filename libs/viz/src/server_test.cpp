@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <thread>
 
 #include "sf/graph/graph.h"
@@ -31,8 +31,9 @@ class VisualizerTest : public ::testing::Test {
   void SetUp() override {
     kafka_.create_topic("queue-events", 1);
     kafka_.create_topic("wf-x-ws_trades", 1);
-    dir_ = std::filesystem::temp_directory_path() / ("sf-viz-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sf-viz-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     store::SqliteOptions so;
     so.path = (dir_ / "store.db").string();
@@ -41,13 +42,15 @@ class VisualizerTest : public ::testing::Test {
     fill();
     // A stand-in queue-manager: records what it was asked, with which token.
     net::HttpServerOptions mo;
-    manager_ = net::HttpServer::start(mo, [this](const net::ServerRequest& r) {
-                 std::lock_guard lock(mu_);
-                 seen_.push_back(r.method + " " + r.target + " auth=" + r.header("authorization"));
-                 net::ServerResponse resp;
-                 resp.body = R"({"status":"success","message":"ok","data":[{"queue_id":"wf-1","status":"loading","jobs":[]}]})";
-                 return resp;
-               }).value();
+    manager_ =
+        net::HttpServer::start(mo, [this](const net::ServerRequest& r) {
+          std::lock_guard lock(mu_);
+          seen_.push_back(r.method + " " + r.target + " auth=" + r.header("authorization"));
+          net::ServerResponse resp;
+          resp.body =
+              R"({"status":"success","message":"ok","data":[{"queue_id":"wf-1","status":"loading","jobs":[]}]})";
+          return resp;
+        }).value();
     VisualizerOptions o;
     o.port = 0;
     o.web_dir = SF_WEB_SOURCE;
@@ -94,8 +97,9 @@ class VisualizerTest : public ::testing::Test {
     std::vector<store::Document> g;
     for (size_t i = 0; i < 400; ++i) {
       ASSERT_TRUE(e.add_candle(cs[i]).ok());
-      e.build(cs[i].open_time, [](const std::string&) { return graph::TradeCoverage{}; },
-              [&](store::Document d) { g.push_back(std::move(d)); });
+      e.build(
+          cs[i].open_time, [](const std::string&) { return graph::TradeCoverage{}; },
+          [&](store::Document d) { g.push_back(std::move(d)); });
     }
     e.finish([&](store::Document d) { g.push_back(std::move(d)); });
     g.push_back(e.meta("", true));
@@ -183,7 +187,8 @@ TEST_F(VisualizerTest, HeatmapAccountsForEveryTrade) {
   double total = 0, want = 0, buy = 0, want_buy = 0;
   for (const auto& b : d.at("buckets").as_array()) {
     for (size_t i = 0; i < 20; ++i) {
-      total += b.at("buy").as_array()[i].to_number<double>() + b.at("sell").as_array()[i].to_number<double>();
+      total += b.at("buy").as_array()[i].to_number<double>() +
+               b.at("sell").as_array()[i].to_number<double>();
       buy += b.at("buy").as_array()[i].to_number<double>();
     }
   }
@@ -202,17 +207,22 @@ TEST_F(VisualizerTest, GraphModelAndErrors) {
   EXPECT_GT(g.at("data").at("edges").as_array().size(), 30u);
   EXPECT_EQ(g.at("data").at("meta").at("interval"), "5m");
   // Errors: the envelope, a message that says what to fix, never a 500.
-  for (const auto& [target, code] : std::vector<std::pair<std::string, int>>{
-           {"/api/graph/candles", 404}, {"/api/model/graph", 404}, {"/api/candles/bad!name/BTCUSDT", 400},
-           {"/api/candles/candles/btc", 400}, {"/api/candles/candles/BTCUSDT?limit=0", 400},
-           {"/api/heatmap/trades/BTCUSDT?bins=9999", 400}, {"/api/nothing", 404}}) {
+  for (const auto& [target, code] :
+       std::vector<std::pair<std::string, int>>{{"/api/graph/candles", 404},
+                                                {"/api/model/graph", 404},
+                                                {"/api/candles/bad!name/BTCUSDT", 400},
+                                                {"/api/candles/candles/btc", 400},
+                                                {"/api/candles/candles/BTCUSDT?limit=0", 400},
+                                                {"/api/heatmap/trades/BTCUSDT?bins=9999", 400},
+                                                {"/api/nothing", 404}}) {
     auto r = call("GET", target);
     EXPECT_EQ(r.status, code) << target << ": " << r.body;
     auto v = json::parse(r.body).as_object();
     EXPECT_EQ(v.at("status"), "error");
     EXPECT_FALSE(v.at("message").as_string().empty());
   }
-  EXPECT_NE(call("GET", "/api/openapi.json").body.find("/api/candles/{collection}/{symbol}"), std::string::npos);
+  EXPECT_NE(call("GET", "/api/openapi.json").body.find("/api/candles/{collection}/{symbol}"),
+            std::string::npos);
 }
 
 TEST_F(VisualizerTest, QueueCallsGoThroughWithTheManagersTokenOnly) {
@@ -235,7 +245,8 @@ TEST_F(VisualizerTest, StaticUiAndPinnedAssets) {
   EXPECT_EQ(index.status, 200);
   EXPECT_NE(index.body.find("/vendor/lightweight-charts/"), std::string::npos);
   EXPECT_EQ(call("GET", "/app.js").status, 200);
-  auto lc = call("GET", "/vendor/lightweight-charts/dist/lightweight-charts.standalone.production.js");
+  auto lc =
+      call("GET", "/vendor/lightweight-charts/dist/lightweight-charts.standalone.production.js");
   EXPECT_EQ(lc.status, 200) << "run tools/install-web.sh";
   EXPECT_EQ(call("GET", "/vendor/../../etc/passwd").status, 404);
 }
@@ -265,7 +276,9 @@ TEST_F(VisualizerTest, TwoClientsOnOneTopicAndAStalledOneHoldsUpNobody) {
   };
   std::thread ta(reader, a.get(), &got_a), tb(reader, b.get(), &got_b);
   for (int i = 0; i < n; ++i) {
-    ASSERT_TRUE(p->send("wf-x-ws_trades", "BTCUSDT", "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + big + "\"}").ok());
+    ASSERT_TRUE(p->send("wf-x-ws_trades", "BTCUSDT",
+                        "{\"i\":" + std::to_string(i) + ",\"pad\":\"" + big + "\"}")
+                    .ok());
     if (i % 100 == 99) ASSERT_TRUE(p->flush(10s).ok());  // a live topic's pace, not one burst
   }
   ASSERT_TRUE(p->flush(10s).ok());
@@ -284,10 +297,15 @@ TEST_F(VisualizerTest, TwoClientsOnOneTopicAndAStalledOneHoldsUpNobody) {
 }
 
 TEST_F(VisualizerTest, SourceSocketPushesNewDocuments) {
-  auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(viz_->port()) + "/ws/source").value();
+  auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(viz_->port()) + "/ws/source")
+                .value();
   EXPECT_NE(ws->read(5s).value().find("subscribed"), std::string::npos);
   std::this_thread::sleep_for(700ms);
-  put("graph", {store::make_document(R"({"_key":"m:BTCUSDT:5m:1717400000000","kind":"metrics","symbol":"BTCUSDT","open_time":1717400000000})", "").value()});
+  put("graph",
+      {store::make_document(
+           R"({"_key":"m:BTCUSDT:5m:1717400000000","kind":"metrics","symbol":"BTCUSDT","open_time":1717400000000})",
+           "")
+           .value()});
   bool seen = false;
   for (int i = 0; i < 50 && !seen; ++i) {
     auto m = ws->read(2s);

@@ -16,8 +16,8 @@
 
 namespace sf::config {
 
-// `analytics`: a graph-builder / gnn-trainer / visualizer type (gnn_graph, realtime_graph, ...), which
-// names no market data: INTERVAL and TIME_RANGE are optional and SYMBOL is the workflow's.
+// `analytics`: a graph-builder / gnn-trainer / visualizer type (gnn_graph, realtime_graph, ...),
+// which names no market data: INTERVAL and TIME_RANGE are optional and SYMBOL is the workflow's.
 enum class DataKind { api_candles, api_trades, ws_candles, ws_trades, analytics };
 std::string_view to_string(DataKind k);
 bool is_live(DataKind k);      // ws_*

@@ -15,8 +15,8 @@
 namespace sf::gnn {
 
 struct InferOptions {
-  std::string graph;        // GRAPH_COLLECTION
-  std::string model_input;  // MODEL_INPUT (a model collection), empty: registry or online
+  std::string graph;           // GRAPH_COLLECTION
+  std::string model_input;     // MODEL_INPUT (a model collection), empty: registry or online
   int64_t every_ms = 300'000;  // INFERENCE_INTERVAL
   int64_t window_bars = 600;   // GNN_WINDOW_BARS: bars read for each prediction
   int64_t refresh_bars = 288;  // GNN_REFRESH_BARS: retrain online after this many new labels

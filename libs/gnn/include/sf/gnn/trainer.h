@@ -33,9 +33,9 @@ struct GraphData {
   std::vector<int> symbol_of;   // index into symbols
   std::vector<int> lane_index;  // position of the bar in its symbol's lane
   std::vector<uint8_t> gap;
-  std::vector<double> close;    // NaN for gaps
+  std::vector<double> close;             // NaN for gaps
   std::map<int, std::vector<double>> y;  // horizon -> future log return (NaN: unknown)
-  std::vector<int64_t> src, dst;        // edges
+  std::vector<int64_t> src, dst;         // edges
   std::vector<double> edge_attr;         // edges x 3: type, ln(1 + lag), corr
   bool complete = false;
 };
@@ -60,7 +60,8 @@ struct TrainOptions {
   int bootstrap_resamples = 2000;
 };
 
-std::variant<TrainOptions, config::ConfigError> train_options_from_env(const config::EnvLookup& env);
+std::variant<TrainOptions, config::ConfigError> train_options_from_env(
+    const config::EnvLookup& env);
 
 struct Prediction {
   int64_t node = 0;
@@ -88,8 +89,8 @@ struct TrainReport {
   std::vector<int64_t> train_class_counts;
 };
 
-using EpochCallback = std::function<void(int epoch, double train_loss, double val_loss,
-                                         double val_accuracy)>;
+using EpochCallback =
+    std::function<void(int epoch, double train_loss, double val_loss, double val_accuracy)>;
 
 // Trains and evaluates. Errors: too few labelled nodes (with the counts), a horizon the graph
 // does not have.

@@ -34,14 +34,14 @@
 namespace sf::graph {
 
 struct GraphOptions {
-  std::vector<int> lags;                  // bars; empty: 1, 2, 3, 6, 12, 24 and one day
-  std::vector<int> horizons{1, 3, 12};    // bars
-  int zscore_window = 96;                 // bars, volume and trade-count z-scores
-  int corr_window = 288;                  // bars, cross-edge correlation (a day of 5m bars)
-  int top_k = 3;                          // cross edges per target and kind (same bar, lag 1)
-  double min_corr = 0.3;                  // |corr| below this makes no cross edge
-  double large_trade_factor = 10;         // large: notional > factor x the lane's mean trade
-  bool realtime = false;                  // write nodes at once and again as y fills; metrics
+  std::vector<int> lags;                // bars; empty: 1, 2, 3, 6, 12, 24 and one day
+  std::vector<int> horizons{1, 3, 12};  // bars
+  int zscore_window = 96;               // bars, volume and trade-count z-scores
+  int corr_window = 288;                // bars, cross-edge correlation (a day of 5m bars)
+  int top_k = 3;                        // cross edges per target and kind (same bar, lag 1)
+  double min_corr = 0.3;                // |corr| below this makes no cross edge
+  double large_trade_factor = 10;       // large: notional > factor x the lane's mean trade
+  bool realtime = false;                // write nodes at once and again as y fills; metrics
 };
 
 // The node feature names, in x order.
@@ -53,11 +53,11 @@ std::vector<int> resolve_lags(const GraphOptions& o, const records::Interval& in
 struct GraphCounts {
   int64_t nodes = 0, gap_nodes = 0, edges = 0, temporal_edges = 0, cross_edges = 0;
   int64_t candles_read = 0, trades_read = 0;
-  int64_t bars_with_trades = 0;      // bars whose trades were complete (quality-checked)
-  int64_t quality_mismatches = 0;    // candle count/volume != aggregated trades
+  int64_t bars_with_trades = 0;    // bars whose trades were complete (quality-checked)
+  int64_t quality_mismatches = 0;  // candle count/volume != aggregated trades
   int64_t trades_incomplete_bars = 0;
-  int64_t dropped_candles = 0;       // duplicates or behind the grid
-  int64_t dropped_trades = 0;        // before the grid or behind a built bar
+  int64_t dropped_candles = 0;  // duplicates or behind the grid
+  int64_t dropped_trades = 0;   // before the grid or behind a built bar
 };
 
 // Per lane and bar, what the caller knows about its trades when it builds bar t.
@@ -86,7 +86,8 @@ class GraphEngine {
   // Emits what is pending (targets not known stay null).
   void finish(const DocumentSink& emit);
 
-  // Whether lane `symbol` has a candle at `open_time`, or any later one (so bar open_time is a gap).
+  // Whether lane `symbol` has a candle at `open_time`, or any later one (so bar open_time is a
+  // gap).
   bool has_candle_at_or_after(const std::string& symbol, int64_t open_time) const;
   bool has_candle_at(const std::string& symbol, int64_t open_time) const;
   // The lanes seen so far (sorted) and the earliest grid time not yet built (nullopt: none fed).

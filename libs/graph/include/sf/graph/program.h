@@ -54,8 +54,7 @@ Result<records::Interval> graph_interval(const std::vector<InputInfo>& inputs,
 
 Status run_gnn_graph(worker::WorkerContext& ctx, store::Store& store, const BuilderOptions& o,
                      const std::vector<InputInfo>& inputs, records::Interval interval);
-Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
-                          const BuilderOptions& o);
+Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store, const BuilderOptions& o);
 
 // The whole main() of the graph-builder program.
 int graph_builder_main();

@@ -13,9 +13,9 @@
 namespace sf::viz {
 
 struct Range {
-  int64_t from_ms = 0;            // inclusive
-  int64_t to_ms = INT64_MAX;      // inclusive
-  int64_t limit = 10'000;         // the newest `limit` within the range
+  int64_t from_ms = 0;        // inclusive
+  int64_t to_ms = INT64_MAX;  // inclusive
+  int64_t limit = 10'000;     // the newest `limit` within the range
 };
 
 // Candles of `symbol`, oldest first: {time (s), open_time, open, high, low, close, volume}.

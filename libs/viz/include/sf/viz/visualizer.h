@@ -30,12 +30,12 @@ struct VisualizerOptions {
   std::string web_dir;             // VISUALIZER_WEB_DIR: the UI (default <source>/web/visualizer)
   std::string vendor_dir;          // WEB_ASSETS_DIR: npm packages (default build/web/node_modules)
   std::string manager_url = "http://127.0.0.1:8000";  // QUEUE_MANAGER_URL
-  config::Secret manager_token;    // QUEUE_MANAGER_TOKEN (default API_TOKEN)
-  config::Secret api_token;        // API_TOKEN: required on mutating routes when set
-  config::KafkaSettings kafka;     // KAFKA_BOOTSTRAP_SERVERS... (empty: no live topics)
+  config::Secret manager_token;                       // QUEUE_MANAGER_TOKEN (default API_TOKEN)
+  config::Secret api_token;     // API_TOKEN: required on mutating routes when set
+  config::KafkaSettings kafka;  // KAFKA_BOOTSTRAP_SERVERS... (empty: no live topics)
   std::string events_topic = "queue-events";
-  std::string source;              // SOURCE: a collection followed on /ws/source
-  size_t client_queue = 1000;      // VISUALIZER_CLIENT_QUEUE: messages a slow client may lag
+  std::string source;          // SOURCE: a collection followed on /ws/source
+  size_t client_queue = 1000;  // VISUALIZER_CLIENT_QUEUE: messages a slow client may lag
 };
 
 std::variant<VisualizerOptions, config::ConfigError> visualizer_options_from_env(
