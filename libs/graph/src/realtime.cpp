@@ -112,6 +112,10 @@ Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
   std::vector<std::pair<InputRecord, size_t>> early;  // records before the interval is known
 
   while (!ctx.stop.stop_requested()) {
+    // The inputs' end is looked at before reading them: a connector sends its final event after
+    // its last write, so a read that follows the event sees everything (the other order raced).
+    watch.poll();
+    const bool inputs_done = watch.done();
     // 1. Read what the connectors stored since the last round.
     for (size_t i = 0; i < ins.size(); ++i) {
       if (auto st = ins[i].cursor->refill(); !st) return st;
@@ -154,8 +158,6 @@ Status run_realtime_graph(worker::WorkerContext& ctx, store::Store& store,
         early.clear();
       }
     }
-    watch.poll();
-    const bool inputs_done = watch.done();
     // 2. Build every bar that is ready.
     if (engine) {
       const auto& iv = engine->interval();

@@ -36,8 +36,21 @@ std::variant<VisualizerOptions, config::ConfigError> visualizer_options_from_env
   auto port = config::int_var(env, "PORT", 8001, 0, 65535, "");
   if (auto* e = std::get_if<config::ConfigError>(&port)) return *e;
   o.port = static_cast<uint16_t>(std::get<int64_t>(port));
-  o.web_dir = env("VISUALIZER_WEB_DIR").value_or(near_binary("../../web/visualizer"));
-  o.vendor_dir = env("WEB_ASSETS_DIR").value_or(near_binary("../web/node_modules"));
+  // Defaults: next to the binary (an installed layout), else the source tree it was built from.
+  auto first_dir = [](std::initializer_list<std::string> dirs, const char* must_hold) {
+    for (const auto& d : dirs) {
+      if (std::filesystem::exists(d + "/" + must_hold)) return d;
+    }
+    return *dirs.begin();
+  };
+  o.web_dir = env("VISUALIZER_WEB_DIR")
+                  .value_or(first_dir({near_binary("../share/streamforge/visualizer"),
+                                       std::string(SF_SOURCE_DIR) + "/web/visualizer"},
+                                      "index.html"));
+  o.vendor_dir = env("WEB_ASSETS_DIR")
+                     .value_or(first_dir({near_binary("../share/streamforge/web"),
+                                          std::string(SF_SOURCE_DIR) + "/build/web/node_modules"},
+                                         "lightweight-charts"));
   if (!std::filesystem::is_regular_file(o.web_dir + "/index.html")) {
     return config::ConfigError{
         "VISUALIZER_WEB_DIR",
