@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "child_run.h"
 #include "sf/kafka/mock_cluster.h"
 #include "sf/process/child.h"
 #include "sf/records/writer.h"
@@ -22,30 +23,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Run {
-  double seconds = 0;
-  long peak_kib = 0;
-  int code = -1;
-};
+using Run = sf::bench::ChildRun;
 
 Run run_connector(const std::map<std::string, std::string>& env, const std::string& log) {
-  sf::process::SpawnOptions o;
-  o.path = std::string(SF_BIN_DIR) + "/arango-connector";
-  o.env = env;
-  o.log_file = log;
-  const auto t0 = Clock::now();
-  auto c = sf::process::Child::spawn(o).value();
-  Run r;
-  for (;;) {
-    r.peak_kib = std::max(r.peak_kib, sf::bench::vm_hwm_kib(c->pid()));
-    if (auto s = c->exit_status()) {
-      r.code = s->signaled ? 128 + s->signal : s->code;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return r;
+  return sf::bench::run_child("arango-connector", env, log);
 }
 
 }  // namespace

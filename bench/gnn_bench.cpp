@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "child_run.h"
 #include "gatv2.h"
 #include "sf/kafka/testing/embedded_kafka.h"
 #include "sf/process/child.h"
@@ -76,31 +77,10 @@ double python_seconds(int64_t nodes, int64_t edges, int reps, int threads) {
   return 0;
 }
 
-struct Run {
-  int code = -1;
-  double seconds = 0;
-  long peak_kib = 0;
-};
-
+using Run = sf::bench::ChildRun;
 Run run(const std::string& program, const std::map<std::string, std::string>& env,
         const std::string& log) {
-  sf::process::SpawnOptions o;
-  o.path = std::string(SF_BIN_DIR) + "/" + program;
-  o.env = env;
-  o.log_file = log;
-  const auto t0 = Clock::now();
-  auto c = sf::process::Child::spawn(o).value();
-  Run r;
-  for (;;) {
-    r.peak_kib = std::max(r.peak_kib, sf::bench::vm_hwm_kib(c->pid()));
-    if (auto s = c->exit_status()) {
-      r.code = s->signaled ? 128 + s->signal : s->code;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return r;
+  return sf::bench::run_child(program, env, log);
 }
 
 }  // namespace

@@ -422,17 +422,10 @@ int connector_main() {
   const auto& cfg = std::get<config::WorkerConfig>(loaded);
   auto opts = connector_options_from_env(env, cfg);
   if (auto* e = std::get_if<config::ConfigError>(&opts)) config::exit_with_config_error(*e);
-  auto settings = store::store_settings_from_env(env);
-  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
-  if (settings->arango) log::add_secret(settings->arango_options.password);
-  auto store = store::open_store(*settings);
-  if (!store) {
-    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
-                                    "config error: " + store.error().message});
-  }
+  auto store = store::open_store_or_exit(env);
   const auto& options = std::get<ConnectorOptions>(opts);
   return worker::run_worker(
-      cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, **store, options); });
+      cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, *store, options); });
 }
 
 }  // namespace sf::connector

@@ -360,21 +360,14 @@ int trainer_main() {
     io.rolling = static_cast<int>(rolling);
     io.poll = std::chrono::milliseconds(poll);
   }
-  auto settings = store::store_settings_from_env(env);
-  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
-  if (settings->arango) log::add_secret(settings->arango_options.password);
-  auto store = store::open_store(*settings);
-  if (!store) {
-    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
-                                    "config error: " + store.error().message});
-  }
+  auto store = store::open_store_or_exit(env);
   if (cfg.type == "realtime_gnn_infer") {
     return worker::run_worker(
-        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_infer(ctx, **store, io, o); });
+        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_infer(ctx, *store, io, o); });
   }
   return worker::run_worker(cfg, [&](worker::WorkerContext& ctx) -> Status {
     auto& lg = log::get();
-    auto g = load_graph(**store, *graph);
+    auto g = load_graph(*store, *graph);
     if (!g) return g.error();
     if (!g->complete) lg.warn("graph {} is not marked complete: training on what is there", *graph);
     lg.info("graph {}: {} nodes, {} edges, {} features, symbols {}", *graph, g->nodes,
@@ -389,7 +382,7 @@ int trainer_main() {
     });
     if (!report) return report.error();
     ctx.progress.done.store(o.epochs);
-    if (auto st = write_model(**store, *output, *graph, *g, o, *report, &ctx.progress); !st) {
+    if (auto st = write_model(*store, *output, *graph, *g, o, *report, &ctx.progress); !st) {
       return st;
     }
     if (const auto dir = env("MODEL_DIR")) {

@@ -12,25 +12,17 @@ int graph_builder_main() {
   auto opts = builder_options_from_env(env, cfg);
   if (auto* e = std::get_if<config::ConfigError>(&opts)) config::exit_with_config_error(*e);
   const auto& options = std::get<BuilderOptions>(opts);
-  auto settings = store::store_settings_from_env(env);
-  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
-  if (settings->arango) log::add_secret(settings->arango_options.password);
   // Reads are sequential pages and writes append: a small page cache serves them as well as a
   // large one, and keeps the builder's memory flat whatever the input size.
-  settings->sqlite.cache_kib = 8'192;
-  auto store = store::open_store(*settings);
-  if (!store) {
-    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
-                                    "config error: " + store.error().message});
-  }
+  auto store = store::open_store_or_exit(env, 8'192);
   if (cfg.type == "realtime_graph") {
     return worker::run_worker(
-        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_graph(ctx, **store, options); });
+        cfg, [&](worker::WorkerContext& ctx) { return run_realtime_graph(ctx, *store, options); });
   }
   // Historical: the inputs are read once before the worker starts, so that an interval that
   // disagrees with the candles is a config error (exit 2). A store that cannot be read, or an
   // empty input, becomes the job's `error` below.
-  auto inputs = probe_inputs(**store, options.inputs);
+  auto inputs = probe_inputs(*store, options.inputs);
   std::optional<records::Interval> interval;
   if (inputs) {
     auto iv = graph_interval(*inputs, cfg.interval);
@@ -52,7 +44,7 @@ int graph_builder_main() {
       }
       return make_error("no interval");
     }
-    return run_gnn_graph(ctx, **store, options, *inputs, *interval);
+    return run_gnn_graph(ctx, *store, options, *inputs, *interval);
   });
 }
 

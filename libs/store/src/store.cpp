@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "sf/log/log.h"
+
 namespace sf::store {
 
 bool valid_key(std::string_view key) {
@@ -124,6 +126,19 @@ Result<StoreSettings> store_settings_from_env(const config::EnvLookup& env) {
 
 Result<std::unique_ptr<Store>> open_store(const StoreSettings& settings) {
   return settings.arango ? open_arango(settings.arango_options) : open_sqlite(settings.sqlite);
+}
+
+std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib) {
+  auto settings = store_settings_from_env(env);
+  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
+  if (settings->arango) log::add_secret(settings->arango_options.password);
+  if (sqlite_cache_kib > 0) settings->sqlite.cache_kib = sqlite_cache_kib;
+  auto store = open_store(*settings);
+  if (!store) {
+    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
+                                    "config error: " + store.error().message});
+  }
+  return std::move(store).value();
 }
 
 }  // namespace sf::store

@@ -94,16 +94,7 @@ int visualizer_main() {
   // A job's visualizer takes a free port unless told one: the dashboard holds 8001.
   if (worker_mode && !env("PORT")) o.port = 0;
   if (!o.api_token.empty()) log::add_secret(o.api_token.reveal());
-  auto settings = store::store_settings_from_env(env);
-  if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
-  if (settings->arango) log::add_secret(settings->arango_options.password);
-  settings->sqlite.cache_kib = 8'192;
-  auto opened = store::open_store(*settings);
-  if (!opened) {
-    config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",
-                                    "config error: " + opened.error().message});
-  }
-  std::shared_ptr<store::Store> store = std::move(opened).value();
+  std::shared_ptr<store::Store> store = store::open_store_or_exit(env, 8'192);
   auto& lg = log::get();
   if (!worker_mode) {
     auto v = Visualizer::start(o, store);

@@ -123,4 +123,9 @@ struct StoreSettings {
 Result<StoreSettings> store_settings_from_env(const config::EnvLookup& env);
 Result<std::unique_ptr<Store>> open_store(const StoreSettings& settings);
 
+// A worker's start: the store its environment names, or exit 2 with one line naming the variable
+// (config::exit_with_config_error). The ArangoDB password is registered with the log scrubber.
+// `sqlite_cache_kib` > 0 replaces SQLite's page cache size (readers that page through need little).
+std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib = 0);
+
 }  // namespace sf::store

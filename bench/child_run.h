@@ -1,0 +1,42 @@
+// Runs one of our programs as a child process to its end: exit code, wall time and peak RSS
+// (VmHWM sampled every 5 ms). For the benchmark programs.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "bench_util.h"
+#include "sf/process/child.h"
+
+namespace sf::bench {
+
+struct ChildRun {
+  double seconds = 0;
+  long peak_kib = 0;
+  int code = -1;
+};
+
+inline ChildRun run_child(const std::string& program, const std::map<std::string, std::string>& env,
+                          const std::string& log) {
+  sf::process::SpawnOptions o;
+  o.path = std::string(SF_BIN_DIR) + "/" + program;
+  o.env = env;
+  o.log_file = log;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = sf::process::Child::spawn(o).value();
+  ChildRun r;
+  for (;;) {
+    r.peak_kib = std::max(r.peak_kib, vm_hwm_kib(c->pid()));
+    if (auto s = c->exit_status()) {
+      r.code = s->signaled ? 128 + s->signal : s->code;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace sf::bench
