@@ -7,9 +7,11 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <set>
 
+#include "sf/records/parser.h"
 #include "sf/replay/dataset.h"
 #include "sf/replay/testing/captures.h"
 
@@ -276,6 +278,49 @@ TEST(GraphEngine, ParsesStoredCandlesAndTrades) {
   EXPECT_FALSE(parse_input(R"({"queue_id":"x"})").ok());
   EXPECT_FALSE(parse_input("[1,2]").ok());
   EXPECT_FALSE(parse_input(R"({"open_time":1,"open":"abc","symbol":"X"})").ok());
+}
+
+// A real multi-asset month: four USD-M futures symbols of June 2024 (data.binance.vision, 5m).
+// Crypto majors move together at 5 minutes: every symbol gets same-bar cross edges, BTC and ETH
+// most.
+TEST(GraphEngine, RealFourSymbolMonthLinksTheMajors) {
+  std::vector<records::Candle> all;
+  for (const char* sym : {"BTCUSDT", "ETHUSDT", "DOGEUSDT", "XRPUSDT"}) {
+    std::ifstream in(std::string(SF_DATA_DIR) + "/vision/futures-um/" + sym + "-5m-2024-06.csv");
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == 'o') continue;  // the header row
+      all.push_back(records::parse_vision_kline_row(line, sym, "5m").value());
+      ++n;
+    }
+    ASSERT_EQ(n, 8640) << sym;
+  }
+  const auto g = build(all);
+  EXPECT_EQ(g.counts.nodes, 4 * 8640);
+  EXPECT_EQ(g.counts.gap_nodes, 0);
+  std::map<std::string, std::pair<int, double>> pairs;  // "TARGET<-SOURCE" -> (edges, sum corr)
+  for (const auto& [key, n] : g.docs) {
+    if (n.at("kind") != "node") continue;
+    for (const auto& e : n.at("in").as_array()) {
+      if (e.as_array()[1] != "c" || e.as_array()[2].as_int64() != 0) continue;
+      const std::string src(e.as_array()[0].as_string());
+      const std::string pair =
+          std::string(n.at("symbol").as_string()) + "<-" + src.substr(2, src.find(':', 2) - 2);
+      pairs[pair].first++;
+      pairs[pair].second += e.as_array()[3].to_number<double>();
+    }
+  }
+  for (const char* s : {"BTCUSDT", "ETHUSDT", "DOGEUSDT", "XRPUSDT"}) {
+    int into = 0;
+    for (const auto& [p, v] : pairs) into += p.rfind(std::string(s) + "<-", 0) == 0 ? v.first : 0;
+    EXPECT_GT(into, 8000) << s << " gets few cross edges";
+  }
+  const auto& be = pairs["BTCUSDT<-ETHUSDT"];
+  ASSERT_GT(be.first, 8000);
+  EXPECT_GT(be.second / be.first, 0.6);
+  for (const auto& [p, v] : pairs)
+    std::printf("%s: %d edges, mean corr %.3f\n", p.c_str(), v.first, v.second / v.first);
 }
 
 }  // namespace
