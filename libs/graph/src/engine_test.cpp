@@ -275,6 +275,14 @@ TEST(GraphEngine, ParsesStoredCandlesAndTrades) {
   EXPECT_EQ(t->kind, InputRecord::Kind::trade);
   EXPECT_EQ(t->trade.quantity.str(), "0.00162");
   EXPECT_TRUE(t->trade.is_buyer_maker);
+  // Exponent forms (ArangoDB re-serialises numbers) keep every digit.
+  auto e = parse_input(
+      R"({"open_time":1,"open":6.754001E4,"high":1.5e-7,"low":-2.5E1,"close":12E0,"volume":0,"symbol":"BTCUSDT","interval":"5m"})");
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ(e->candle.open.str(), "67540.01");
+  EXPECT_EQ(e->candle.high.str(), "0.00000015");
+  EXPECT_EQ(e->candle.low.str(), "-25");
+  EXPECT_EQ(e->candle.close.str(), "12");
   EXPECT_FALSE(parse_input(R"({"queue_id":"x"})").ok());
   EXPECT_FALSE(parse_input("[1,2]").ok());
   EXPECT_FALSE(parse_input(R"({"open_time":1,"open":"abc","symbol":"X"})").ok());

@@ -2,6 +2,7 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <string>
 
 #include "sf/graph/graph.h"
 
@@ -19,8 +20,33 @@ std::string_view number_text(od::value& v) {
   return tok;
 }
 
+// "6.754001E4" -> "67540.01": stores that re-serialise numbers (ArangoDB) may write exponents;
+// the digits are moved, never rounded.
+std::string plain_decimal(std::string_view t) {
+  const size_t e = t.find_first_of("eE");
+  if (e == std::string_view::npos) return std::string(t);
+  std::string mant(t.substr(0, e));
+  const int exp = std::atoi(std::string(t.substr(e + 1)).c_str());
+  bool neg = !mant.empty() && mant[0] == '-';
+  if (neg) mant.erase(0, 1);
+  size_t dot = mant.find('.');
+  std::string digits = mant;
+  if (dot != std::string::npos) digits.erase(dot, 1);
+  int point = static_cast<int>(dot == std::string::npos ? mant.size() : dot) + exp;
+  if (point <= 0) {
+    digits.insert(0, static_cast<size_t>(-point) + 1, '0');
+    point = 1;
+  }
+  if (point >= static_cast<int>(digits.size())) {
+    digits.append(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    digits.insert(static_cast<size_t>(point), ".");
+  }
+  return (neg ? "-" : "") + digits;
+}
+
 Status decimal(od::value& v, const char* name, records::Decimal& out) {
-  auto d = records::Decimal::parse(number_text(v));
+  auto d = records::Decimal::parse(plain_decimal(number_text(v)));
   if (!d) return make_error(std::string("field ") + name + ": " + d.error().message);
   out = *d;
   return ok_status();

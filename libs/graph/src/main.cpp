@@ -1,5 +1,6 @@
 #include "sf/graph/program.h"
 #include "sf/log/log.h"
+#include "writer.h"
 
 namespace sf::graph {
 
@@ -22,7 +23,8 @@ int graph_builder_main() {
   // Historical: the inputs are read once before the worker starts, so that an interval that
   // disagrees with the candles is a config error (exit 2). A store that cannot be read, or an
   // empty input, becomes the job's `error` below.
-  auto inputs = probe_inputs(*store, options.inputs);
+  auto inputs = with_retry(options.store_retry_budget, log::get(),
+                           [&] { return probe_inputs(*store, options.inputs); });
   std::optional<records::Interval> interval;
   if (inputs) {
     auto iv = graph_interval(*inputs, cfg.interval);

@@ -20,6 +20,7 @@
 #include "sf/records/writer.h"
 #include "sf/replay/dataset.h"
 #include "sf/replay/testing/captures.h"
+#include "sf/store/testing/fake_arango.h"
 
 namespace sf::graph {
 namespace {
@@ -344,6 +345,47 @@ TEST_F(GraphBuilderProgram, RealtimeFollowsRestartsAndEndsLikeTheHistoricalBuild
   }
   EXPECT_EQ(compared, static_cast<int>(cs.size()));
   EXPECT_EQ(nodes(), static_cast<int64_t>(cs.size()));
+}
+
+// On ArangoDB (its fake): a store that stays down past STORE_RETRY_BUDGET_MS is an error saying
+// so; once it is back, the same run builds the graph there.
+TEST_F(GraphBuilderProgram, ArangoDownPastTheBudgetThenUp) {
+  store::testing::FakeArango arango("market", "sf", "pw");
+  store::ArangoOptions ao;
+  ao.url = arango.url();
+  ao.database = "market";
+  ao.user = "sf";
+  ao.password = "pw";
+  auto remote = store::open_arango(ao).value();
+  ASSERT_TRUE(remote->ensure_collection("btc_candles_5m_2024_06").ok());
+  std::vector<store::Document> docs;
+  for (const auto& c : seed_month())
+    docs.push_back(store::make_document(records::to_json(c), "").value());
+  for (size_t i = 0; i < docs.size(); i += 2000) {
+    std::vector<store::Document> part(
+        docs.begin() + static_cast<long>(i),
+        docs.begin() + static_cast<long>(std::min(docs.size(), i + 2000)));
+    ASSERT_TRUE(remote->upsert("btc_candles_5m_2024_06", part).ok());
+  }
+  auto e = env("btc_candles_5m_2024_06", "btc_graph_2024_06");
+  e.erase("STREAMFORGE_DB");
+  e["ARANGO_URL"] = arango.url();
+  e["ARANGO_DB"] = "market";
+  e["ARANGO_USER"] = "sf";
+  e["ARANGO_PASSWORD"] = "pw";
+  e["STORE_RETRY_BUDGET_MS"] = "1500";
+  arango.fail_next(1'000'000, 503);
+  EXPECT_EQ(run(e, "down"), 1) << log("down");
+  auto evs = events();
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.back().at("status"), "error");
+  EXPECT_NE(std::string(evs.back().at("error_message").as_string()).find("stayed unavailable"),
+            std::string::npos)
+      << evs.back();
+  EXPECT_EQ(log("down").find("pw\""), std::string::npos);  // the password never logged
+  arango.fail_next(0);
+  ASSERT_EQ(run(e, "up"), 0) << log("up");
+  EXPECT_EQ(arango.documents("btc_graph_2024_06").size(), 8641u);
 }
 
 }  // namespace
