@@ -22,9 +22,14 @@ struct TopicFanout::Feed {
 };
 
 TopicFanout::~TopicFanout() {
+  stop();
+}
+
+void TopicFanout::stop() {
   std::map<std::string, std::shared_ptr<Feed>> feeds;
   {
     std::lock_guard lock(mu_);
+    stopped_ = true;
     feeds.swap(feeds_);
   }
   for (auto& [t, f] : feeds) f->stop = true;
@@ -35,6 +40,7 @@ TopicFanout::~TopicFanout() {
 
 void TopicFanout::add(const std::string& topic, std::shared_ptr<net::WsConnection> client) {
   std::lock_guard lock(mu_);
+  if (stopped_) return;
   auto& feed = feeds_[topic];
   if (!feed || feed->stop) {
     if (feed && feed->thread.joinable()) feed->thread.join();
@@ -121,8 +127,14 @@ SourceFollower::SourceFollower(std::shared_ptr<store::Store> store, std::string 
     : store_(std::move(store)), collection_(std::move(collection)), thread_([this] { run(); }) {}
 
 SourceFollower::~SourceFollower() {
+  stop();
+}
+
+void SourceFollower::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  clients_.clear();
 }
 
 void SourceFollower::add(std::shared_ptr<net::WsConnection> c) {

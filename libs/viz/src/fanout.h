@@ -25,6 +25,8 @@ class TopicFanout {
  public:
   explicit TopicFanout(config::KafkaSettings kafka) : kafka_(std::move(kafka)) {}
   ~TopicFanout();
+  // Stops every feed and joins its thread (no send after it returns); add() does nothing then.
+  void stop();
   void add(const std::string& topic, std::shared_ptr<net::WsConnection> client);
   void remove(uint64_t client_id);
 
@@ -35,12 +37,14 @@ class TopicFanout {
   config::KafkaSettings kafka_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Feed>> feeds_;
+  bool stopped_ = false;
 };
 
 class SourceFollower {
  public:
   SourceFollower(std::shared_ptr<store::Store> store, std::string collection);
   ~SourceFollower();
+  void stop();  // joins the polling thread: no send after it returns
   void add(std::shared_ptr<net::WsConnection> client);
   void remove(uint64_t client_id);
 

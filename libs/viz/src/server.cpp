@@ -267,7 +267,11 @@ struct Visualizer::Impl {
 
 Visualizer::Visualizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Visualizer::~Visualizer() {
-  impl_->server.reset();  // no more clients before the feeds go
+  // The feeds' threads stop first (a send racing the server's teardown would outlive its
+  // io_context), then the server, then the feeds' objects (the server's callbacks use them).
+  if (impl_->source) impl_->source->stop();
+  if (impl_->topics) impl_->topics->stop();
+  impl_->server.reset();
   impl_->source.reset();
   impl_->topics.reset();
 }
