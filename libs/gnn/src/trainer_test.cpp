@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "sf/graph/graph.h"
+#include "sf/records/parser.h"
 
 namespace sf::gnn {
 namespace {
@@ -173,6 +175,50 @@ TEST(Trainer, RandomWalkShowsNoSkill) {
   EXPECT_GE(r->test.accuracy, band.low);
   EXPECT_LE(r->test.accuracy, band.high) << "skill on a random walk is a leak";
   EXPECT_LE(r->ci95.low, 0);
+}
+
+// Real data with its labels shuffled in blocks (the seed month, 5m): whatever the features say,
+// the labels carry nothing they could predict; any skill is a leak.
+TEST(Trainer, RealMonthWithBlockShuffledLabelsShowsNoSkill) {
+  std::ifstream in(std::string(SF_DATA_DIR) + "/vision/BTCUSDT-5m-2024-06.csv");
+  ASSERT_TRUE(in.good());
+  graph::GraphOptions go;
+  go.lags = {1, 2, 3, 6, 12};
+  graph::GraphEngine e(go, k5m, "gnn_graph");
+  std::vector<std::string> docs;
+  auto sink = [&](store::Document d) { docs.push_back(std::move(d.json)); };
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto c = records::parse_vision_kline_row(line, "BTCUSDT", "5m").value();
+    ASSERT_TRUE(e.add_candle(c).ok());
+    e.build(
+        c.open_time, [](const std::string&) { return graph::TradeCoverage{}; }, sink);
+  }
+  e.finish(sink);
+  docs.push_back(e.meta("", true).json);
+  auto g = graph_from_documents(docs).value();
+  ASSERT_EQ(g.nodes, 8640);
+  // Blocks of 48 bars (4 hours) keep the labels' own autocorrelation, not their link to the bars.
+  auto& y = g.y[1];
+  const size_t block = 48, blocks = y.size() / block;
+  std::vector<size_t> order(blocks);
+  for (size_t b = 0; b < blocks; ++b) order[b] = b;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(12));
+  std::vector<double> shuffled(y);
+  for (size_t b = 0; b < blocks; ++b) {
+    for (size_t k = 0; k < block; ++k) shuffled[b * block + k] = y[order[b] * block + k];
+  }
+  y = shuffled;
+  auto o = fast_options();
+  o.epochs = 60;
+  const auto r = train_and_evaluate(g, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto band = binomial_interval99(r->majority.accuracy, r->test.n);
+  std::printf("block-shuffled seed month: GNN %.3f, majority %.3f, 99%% band [%.3f, %.3f]\n",
+              r->test.accuracy, r->majority.accuracy, band.low, band.high);
+  EXPECT_GE(r->test.accuracy, band.low);
+  EXPECT_LE(r->test.accuracy, band.high) << "skill on shuffled labels is a leak";
 }
 
 TEST(Trainer, SameSeedOneThreadSameWeights) {
