@@ -1,7 +1,13 @@
 #include "gatv2.h"
 
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace sf::gnn {
 namespace F = torch::nn::functional;
+
+void single_threaded_blas() {
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
 
 GATv2ConvImpl::GATv2ConvImpl(const GATv2Options& o) : options(o) {
   const int64_t hc = o.heads * o.out_channels;

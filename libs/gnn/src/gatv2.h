@@ -12,6 +12,11 @@
 
 namespace sf::gnn {
 
+// OpenBLAS (under torch's matrix products) runs its own threads that spin between calls; beside
+// torch's pool they made a 600-node forward take 45 ms instead of 4 (gnn_bench). Torch's threads
+// do the parallel work: BLAS stays on one thread.
+void single_threaded_blas();
+
 struct GATv2Options {
   int64_t in_channels = 0, out_channels = 0, heads = 1;
   bool concat = true;

@@ -42,6 +42,7 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store, const
   std::map<std::string, Live> live;
   int64_t written = 0, predictions = 0;
   bool waiting_logged = false;
+  int64_t known_newest = -1;
   ctx.progress.written.store(0);
 
   auto put = [&](std::vector<store::Document> docs) -> Status {
@@ -64,24 +65,28 @@ Status run_realtime_infer(worker::WorkerContext& ctx, store::Store& store, const
     const bool complete = mo.contains("complete") && mo.at("complete").as_bool();
     const auto bar = records::Interval::parse(std::string(mo.at("interval").as_string()));
     if (!bar || bar->fixed_ms() == 0) return make_error("the graph's interval is not a fixed one");
-    // The newest node, then the window of bars before it.
-    store::Query newest;
-    newest.equals["kind"] = "node";
-    newest.limit = 1;
-    auto page = store.find(io.graph, newest);
-    if (!page) return make_error("cannot read " + io.graph + ": " + page.error().message);
-    if (page->documents.empty()) {
-      if (complete) return make_error("graph " + io.graph + " is complete and has no nodes");
-      ctx.stop.wait_for(io.poll);
-      continue;
+    // The window of bars before the newest node. The newest is found by a query once; then each
+    // round reads on from the last round's newest (a find() counts the whole collection).
+    if (known_newest < 0) {
+      store::Query newest;
+      newest.equals["kind"] = "node";
+      newest.limit = 1;
+      auto page = store.find(io.graph, newest);
+      if (!page) return make_error("cannot read " + io.graph + ": " + page.error().message);
+      if (page->documents.empty()) {
+        if (complete) return make_error("graph " + io.graph + " is complete and has no nodes");
+        ctx.stop.wait_for(io.poll);
+        continue;
+      }
+      known_newest = json::parse(page->documents.front()).at("open_time").as_int64();
     }
-    const int64_t newest_t = json::parse(page->documents.front()).at("open_time").as_int64();
-    auto docs = store.range_by_time(io.graph, newest_t - io.window_bars * bar->fixed_ms(),
+    auto docs = store.range_by_time(io.graph, known_newest - io.window_bars * bar->fixed_ms(),
                                     std::numeric_limits<int64_t>::max(), 10'000'000);
     if (!docs) return make_error("cannot read " + io.graph + ": " + docs.error().message);
     docs->push_back(**meta);
     auto g = graph_from_documents(*docs);
     if (!g) return g.error();
+    for (int64_t i = 0; i < g->nodes; ++i) known_newest = std::max(known_newest, g->open_time[i]);
 
     // A model: the one named, else the registry's newest for these symbols and features, else
     // one trained here once enough labelled bars exist (and again as labels mature).

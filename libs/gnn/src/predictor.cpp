@@ -60,6 +60,7 @@ struct Predictor::Impl {
   std::string source;
 
   Status load_weights(const std::vector<char>& bytes) {
+    single_threaded_blas();
     net = GnnNet(net_options);
     net->eval();
     c10::IValue v;

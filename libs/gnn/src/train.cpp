@@ -209,6 +209,7 @@ Result<TrainReport> train_and_evaluate(const GraphData& g, const TrainOptions& o
     r.class_weights.push_back(c > 0 ? static_cast<double>(s.train.size()) / (o.classes * c) : 0.0);
   }
 
+  single_threaded_blas();
   at::set_num_threads(o.threads);
   torch::manual_seed(o.seed);
   Tensors t;
