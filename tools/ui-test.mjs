@@ -138,8 +138,11 @@ await visit('heatmap', '#/heatmap?collection=btc_trades_2024_08&symbol=BTCUSDT&b
 await visit('graph', '#/graph?collection=btc_graph_2024_06&bars=30', async () => {
   await page.waitForSelector('#info:has-text("nodes")');
   await until('the graph to draw', () => drawn('#cy'), 15000);
+  // Click a node where cytoscape drew it: its features appear.
+  const at = await page.evaluate(() => { const p = window.sfGraph.nodes()[5].renderedPosition(); return { x: p.x, y: p.y }; });
   const box = await page.locator('#cy').boundingBox();
-  await page.mouse.click(box.x + 40, box.y + 60);  // the first bar's node (preset layout)
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForSelector('#node td:has-text("ret_1")', { timeout: 5000 });
 });
 await visit('gnn', '#/gnn?model=gnn_model_btc_2024_06', async () => {
   await page.waitForSelector('#verdict');

@@ -267,13 +267,15 @@ async function graphPage() {
     const names = d.meta.node_features || [];
     const elements = d.nodes.map((n) => ({ data: { id: n.key, label: n.symbol + ' ' + fmtTime(n.open_time).slice(11, 16), node: n },
       position: { x: 40 + 1000 * (n.open_time - t0) / Math.max(1, t1 - t0), y: 60 + 140 * symbols.indexOf(n.symbol) }, classes: n.gap ? 'gap' : '' }))
-      .concat(d.edges.map((e, i) => ({ data: { id: 'e' + i, source: e.source, target: e.target, w: Math.max(1, Math.abs(e.corr) * 6) }, classes: e.type === 'c' ? 'cross' : 'temporal' })));
+      .concat(d.edges.map((e, i) => ({ data: { id: 'e' + i, source: e.source, target: e.target, w: Math.max(1, Math.abs(e.corr) * 6),
+        bend: e.type === 'c' ? 0 : -12 * Math.log2(1 + e.lag) }, classes: e.type === 'c' ? 'cross' : 'temporal' })));
     const cy = cytoscape({ container: $('#cy'), elements, layout: { name: 'preset' },
       style: [{ selector: 'node', style: { 'background-color': '#4da3ff', label: 'data(label)', 'font-size': 8, width: 10, height: 10 } },
         { selector: 'node.gap', style: { 'background-color': '#c62828' } },
-        { selector: 'edge.temporal', style: { width: 1, 'line-color': '#c5ccd4', 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.5 } },
+        { selector: 'edge.temporal', style: { width: 1, 'line-color': '#c5ccd4', 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(bend)', 'control-point-weights': 0.5, 'target-arrow-shape': 'triangle', 'arrow-scale': 0.5 } },
         { selector: 'edge.cross', style: { width: 'data(w)', 'line-color': '#f0b400', 'curve-style': 'bezier', 'target-arrow-shape': 'triangle' } }] });
     onLeave(() => cy.destroy());
+    window.sfGraph = cy;  // for the browser test and the console
     cy.on('tap', 'node', (ev) => {
       const n = ev.target.data('node');
       $('#node').innerHTML = `<b>${esc(n.key)}</b> close ${esc(n.close)}${n.gap ? ' (gap)' : ''} targets ${esc(JSON.stringify(n.y))}
