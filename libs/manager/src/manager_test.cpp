@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -20,6 +21,10 @@
 #include <cstring>
 
 #include "sf/kafka/testing/embedded_kafka.h"
+#ifdef SF_HAVE_TRAINER
+#include "sf/gnn/trainer.h"
+#include "sf/graph/graph.h"
+#endif
 #include "sf/manager/api.h"
 #include "sf/manager/service.h"
 #include "sf/net/transport.h"
@@ -339,11 +344,73 @@ const std::string kRealtimeTail = R"(,
     {"target":"visualizer","type":"graph_metrics_stream","source":"btc_graph_rt"}]})";
 #endif
 
+#ifdef SF_HAVE_TRAINER
+// A model for BTCUSDT 1m in the registry, as an earlier gnn_train would have left it: trained here
+// on a synthetic history through the real graph engine (the captures hold 12 minutes of trades,
+// too few bars to train on).
+void seed_registry(store::Store& st) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> e(0, 0.001);
+  graph::GraphEngine eng({}, *records::Interval::parse("1m"), "gnn_graph");
+  std::vector<std::string> docs;
+  auto sink = [&](store::Document d) { docs.push_back(std::move(d.json)); };
+  double price = 60000, r = 0;
+  for (int i = 0; i < 1500; ++i) {
+    r = 0.3 * r + e(rng);
+    const double next = price * std::exp(r);
+    records::Candle c;
+    c.symbol = "BTCUSDT";
+    c.interval = "1m";
+    c.open_time = 1722000000000 + int64_t{i} * 60'000;
+    c.close_time = c.open_time + 59'999;
+    auto d = [](double v) {
+      return records::Decimal::parse(std::to_string(v).substr(0, 12)).value();
+    };
+    c.open = d(price);
+    c.close = d(next);
+    c.high = d(std::max(price, next));
+    c.low = d(std::min(price, next));
+    c.volume = d(5);
+    c.number_of_trades = 100;
+    c.taker_buy_base_asset_volume = d(2);
+    ASSERT_TRUE(eng.add_candle(c).ok());
+    eng.build(
+        c.open_time, [](const std::string&) { return graph::TradeCoverage{}; }, sink);
+    price = next;
+  }
+  eng.finish(sink);
+  docs.push_back(eng.meta("", true).json);
+  auto g = gnn::graph_from_documents(docs).value();
+  gnn::TrainOptions o;
+  o.epochs = 10;
+  o.hidden = 8;
+  o.bootstrap_resamples = 100;
+  auto rep = gnn::train_and_evaluate(g, o);
+  ASSERT_TRUE(rep.ok()) << rep.error().message;
+  ASSERT_TRUE(gnn::write_model(st, "gnn_model_btc_1m_seed", "synthetic", g, o, *rep, nullptr).ok());
+}
+#endif
+
 // The real-time shape: WebSocket loaders -> connectors -> realtime_graph, nodes appear while
 // the data flows; stop -> every job interrupted, and the graph keeps every bar it built.
 TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
   cfg_.worker_env["GRAPH_TRADE_TIMEOUT_MS"] = "1500";
   cfg_.worker_env["GRAPH_POLL_MS"] = "100";
+  cfg_.worker_env["GNN_POLL_MS"] = "100";
+#ifdef SF_HAVE_TRAINER
+  {
+    store::SqliteOptions seed;
+    seed.path = cfg_.store.sqlite.path;
+    seed_registry(*store::open_sqlite(seed).value());
+  }
+  // Market time at 60x: a bar closes every second, so inference sees bars come, as it would live
+  // (at full speed every bar is in before the inference job has started).
+  replay::ServerOptions paced;
+  paced.speed = 60;
+  replay_ = replay::ReplayServer::start(replay::testing::captures(), paced).value();
+  cfg_.binance_api_url = replay_->rest_url();
+  cfg_.binance_ws_url = replay_->ws_url();
+#endif
   start_manager();
   // The connectors' collections are named by the day the queue starts (SPEC §5).
   std::string day = records::format_utc(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -379,6 +446,30 @@ TEST_F(ManagerTest, RealtimeGraphFollowsTheConnectorsAndStops) {
   store::Query metrics_query;
   metrics_query.equals["kind"] = "metrics";
   EXPECT_GE(st->find("btc_graph_rt", metrics_query).value().total, 10);
+#ifdef SF_HAVE_TRAINER
+  // realtime_gnn_infer found the registry's model: predictions written into the graph and scored.
+  bool scored = false;
+  for (int i = 0; i < 150 && !scored; ++i) {
+    scored = st->get("btc_graph_rt", "im:BTCUSDT:1m:h1").value().has_value();
+    if (!scored) std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(scored) << json::serialize(queue(id));
+  store::Query preds;
+  preds.equals["kind"] = "prediction";
+  preds.limit = 1000;
+  auto p = st->find("btc_graph_rt", preds).value();
+  EXPECT_GE(p.total, 2);
+  int with_outcome = 0;
+  for (const auto& d : p.documents) {
+    auto v = json::parse(d).as_object();
+    EXPECT_EQ(v.at("model"), "model collection gnn_model_btc_1m_seed");
+    if (!v.at("outcome").is_null()) {
+      ++with_outcome;
+      EXPECT_EQ(v.at("correct").as_bool(), v.at("pred") == v.at("outcome"));
+    }
+  }
+  EXPECT_GE(with_outcome, 1);
+#endif
   EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 200);
   auto q = wait_status(id, {"interrupted", "error", "finished"}, 30s);
   EXPECT_EQ(q.at("status").as_string(), "interrupted") << json::serialize(q);
