@@ -87,14 +87,6 @@ echo $! >> "$RUN/sessions"  # each leads a session (setsid): tests look for anyt
 MANAGER_PID=$!
 URL="http://127.0.0.1:$PORT"
 export STREAMFORGE_URL="$URL"
-# The visualizer: the platform's dashboard, on UI_PORT (VISUALIZER_PORT, default 8001).
-env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$UI_PORT" HOST=127.0.0.1 \
-  STREAMFORGE_DB="$RUN/streamforge.db" QUEUE_MANAGER_URL="$URL" LOG_FORMAT=text \
-  ${API_TOKEN:+API_TOKEN=$API_TOKEN} \
-  setsid "$BIN/visualizer" > "$RUN/visualizer.log" 2>&1 &
-pids+=($!)
-echo $! >> "$RUN/sessions"
-UI="http://127.0.0.1:$UI_PORT"
 for _ in $(seq 150); do
   curl -fsS "$URL/health/ready" > /dev/null 2>&1 && break
   if ! kill -0 "$MANAGER_PID" 2>/dev/null; then
@@ -104,6 +96,15 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 
+# The visualizer: the platform's dashboard, on UI_PORT (VISUALIZER_PORT, default 8001), once the
+# manager is ready (it made the store).
+env KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" PORT="$UI_PORT" HOST=127.0.0.1 \
+  STREAMFORGE_DB="$RUN/streamforge.db" QUEUE_MANAGER_URL="$URL" LOG_FORMAT=text \
+  ${API_TOKEN:+API_TOKEN=$API_TOKEN} \
+  setsid "$BIN/visualizer" > "$RUN/visualizer.log" 2>&1 &
+pids+=($!)
+echo $! >> "$RUN/sessions"
+UI="http://127.0.0.1:$UI_PORT"
 for _ in $(seq 100); do
   curl -fsS "$UI/health" > /dev/null 2>&1 && break
   sleep 0.1

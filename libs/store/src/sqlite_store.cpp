@@ -3,8 +3,10 @@
 // a mutex: SQLite serialises writers anyway, and point reads take microseconds.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "sf/store/store.h"
 
@@ -285,10 +287,20 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
         // primary-key tree; a large page cache (SQLite's default is 2 MiB) keeps them from
         // re-reading.
         "PRAGMA cache_size=-" + std::to_string(options.cache_kib)}) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    // Two programs opening a new file at once (make run's manager and visualizer) may both try
+    // to switch it to WAL; SQLite answers BUSY at once there, without its busy handler: retry.
+    const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+    for (;;) {
+      char* err = nullptr;
+      const int prc = sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, &err);
+      if (prc == SQLITE_OK) break;
       std::string why = err ? err : "unknown";
       sqlite3_free(err);
+      if ((prc == SQLITE_BUSY || prc == SQLITE_LOCKED) &&
+          std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
       return make_error("cannot prepare the SQLite store '" + options.path + "' (" + pragma +
                         "): " + why);
     }

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "sf/store/store.h"
 #include "sf/store/testing/fake_arango.h"
@@ -131,6 +133,33 @@ TEST_P(StoreContract, BadCollectionNamesAreRefused) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "arango"),
                          [](const auto& info) { return info.param; });
+
+// make run's manager and visualizer open one new file at once: both must get a WAL store (SQLite
+// answers BUSY to the second switch to WAL without waiting; CI saw "database is locked").
+TEST(Sqlite, TwoProgramsOpeningANewFileAtOnceBothSucceed) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-store-race-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  for (int round = 0; round < 30; ++round) {
+    const std::string path = (dir / ("s" + std::to_string(round) + ".db")).string();
+    std::atomic<int> ok{0};
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 3; ++i) {
+      openers.emplace_back([&] {
+        SqliteOptions o;
+        o.path = path;
+        auto s = open_sqlite(o);
+        if (s && (*s)->ensure_collection("c").ok())
+          ++ok;
+        else if (!s)
+          ADD_FAILURE() << s.error().message;
+      });
+    }
+    for (auto& t : openers) t.join();
+    EXPECT_EQ(ok.load(), 3) << "round " << round;
+  }
+  std::filesystem::remove_all(dir);
+}
 
 TEST(Documents, KeyAndTimeAreReadAndMissingKeysDerived) {
   auto c = make_document(
