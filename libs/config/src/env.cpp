@@ -45,4 +45,14 @@ std::variant<int64_t, ConfigError> int_var(const EnvLookup& env, std::string_vie
   return static_cast<int64_t>(n);
 }
 
+std::optional<ConfigError> read_int_settings(const EnvLookup& env,
+                                             std::initializer_list<IntSetting> settings) {
+  for (const auto& k : settings) {
+    auto v = int_var(env, k.name, k.fallback, k.lo, k.hi, k.unit);
+    if (auto* e = std::get_if<ConfigError>(&v)) return *e;
+    k.set(std::get<int64_t>(v));
+  }
+  return std::nullopt;
+}
+
 }  // namespace sf::config

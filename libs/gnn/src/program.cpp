@@ -98,29 +98,25 @@ std::string verdict(const TrainReport& r) {
 std::variant<TrainOptions, config::ConfigError> train_options_from_env(
     const config::EnvLookup& env) {
   TrainOptions o;
-  struct IntKnob {
-    const char* name;
-    int64_t lo, hi;
-    const char* unit;
-    std::function<void(int64_t)> set;
-    int64_t fallback;
-  };
-  const IntKnob ints[] = {
-      {"GNN_LAYERS", 1, 8, "layers", [&](int64_t v) { o.layers = int(v); }, o.layers},
-      {"GNN_HEADS", 1, 16, "heads", [&](int64_t v) { o.heads = int(v); }, o.heads},
-      {"GNN_HIDDEN", 2, 512, "channels per head", [&](int64_t v) { o.hidden = int(v); }, o.hidden},
-      {"GNN_EPOCHS", 1, 10'000, "epochs", [&](int64_t v) { o.epochs = int(v); }, o.epochs},
-      {"GNN_PATIENCE", 1, 10'000, "epochs", [&](int64_t v) { o.patience = int(v); }, o.patience},
-      {"GNN_SEED", 0, 1LL << 62, "", [&](int64_t v) { o.seed = uint64_t(v); }, int64_t(o.seed)},
-      {"GNN_THREADS", 1, 64, "threads", [&](int64_t v) { o.threads = int(v); }, o.threads},
-      {"GNN_HORIZON", 1, 10'000, "bars", [&](int64_t v) { o.horizon = int(v); }, o.horizon},
-      {"GNN_CLASSES", 2, 3, "classes", [&](int64_t v) { o.classes = int(v); }, o.classes},
-      {"GNN_MIN_NODES", 10, 100'000'000, "nodes", [&](int64_t v) { o.min_nodes = v; }, o.min_nodes},
-  };
-  for (const auto& k : ints) {
-    auto v = config::int_var(env, k.name, k.fallback, k.lo, k.hi, k.unit);
-    if (auto* e = std::get_if<config::ConfigError>(&v)) return *e;
-    k.set(std::get<int64_t>(v));
+  if (auto e = config::read_int_settings(
+          env,
+          {
+              {"GNN_LAYERS", 1, 8, "layers", [&](int64_t v) { o.layers = int(v); }, o.layers},
+              {"GNN_HEADS", 1, 16, "heads", [&](int64_t v) { o.heads = int(v); }, o.heads},
+              {"GNN_HIDDEN", 2, 512, "channels per head", [&](int64_t v) { o.hidden = int(v); },
+               o.hidden},
+              {"GNN_EPOCHS", 1, 10'000, "epochs", [&](int64_t v) { o.epochs = int(v); }, o.epochs},
+              {"GNN_PATIENCE", 1, 10'000, "epochs", [&](int64_t v) { o.patience = int(v); },
+               o.patience},
+              {"GNN_SEED", 0, 1LL << 62, "", [&](int64_t v) { o.seed = uint64_t(v); },
+               int64_t(o.seed)},
+              {"GNN_THREADS", 1, 64, "threads", [&](int64_t v) { o.threads = int(v); }, o.threads},
+              {"GNN_HORIZON", 1, 10'000, "bars", [&](int64_t v) { o.horizon = int(v); }, o.horizon},
+              {"GNN_CLASSES", 2, 3, "classes", [&](int64_t v) { o.classes = int(v); }, o.classes},
+              {"GNN_MIN_NODES", 10, 100'000'000, "nodes", [&](int64_t v) { o.min_nodes = v; },
+               o.min_nodes},
+          })) {
+    return *e;
   }
   struct RealKnob {
     const char* name;

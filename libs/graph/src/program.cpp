@@ -123,36 +123,28 @@ std::variant<BuilderOptions, config::ConfigError> builder_options_from_env(
   if (auto e = int_list(env, "GRAPH_HORIZONS", 1, 10'000, g.horizons)) return *e;
   std::sort(g.horizons.begin(), g.horizons.end());
   g.horizons.erase(std::unique(g.horizons.begin(), g.horizons.end()), g.horizons.end());
-  struct IntKnob {
-    const char* name;
-    int64_t lo, hi;
-    const char* unit;
-    std::function<void(int64_t)> set;
-    int64_t fallback;
-  };
-  const IntKnob knobs[] = {
-      {"GRAPH_ZSCORE_WINDOW", 2, 10'000, "bars", [&](int64_t v) { g.zscore_window = int(v); },
-       g.zscore_window},
-      {"GRAPH_CORR_WINDOW", 8, 10'000, "bars", [&](int64_t v) { g.corr_window = int(v); },
-       g.corr_window},
-      {"GRAPH_TOP_K", 0, 100, "edges", [&](int64_t v) { g.top_k = int(v); }, g.top_k},
-      {"GRAPH_BATCH_SIZE", 1, 100'000, "documents", [&](int64_t v) { o.batch_size = int(v); },
-       o.batch_size},
-      {"GRAPH_PAGE_SIZE", 10, 1'000'000, "documents", [&](int64_t v) { o.page_size = int(v); },
-       o.page_size},
-      {"STORE_RETRY_BUDGET_MS", 0, 86'400'000, "ms",
-       [&](int64_t v) { o.store_retry_budget = milliseconds(v); }, o.store_retry_budget.count()},
-      {"GRAPH_GRACE_MS", 0, 3'600'000, "ms", [&](int64_t v) { o.grace = milliseconds(v); },
-       o.grace.count()},
-      {"GRAPH_TRADE_TIMEOUT_MS", 0, 86'400'000, "ms",
-       [&](int64_t v) { o.trade_timeout = milliseconds(v); }, o.trade_timeout.count()},
-      {"GRAPH_POLL_MS", 10, 60'000, "ms", [&](int64_t v) { o.poll = milliseconds(v); },
-       o.poll.count()},
-  };
-  for (const auto& k : knobs) {
-    auto v = config::int_var(env, k.name, k.fallback, k.lo, k.hi, k.unit);
-    if (auto* e = std::get_if<config::ConfigError>(&v)) return *e;
-    k.set(std::get<int64_t>(v));
+  if (auto e = config::read_int_settings(
+          env, {
+                   {"GRAPH_ZSCORE_WINDOW", 2, 10'000, "bars",
+                    [&](int64_t v) { g.zscore_window = int(v); }, g.zscore_window},
+                   {"GRAPH_CORR_WINDOW", 8, 10'000, "bars",
+                    [&](int64_t v) { g.corr_window = int(v); }, g.corr_window},
+                   {"GRAPH_TOP_K", 0, 100, "edges", [&](int64_t v) { g.top_k = int(v); }, g.top_k},
+                   {"GRAPH_BATCH_SIZE", 1, 100'000, "documents",
+                    [&](int64_t v) { o.batch_size = int(v); }, o.batch_size},
+                   {"GRAPH_PAGE_SIZE", 10, 1'000'000, "documents",
+                    [&](int64_t v) { o.page_size = int(v); }, o.page_size},
+                   {"STORE_RETRY_BUDGET_MS", 0, 86'400'000, "ms",
+                    [&](int64_t v) { o.store_retry_budget = milliseconds(v); },
+                    o.store_retry_budget.count()},
+                   {"GRAPH_GRACE_MS", 0, 3'600'000, "ms",
+                    [&](int64_t v) { o.grace = milliseconds(v); }, o.grace.count()},
+                   {"GRAPH_TRADE_TIMEOUT_MS", 0, 86'400'000, "ms",
+                    [&](int64_t v) { o.trade_timeout = milliseconds(v); }, o.trade_timeout.count()},
+                   {"GRAPH_POLL_MS", 10, 60'000, "ms", [&](int64_t v) { o.poll = milliseconds(v); },
+                    o.poll.count()},
+               })) {
+    return *e;
   }
   if (auto e = real_var(env, "GRAPH_MIN_CORR", 0, 1, g.min_corr)) return *e;
   if (auto e = real_var(env, "GRAPH_LARGE_TRADE_FACTOR", 1, 1e6, g.large_trade_factor)) return *e;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,18 @@ struct ConfigError {
 std::variant<int64_t, ConfigError> int_var(const EnvLookup& env, std::string_view name,
                                            int64_t fallback, int64_t lo, int64_t hi,
                                            std::string_view unit);
+
+// A table of whole-number variables read with int_var: each found one is handed to `set`, the
+// first bad one is returned (nothing after it is read).
+struct IntSetting {
+  const char* name;
+  int64_t lo, hi;
+  const char* unit;
+  std::function<void(int64_t)> set;
+  int64_t fallback;
+};
+std::optional<ConfigError> read_int_settings(const EnvLookup& env,
+                                             std::initializer_list<IntSetting> settings);
 
 // Prints the error as one line on stderr and ends the program with exit code 2 (SPEC §3).
 [[noreturn]] void exit_with_config_error(const ConfigError& e);
