@@ -1,5 +1,10 @@
 #include "sf/manager/api.h"
 
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -65,6 +70,42 @@ struct Hub {
   }
 };
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "host:port", "[::1]:8000", "host" -> the host name, lower case, without brackets.
+std::string host_name(const std::string& authority) {
+  std::string a = lower(authority);
+  if (!a.empty() && a.front() == '[') {
+    const size_t close = a.find(']');
+    return close == std::string::npos ? a : a.substr(1, close - 1);
+  }
+  const size_t colon = a.find(':');
+  return colon == std::string::npos ? a : a.substr(0, colon);
+}
+
+bool ip_literal(const std::string& h) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+// Equal strings in a time that says nothing about where they differ (or their lengths).
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(a.data()), a.size(), da);
+  SHA256(reinterpret_cast<const unsigned char*>(b.data()), b.size(), db);
+  return CRYPTO_memcmp(da, db, sizeof da) == 0;
+}
+
+// The method label of the request metrics: a fixed set, whatever a client sends.
+std::string method_label(const std::string& m) {
+  static const std::set<std::string> known = {"GET",   "POST", "PUT",    "DELETE",
+                                              "PATCH", "HEAD", "OPTIONS"};
+  return known.count(m) ? m : "other";
+}
+
 }  // namespace
 
 struct ApiServer::Impl {
@@ -77,9 +118,86 @@ struct ApiServer::Impl {
   std::condition_variable hb_cv;
   bool stopping = false;
   std::thread heartbeat;
+  // The readiness check's last result, written by its own thread.
+  std::thread readiness;
+  std::atomic<bool> ready{false};
+  std::mutex ready_mu;
+  std::string not_ready_because = "not checked yet";
 
   Impl(QueueManager& m, std::shared_ptr<Metrics> mt, ApiOptions o)
       : manager(m), metrics(std::move(mt)), options(std::move(o)) {}
+
+  static net::ServerResponse refusal(int status, const std::string& message) {
+    net::ServerResponse r;
+    r.status = status;
+    r.body = error_answer(status, message).body;
+    return r;
+  }
+
+  static bool health_probe(const std::string& p) {
+    return p == "/health/live" || p == "/health/ready" || p == "/health/startup";
+  }
+
+  bool host_allowed(const net::ServerRequest& r) const {
+    const std::string authority = r.header("host");
+    if (authority.empty()) return true;  // HTTP/1.0: no name to check, and no browser sends it
+    const std::string h = host_name(authority);
+    if (h == "localhost" || ip_literal(h) || h == lower(options.host)) return true;
+    for (const auto& a : options.allowed_hosts) {
+      if (a == "*" || lower(a) == h) return true;
+    }
+    return false;
+  }
+
+  bool origin_allowed(const net::ServerRequest& r) const {
+    const std::string origin = lower(r.header("origin"));
+    if (origin.empty()) return true;  // not a browser's cross-origin request
+    for (const auto& a : options.allowed_origins) {
+      if (a == "*" || lower(a) == origin) return true;
+    }
+    // The server's own pages (/docs): the origin is this very host and port.
+    const size_t scheme = origin.find("://");
+    return scheme != std::string::npos && origin.substr(scheme + 3) == lower(r.header("host"));
+  }
+
+  // Everything that can refuse a request from its head alone, in this order: 421, 403, 415, 401.
+  std::optional<net::ServerResponse> gate(const net::ServerRequest& r) const {
+    if (!host_allowed(r)) {
+      return refusal(421, "Host '" + r.header("host") +
+                              "' is not served here; an operator adds it to ALLOWED_HOSTS");
+    }
+    if (!origin_allowed(r)) {
+      return refusal(403, "requests from the web origin '" + r.header("origin") +
+                              "' are refused; an operator adds it to ALLOWED_ORIGINS");
+    }
+    if (r.method == "POST") {
+      const std::string type = lower(r.header("content-type"));
+      if (type.rfind("application/json", 0) != 0) {
+        return refusal(415, "send the request as JSON: Content-Type: application/json");
+      }
+    }
+    const bool mutating = r.method == "POST";
+    if ((mutating || (options.token_for_reads && !health_probe(r.path))) && !authorized(r)) {
+      return unauthorized();
+    }
+    return std::nullopt;
+  }
+
+  net::HeadDecision on_head(const net::ServerRequest& head) {
+    net::HeadDecision d;
+    d.answer = gate(head);
+    if (d.answer) count(head, d.answer->status, Clock::now());
+    // Only a start has a body: a workflow of 68 jobs is ~20 KiB.
+    d.body_limit = head.path == "/queues/start" ? options.start_body_limit : 4096;
+    return d;
+  }
+
+  static net::ServerResponse unauthorized() {
+    net::ServerResponse resp = answer(error_answer(
+        401, "this call needs the API token: send the header Authorization: Bearer <API_TOKEN>"));
+    resp.headers["WWW-Authenticate"] = "Bearer";
+    return resp;
+  }
 
   static net::ServerResponse answer(const Answer& a) {
     net::ServerResponse r;
@@ -90,7 +208,9 @@ struct ApiServer::Impl {
 
   bool authorized(const net::ServerRequest& r) const {
     if (options.api_token.empty()) return true;
-    return r.header("authorization") == "Bearer " + options.api_token;
+    const std::string h = r.header("authorization");
+    if (h.size() < 7 || lower(h.substr(0, 7)) != "bearer ") return false;
+    return same_secret(std::string_view(h).substr(7), options.api_token);
   }
 
   // The route template of a path (for metrics: never one label per queue id).
@@ -107,13 +227,28 @@ struct ApiServer::Impl {
 
   net::ServerResponse handle(const net::ServerRequest& r) {
     const auto t0 = Clock::now();
-    net::ServerResponse out = route(r);
+    net::ServerResponse out;
+    if (auto refused = gate(r)) {
+      out = std::move(*refused);
+    } else {
+      try {
+        out = route(r);
+      } catch (const std::exception& e) {
+        log::get().error("{} {}: {}", r.method, r.path, e.what());
+        out = answer(error_answer(500, "internal error (the manager's log says more)"));
+      }
+    }
+    count(r, out.status, t0);
+    return out;
+  }
+
+  void count(const net::ServerRequest& r, int status, Clock::time_point t0) {
     const std::string route = route_of(r);
-    metrics->inc("streamforge_http_requests_total",
-                 {{"route", route}, {"method", r.method}, {"code", std::to_string(out.status)}});
+    metrics->inc(
+        "streamforge_http_requests_total",
+        {{"route", route}, {"method", method_label(r.method)}, {"code", std::to_string(status)}});
     metrics->observe("streamforge_http_request_duration_seconds", {{"route", route}},
                      std::chrono::duration<double>(Clock::now() - t0).count());
-    return out;
   }
 
   net::ServerResponse route(const net::ServerRequest& r) {
@@ -122,12 +257,6 @@ struct ApiServer::Impl {
       auto a = error_answer(405, r.method + " is not allowed on " + p + "; use " + allowed);
       net::ServerResponse resp = answer(a);
       resp.headers["Allow"] = allowed;
-      return resp;
-    };
-    auto unauthorized = [] {
-      net::ServerResponse resp = answer(error_answer(
-          401, "this call needs the API token: send the header Authorization: Bearer <API_TOKEN>"));
-      resp.headers["WWW-Authenticate"] = "Bearer";
       return resp;
     };
     if (p == "/queues/start") {
@@ -150,12 +279,15 @@ struct ApiServer::Impl {
       return answer(manager.get_queue(p.substr(8)));
     }
     if (p == "/health/live" || p == "/health/startup") {
+      // From memory only (an atomic count): never behind the manager's lock or any I/O.
       return answer({200, envelope("success", p == "/health/live" ? "alive" : "started",
                                    "{\"queues\":" + std::to_string(manager.queues()) + "}")});
     }
     if (p == "/health/ready") {
-      std::string why;
-      if (!manager.ready(why)) return answer(error_answer(503, "not ready: " + why));
+      if (!ready.load()) {
+        std::lock_guard lock(ready_mu);
+        return answer(error_answer(503, "not ready: " + not_ready_because));
+      }
       return answer({200, envelope("success", "All systems operational", "{}")});
     }
     if (p == "/metrics") {
@@ -203,6 +335,34 @@ struct ApiServer::Impl {
         404, "no route " + r.method + " " + p + "; see /docs or /openapi.json for the API"));
   }
 
+  // Kafka and the store, checked every ready_check on this thread (their timeouts are theirs):
+  // /health/ready answers the last result at once. The API says which part failed; the log
+  // has the details (addresses, paths), once per change.
+  void readiness_loop() {
+    std::string last;
+    for (;;) {
+      std::string why;
+      const bool ok = manager.ready(why);
+      std::string shown = "kafka and the store reachable";
+      if (!ok) shown = why.substr(0, why.find(':')) + " unreachable";
+      {
+        std::lock_guard lock(ready_mu);
+        not_ready_because = shown;
+      }
+      ready = ok;
+      if (why != last) {
+        if (ok) {
+          log::get().info("ready: {}", shown);
+        } else {
+          log::get().warn("not ready: {}", why);
+        }
+        last = why;
+      }
+      std::unique_lock lock(hb_mu);
+      if (hb_cv.wait_for(lock, options.ready_check, [&] { return stopping; })) return;
+    }
+  }
+
   void heartbeat_loop() {
     for (;;) {
       {
@@ -237,8 +397,13 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
   metrics->describe("streamforge_websocket_clients", "gauge", "Connected /ws/topic clients");
   Impl* raw = impl.get();
   net::WsHandler ws;
-  ws.accept = [](const net::ServerRequest& r, net::ServerResponse&) {
-    return r.path == "/ws/topic";
+  ws.accept = [raw](const net::ServerRequest& r, net::ServerResponse& reject) {
+    if (r.path != "/ws/topic") return false;
+    if (raw->options.token_for_reads && !raw->authorized(r)) {
+      reject = raw->unauthorized();
+      return false;
+    }
+    return true;
   };
   ws.on_open = [raw](std::shared_ptr<net::WsConnection> c) {
     c->send(
@@ -257,6 +422,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
   ho.host = options.host;
   ho.port = options.port;
   ho.threads = options.threads;
+  ho.max_connections = options.max_connections;
+  ho.on_head = [raw](const net::ServerRequest& head) { return raw->on_head(head); };
+  ho.error_body = [](int status, const std::string& message) {
+    return error_answer(status, message).body;
+  };
   ho.server_name = "streamforge-queue-manager";
   auto server = net::HttpServer::start(
       ho, [raw](const net::ServerRequest& r) { return raw->handle(r); }, ws);
@@ -264,6 +434,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
   impl->server = std::move(server).value();
   manager.on_change([hub = impl->hub](const std::string& text) { hub->broadcast(text); });
   impl->heartbeat = std::thread([raw] { raw->heartbeat_loop(); });
+  impl->readiness = std::thread([raw] { raw->readiness_loop(); });
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
@@ -274,6 +445,7 @@ ApiServer::~ApiServer() {
   }
   impl_->hb_cv.notify_all();
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+  if (impl_->readiness.joinable()) impl_->readiness.join();
   impl_->server.reset();
   std::lock_guard lock(impl_->hub->mu);
   impl_->hub->clients.clear();

@@ -17,6 +17,8 @@ const std::vector<std::string> kTargets = {
     "loader-producer", "loader-ws-candles", "loader-ws-trades", "arango-connector",
     "graph-builder",   "gnn-trainer",       "visualizer"};
 
+constexpr size_t kMaxRequests = 256;
+
 std::string random_hex6() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[8];
@@ -210,6 +212,10 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
     plan.form = "workflow";
     if (!requests->is_array() || requests->as_array().empty()) {
       fail("requests", "must be a non-empty array", "[{\"target\":\"loader-producer\",...}, ...]");
+    } else if (requests->as_array().size() > kMaxRequests) {
+      // One error, not one per entry: a request cannot make its answer (or its jobs) unbounded.
+      fail("requests", "has " + std::to_string(requests->as_array().size()) + " entries",
+           "at most " + std::to_string(kMaxRequests) + " jobs in one workflow");
     } else {
       const auto& arr = requests->as_array();
       for (size_t i = 0; i < arr.size(); ++i) {

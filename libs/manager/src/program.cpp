@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "sf/config/env.h"
 #include "sf/log/log.h"
@@ -15,6 +16,24 @@
 namespace sf::manager {
 
 namespace {
+
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    const size_t j = std::min(text.find(',', i), text.size());
+    std::string item = text.substr(i, j - i);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
+}
+
+bool loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0;
+}
 
 std::string exe_dir() {
   std::error_code ec;
@@ -46,9 +65,29 @@ int queue_manager_main(int, char**) {
   if (auto* e = std::get_if<config::ConfigError>(&port)) config::exit_with_config_error(*e);
   ApiOptions api;
   api.port = static_cast<uint16_t>(std::get<int64_t>(port));
-  api.host = env("HOST").value_or("0.0.0.0");
+  // Loopback unless told otherwise (the Kubernetes manifests set HOST=0.0.0.0 and a token).
+  api.host = env("HOST").value_or("127.0.0.1");
   api.api_token = env("API_TOKEN").value_or("");
   log::add_secret(api.api_token);
+  api.token_for_reads = env("API_TOKEN_FOR_READS").value_or("0") == "1";
+  api.allowed_hosts = comma_list(env("ALLOWED_HOSTS").value_or(""));
+  api.allowed_origins = comma_list(env("ALLOWED_ORIGINS").value_or(""));
+  auto max_conn = config::int_var(env, "MAX_CONNECTIONS", 1024, 16, 1'000'000, "connections");
+  if (auto* e = std::get_if<config::ConfigError>(&max_conn)) config::exit_with_config_error(*e);
+  api.max_connections = static_cast<size_t>(std::get<int64_t>(max_conn));
+  if (api.token_for_reads && api.api_token.empty()) {
+    config::exit_with_config_error(
+        {"API_TOKEN_FOR_READS", "config error: API_TOKEN_FOR_READS=1 needs API_TOKEN to be set"});
+  }
+  if (!loopback(api.host) && api.api_token.empty()) {
+    lg.warn(
+        "WARNING: serving {} (not loopback) WITHOUT API_TOKEN: anyone who can reach this port "
+        "can start and stop queues. Set API_TOKEN, or HOST=127.0.0.1",
+        api.host);
+  } else if (!api.api_token.empty() && api.api_token.size() < 16) {
+    lg.warn("API_TOKEN is {} characters: use at least 32 random ones (openssl rand -hex 32)",
+            api.api_token.size());
+  }
   const std::string bin_dir = env("STREAMFORGE_BIN_DIR").value_or(exe_dir());
   // tools/install-web.sh puts swagger-ui-dist in build/web: next to build/bin (release) or two
   // levels up from build/dev/bin (dev).

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <filesystem>
@@ -114,6 +115,7 @@ struct QueueManager::Impl {
   std::unique_ptr<kafka::Consumer> probe;
 
   mutable std::mutex mu;
+  std::atomic<int64_t> queue_count{0};  // queues.size(), for probes that must not take `mu`
   std::unordered_map<std::string, QueueState> queues;
   std::unordered_map<std::string, std::string> docs;  // queue_id -> its stored JSON
   std::set<std::pair<int64_t, std::string>, std::greater<>> newest_first;  // (created_at, id)
@@ -529,21 +531,46 @@ struct QueueManager::Impl {
 
   // ---------------------------------------------------------------- API
 
+  // A plan whose names are all new: a queue id, job name or telemetry producer id that any
+  // queue already has (24 random bits each) is drawn again, so no job can take another's place.
+  bool names_taken(const Plan& plan) const {
+    if (queues.count(plan.queue_id)) return true;
+    return std::any_of(plan.jobs.begin(), plan.jobs.end(), [&](const JobPlan& j) {
+      return by_job_name.count(j.job_name) || by_producer.count(j.producer_id);
+    });
+  }
+
   Answer start_queue(const std::string& body) {
     const int64_t now_ms = SystemClock().now_ms();
-    auto r = plan_request(body, now_ms, random_hex6);
+    auto r = plan_request(body, now_ms, cfg.random_hex);
     if (!r.parse_error.empty()) return error_answer(400, r.parse_error);
     if (!r.plan) {
+      // Listed in full up to kShownErrors: a request cannot make its answer grow without bound.
+      constexpr size_t kShownErrors = 20;
       json::array errs;
       std::string summary;
-      for (const auto& e : r.errors) {
+      for (size_t i = 0; i < r.errors.size() && i < kShownErrors; ++i) {
+        const auto& e = r.errors[i];
         errs.push_back(
             json::object{{"field", e.field}, {"problem", e.problem}, {"expected", e.expected}});
         summary += (summary.empty() ? "" : "; ") + e.field + ": " + e.problem + " (expected " +
                    e.expected + ")";
       }
-      return error_answer(422, "invalid request: " + summary,
-                          json::serialize(json::object{{"errors", errs}}));
+      if (r.errors.size() > kShownErrors) {
+        summary += "; and " + std::to_string(r.errors.size() - kShownErrors) + " more";
+      }
+      return error_answer(
+          422, "invalid request: " + summary,
+          json::serialize(json::object{{"errors", errs},
+                                       {"error_count", static_cast<int64_t>(r.errors.size())}}));
+    }
+    for (int attempt = 1; attempt < 8; ++attempt) {
+      {
+        std::lock_guard lock(mu);
+        if (!names_taken(*r.plan)) break;
+      }
+      lg.warn("queue {}: a name is already taken; drawing new names", r.plan->queue_id);
+      r = plan_request(body, now_ms, cfg.random_hex);
     }
     Plan& plan = *r.plan;
     QueueState q;
@@ -560,8 +587,11 @@ struct QueueManager::Impl {
       q.jobs.push_back(std::move(j));
     }
     std::lock_guard lock(mu);
-    if (queues.count(q.id)) return error_answer(409, "queue id collision; send the request again");
+    if (names_taken(plan)) {
+      return error_answer(409, "queue id collision; send the request again");
+    }
     auto& stored = queues[q.id] = std::move(q);
+    queue_count = static_cast<int64_t>(queues.size());
     index(stored);
     schedule(stored);
     persist(stored);
@@ -634,6 +664,7 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
                                                           std::shared_ptr<Metrics> metrics) {
   auto impl = std::make_unique<Impl>();
   impl->cfg = std::move(config);
+  if (!impl->cfg.random_hex) impl->cfg.random_hex = random_hex6;
   impl->store = std::move(store);
   impl->launcher = std::move(launcher);
   impl->metrics = std::move(metrics);
@@ -683,6 +714,7 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
       }
     }
   }
+  impl->queue_count = static_cast<int64_t>(impl->queues.size());
   impl->refresh_queue_metrics();
   all = store::Page{};
   // The documents read at start are parsed and gone: hand their memory back to the system.
@@ -815,8 +847,7 @@ bool QueueManager::ready(std::string& why) {
 }
 
 int64_t QueueManager::queues() const {
-  std::lock_guard lock(impl_->mu);
-  return static_cast<int64_t>(impl_->queues.size());
+  return impl_->queue_count.load();
 }
 
 std::string QueueManager::launcher_kind() const {

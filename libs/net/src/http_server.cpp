@@ -2,6 +2,7 @@
 #include "sf/net/http_server.h"
 #include "sf/net/detail/listen.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 
 #include <atomic>
@@ -114,10 +115,12 @@ ServerRequest to_request(const http::request<http::string_body>& req, const tcp:
 // Owned by its session (and by its write handlers while they run); users hold a WsHandle.
 class WsConn : public std::enable_shared_from_this<WsConn> {
  public:
-  WsConn(tcp::socket socket, uint64_t id, size_t max_queued, bool drop_oldest)
+  WsConn(tcp::socket socket, uint64_t id, size_t max_queued, size_t max_bytes, bool drop_oldest)
       : ws_(std::in_place, std::move(socket)),
+        kill_timer_(ws_->get_executor()),
         id_(id),
         max_queued_(max_queued),
+        max_bytes_(max_bytes),
         drop_oldest_(drop_oldest) {}
 
   websocket::stream<beast::tcp_stream>& ws() { return *ws_; }
@@ -125,18 +128,28 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   void send(std::string text) {
     std::lock_guard lock(mu_);
     if (closed_) return;
-    if (queue_.size() >= max_queued_) {
-      if (drop_oldest_ && !queue_.empty()) {
-        // A slow client: it loses its oldest message, is told so, and holds nobody up.
-        queue_.pop_front();
-        ++dropped_;
+    auto full = [&] {
+      return queue_.size() >= max_queued_ || queued_bytes_ + text.size() > max_bytes_;
+    };
+    if (full()) {
+      if (drop_oldest_) {
+        // A slow client: it loses its oldest messages, is told so, and holds nobody up.
+        while (!queue_.empty() && full()) {
+          queued_bytes_ -= queue_.front().size();
+          queue_.pop_front();
+          ++dropped_;
+        }
       } else {
-        // A client that does not read: drop it rather than grow without bound.
+        // A client that does not keep up: dropped (its queue freed now) rather than grown.
+        queue_.clear();
+        queued_bytes_ = 0;
         closed_ = true;
+        close_code_ = websocket::close_code::policy_error;
         post_close();
         return;
       }
     }
+    queued_bytes_ += text.size();
     queue_.push_back(std::move(text));
     if (!writing_) {
       writing_ = true;
@@ -148,6 +161,8 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
     post_close();
   }
 
@@ -160,30 +175,60 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   void mark_closed() {
     std::lock_guard lock(mu_);
     closed_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
   }
 
  private:
+  static constexpr auto kCloseGrace = std::chrono::seconds(2);
+
+  // A close frame once no write is in flight; whatever happens, the socket is closed
+  // kCloseGrace later (a peer that neither reads nor answers the close holds nothing).
   void post_close() {
     asio::post(ws_->get_executor(), [self = shared_from_this()] {
       if (!self->ws_) return;
-      self->ws_->async_close(websocket::close_code::normal, [self](beast::error_code) {});
+      self->kill_timer_.expires_after(kCloseGrace);
+      self->kill_timer_.async_wait([self](beast::error_code ec) {
+        if (ec) return;
+        beast::error_code ignored;
+        beast::get_lowest_layer(*self->ws_).socket().close(ignored);
+      });
+      bool writing = false;
+      {
+        std::lock_guard lock(self->mu_);
+        writing = self->writing_;
+      }
+      if (!writing) self->send_close();
     });
   }
 
+  void send_close() {
+    if (close_sent_) return;
+    close_sent_ = true;
+    ws_->async_close(close_code_, [self = shared_from_this()](beast::error_code) {});
+  }
+
   void write_next() {
+    bool idle = false, closing = false;
     {
       std::lock_guard lock(mu_);
       if (queue_.empty() || closed_ || !ws_) {
         writing_ = false;
-        return;
-      }
-      if (dropped_ > 0) {
+        idle = true;
+        closing = closed_ && ws_;
+      } else if (dropped_ > 0) {
         current_ = "{\"event\":\"dropped\",\"messages\":" + std::to_string(dropped_) + "}";
         dropped_ = 0;
       } else {
         current_ = std::move(queue_.front());
+        queued_bytes_ -= current_.size();
         queue_.pop_front();
       }
+    }
+    if (idle) {
+      // A close asked for while this write was in flight goes now (post_close armed the timer).
+      if (closing && kill_timer_.expiry() > std::chrono::steady_clock::time_point{}) send_close();
+      return;
     }
     ws_->text(true);
     ws_->async_write(asio::buffer(current_),
@@ -199,13 +244,18 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   }
 
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
+  asio::steady_timer kill_timer_;
   uint64_t id_;
   size_t max_queued_;
+  size_t max_bytes_;
   bool drop_oldest_;
   size_t dropped_ = 0;
+  bool close_sent_ = false;  // on the executor only
+  websocket::close_code close_code_ = websocket::close_code::normal;
   mutable std::mutex mu_;
   bool closed_ = false;
   bool writing_ = false;
+  size_t queued_bytes_ = 0;
   std::deque<std::string> queue_;
   std::string current_;
 };
@@ -231,6 +281,28 @@ class WsHandle : public WsConnection {
   uint64_t id_;
 };
 
+void set_cloexec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -243,78 +315,174 @@ struct HttpServer::Impl {
   uint16_t port = 0;
   std::atomic<uint64_t> next_ws_id{1};
   std::atomic<int64_t> ws_clients{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<int64_t> refused{0};
   std::mutex conns_mu;
   std::map<uint64_t, std::weak_ptr<WsConn>> conns;
 
   explicit Impl(int threads) : io(threads) {}
 
+  // Counts a connection for as long as its session lives.
+  struct Counted {
+    std::atomic<int64_t>& n;
+    explicit Counted(std::atomic<int64_t>& c) : n(c) { ++n; }
+    ~Counted() { --n; }
+    Counted(const Counted&) = delete;
+    Counted& operator=(const Counted&) = delete;
+  };
+
   awaitable<void> accept_loop() {
+    asio::steady_timer pause(io);
     for (;;) {
       auto [ec, socket] =
           co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
-        continue;  // e.g. too many open files: keep serving the connections we have
+        // Out of file descriptors (or memory): the pending connection stays in the backlog, so
+        // accepting again at once would spin. Serve the connections we have and retry shortly.
+        pause.expires_after(std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::as_tuple(use_awaitable));
+        continue;
       }
+      set_cloexec(socket.native_handle());
       auto exec = socket.get_executor();
+      if (connections.load() >= static_cast<int64_t>(options.max_connections)) {
+        ++refused;
+        asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
       asio::co_spawn(exec, session(std::move(socket)), asio::detached);
     }
   }
 
-  static ServerResponse error_response(int status, const std::string& message) {
-    ServerResponse r;
-    r.status = status;
-    r.body = R"({"status":"error","message":")" + message + R"(","data":{}})";
-    return r;
+  std::string error_body(int status, const std::string& message) const {
+    if (options.error_body) return options.error_body(status, message);
+    return "{\"error\":\"" + json_escape(message) + "\"}";
+  }
+
+  http::response<http::string_body> error_response(int status, const std::string& message,
+                                                   unsigned version) const {
+    http::response<http::string_body> res{static_cast<http::status>(status), version};
+    res.set(http::field::server, options.server_name);
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body(status, message);
+    res.keep_alive(false);
+    res.prepare_payload();
+    return res;
+  }
+
+  // Past max_connections: a short 503 (within a second, or not at all) and the socket closed.
+  awaitable<void> refuse(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    auto res = error_response(
+        503, "too many connections (" + std::to_string(options.max_connections) + "); try again",
+        11);
+    stream.expires_after(std::chrono::seconds(1));
+    co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  // Sends `res`, within the write timeout; false when the client did not take it.
+  awaitable<bool> write(beast::tcp_stream& stream, http::response<http::string_body>& res) {
+    stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+    co_return !ec;
   }
 
   awaitable<void> session(tcp::socket socket) {
+    Counted counted(connections);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
+      // Waiting for the next request (idle), then for the rest of its head (slowloris).
+      if (buffer.size() == 0) {
+        stream.expires_after(options.idle_timeout);
+        auto [ec, n] =
+            co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(use_awaitable));
+        if (ec) break;
+        buffer.commit(n);
+      }
       http::request_parser<http::string_body> parser;
-      parser.body_limit(options.body_limit);
-      stream.expires_after(std::chrono::seconds(120));  // idle keep-alive connections go
-      auto [ec, n] =
-          co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
-      if (ec == http::error::body_limit) {
-        ServerResponse r = error_response(
-            413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
-        http::response<http::string_body> res{http::status::payload_too_large, 11};
-        res.set(http::field::content_type, r.content_type);
-        res.body() = r.body;
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+      parser.body_limit(boost::none);  // the limit is the route's: set once the head is known
+      stream.expires_after(options.header_timeout);
+      auto [hec, hn] =
+          co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
+      if (hec) {
+        if (&hec.category() == &http::make_error_code(http::error::bad_target).category() &&
+            hec != http::error::end_of_stream && hec != http::error::partial_message) {
+          auto res = error_response(400, "malformed HTTP request: " + hec.message(), 11);
+          co_await write(stream, res);
+        }
         break;
       }
-      if (ec) break;
-      stream.expires_never();
+      const unsigned version = parser.get().version();
+      size_t limit = options.body_limit;
+      if (options.on_head) {
+        HeadDecision d = options.on_head(to_request(parser.get(), stream.socket()));
+        if (d.answer) {
+          http::response<http::string_body> res{static_cast<http::status>(d.answer->status),
+                                                version};
+          res.set(http::field::server, options.server_name);
+          res.set(http::field::content_type, d.answer->content_type);
+          for (const auto& [k, v] : d.answer->headers) res.set(k, v);
+          res.body() = std::move(d.answer->body);
+          res.keep_alive(false);
+          res.prepare_payload();
+          co_await write(stream, res);
+          break;
+        }
+        if (d.body_limit > 0) limit = d.body_limit;
+      }
+      const auto length = parser.content_length();
+      bool too_large = length && *length > limit;
+      if (!too_large && !parser.is_done()) {
+        parser.body_limit(limit);
+        stream.expires_after(options.body_timeout);
+        auto [bec, bn] =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+        if (bec == http::error::body_limit) {
+          too_large = true;
+        } else if (bec) {
+          break;
+        }
+      }
+      if (too_large) {
+        auto res = error_response(
+            413, "request body larger than " + std::to_string(limit) + " bytes for this route",
+            version);
+        co_await write(stream, res);
+        break;
+      }
       auto req = parser.release();
       ServerRequest request = to_request(req, stream.socket());
       if (websocket::is_upgrade(req)) {
         ServerResponse reject;
         reject.status = 404;
-        reject.body =
-            R"({"status":"error","message":"no WebSocket endpoint at this path","data":{}})";
+        reject.body = error_body(404, "no WebSocket endpoint at this path");
         if (ws.accept && ws.accept(request, reject)) {
+          stream.expires_never();  // the WebSocket's own timeouts from here
           co_await ws_session(std::move(stream), std::move(req), request);
           co_return;
         }
         http::response<http::string_body> res{static_cast<http::status>(reject.status),
                                               req.version()};
         res.set(http::field::content_type, reject.content_type);
+        for (const auto& [k, v] : reject.headers) res.set(k, v);
         res.body() = reject.body;
         res.keep_alive(false);
         res.prepare_payload();
-        co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
+        co_await write(stream, res);
         break;
       }
       ServerResponse r;
       try {
         r = handler(request);
-      } catch (const std::exception& e) {
-        r = error_response(500, std::string("internal error: ") + e.what());
+      } catch (const std::exception&) {
+        // What went wrong stays on the server (the handler logs its own); the client gets 500.
+        r.status = 500;
+        r.body = error_body(500, "internal error");
+        r.content_type = "application/json";
       }
       http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
       res.set(http::field::server, options.server_name);
@@ -323,8 +491,9 @@ struct HttpServer::Impl {
       res.body() = std::move(r.body);
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
-      if (wec || !req.keep_alive()) break;
+      if (req.method() == http::verb::head) res.body().clear();
+      const bool sent = co_await write(stream, res);
+      if (!sent || !req.keep_alive()) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -334,7 +503,7 @@ struct HttpServer::Impl {
                              ServerRequest request) {
     const uint64_t id = next_ws_id++;
     auto conn = std::make_shared<WsConn>(stream.release_socket(), id, options.ws_max_queued,
-                                         options.ws_drop_oldest);
+                                         options.ws_max_queued_bytes, options.ws_drop_oldest);
     auto& s = conn->ws();
     s.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     s.set_option(websocket::stream_base::decorator(
@@ -380,6 +549,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   if (auto st = net::detail::listen_on(impl->acceptor, options.host, options.port); !st) {
     return st.error();
   }
+  set_cloexec(impl->acceptor.native_handle());
   impl->port = impl->acceptor.local_endpoint().port();
   Impl* raw = impl.get();
   asio::co_spawn(impl->io, raw->accept_loop(), asio::detached);
@@ -410,6 +580,12 @@ std::string HttpServer::url() const {
 }
 int64_t HttpServer::ws_clients() const {
   return impl_->ws_clients.load();
+}
+int64_t HttpServer::connections() const {
+  return impl_->connections.load();
+}
+int64_t HttpServer::refused_connections() const {
+  return impl_->refused.load();
 }
 
 }  // namespace sf::net

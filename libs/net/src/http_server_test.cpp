@@ -3,7 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -52,7 +60,7 @@ TEST(HttpServer, ServesRequestsWithDecodedPathsQueriesAndBodies) {
   EXPECT_EQ(c->get("/missing").value().status, 404);
   auto boom = c->get("/throw").value();
   EXPECT_EQ(boom.status, 500);
-  EXPECT_NE(boom.body.find("boom"), std::string::npos);
+  EXPECT_EQ(boom.body, R"({"error":"internal error"})");  // what was thrown stays on the server
   // Still the same kept-alive connection after all that.
   EXPECT_EQ(c->get("/again").value().status, 200);
 }
@@ -128,6 +136,216 @@ TEST(HttpServer, BusyPortIsAClearError) {
   auto second = HttpServer::start(o, [](const ServerRequest&) { return ServerResponse{}; });
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("cannot listen"), std::string::npos);
+}
+
+// A plain loopback socket, for clients that misbehave on purpose.
+struct RawClient {
+  int fd = -1;
+  explicit RawClient(uint16_t port, int rcvbuf = 0) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~RawClient() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send(std::string_view s) const { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) > 0; }
+  // Everything until the server closes or `ms` pass.
+  std::string read_all(int ms) const {
+    std::string out;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // True once the server closed its end (EOF or reset) within `ms`.
+  bool closed_within(int ms) const {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[65536];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+};
+
+template <class F>
+bool eventually(F f, int ms = 5000) {
+  for (int i = 0; i < ms / 10; ++i) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return f();
+}
+
+TEST(HttpServer, TheRouteDecidesTheBodyLimitBeforeTheBodyIsRead) {
+  HttpServerOptions o;
+  o.on_head = [](const ServerRequest& head) {
+    HeadDecision d;
+    if (head.path == "/small") d.body_limit = 100;
+    if (head.path == "/refused") {
+      ServerResponse r;
+      r.status = 415;
+      r.body = R"({"error":"json only"})";
+      d.answer = r;
+    }
+    return d;
+  };
+  o.error_body = [](int status, const std::string& m) {
+    return "{\"code\":" + std::to_string(status) + ",\"m\":\"" + m + "\"}";
+  };
+  auto s = echo_server({}, o);
+  // A declared length over the route's limit: 413 at once, although the body never comes.
+  RawClient big(s->port());
+  ASSERT_TRUE(big.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n"));
+  const std::string answer = big.read_all(2000);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_NE(answer.find(R"({"code":413,"m":"request body larger than 100 bytes)"),
+            std::string::npos);
+  // The same through chunks (no length declared).
+  RawClient chunked(s->port());
+  ASSERT_TRUE(
+      chunked.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "c8\r\n" +
+                   std::string(200, 'a') + "\r\n0\r\n\r\n"));
+  EXPECT_EQ(chunked.read_all(2000).rfind("HTTP/1.1 413", 0), 0u);
+  // Other routes keep the server's limit; a refusal from on_head is sent as it is.
+  auto c = HttpClient::create(s->url()).value();
+  HttpRequest post;
+  post.method = "POST";
+  post.target = "/other";
+  post.body = std::string(4096, 'a');
+  EXPECT_EQ(c->request(post).value().status, 200);
+  post.target = "/refused";
+  auto r = HttpClient::create(s->url()).value()->request(post).value();
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(r.body, R"({"error":"json only"})");
+  // Garbage instead of HTTP: 400 with the server's error body, then closed.
+  RawClient junk(s->port());
+  ASSERT_TRUE(junk.send("\x01\x02 nonsense\r\n\r\n"));
+  EXPECT_EQ(junk.read_all(2000).rfind("HTTP/1.1 400", 0), 0u);
+}
+
+TEST(HttpServer, SlowHeadsAreCutOffAndConnectionsPastTheCapRefused) {
+  HttpServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(500);
+  o.max_connections = 20;
+  auto s = echo_server({}, o);
+  std::vector<std::unique_ptr<RawClient>> drippers;
+  for (int i = 0; i < 20; ++i) {
+    drippers.push_back(std::make_unique<RawClient>(s->port()));
+    ASSERT_TRUE(drippers.back()->send("G"));
+  }
+  ASSERT_TRUE(eventually([&] { return s->connections() == 20; }));
+  // The 21st is told why and closed.
+  RawClient extra(s->port());
+  const std::string refusal = extra.read_all(2000);
+  EXPECT_EQ(refusal.rfind("HTTP/1.1 503", 0), 0u) << refusal;
+  EXPECT_NE(refusal.find("too many connections"), std::string::npos);
+  EXPECT_GE(s->refused_connections(), 1);
+  // Dripping one byte at a time does not keep a connection past the header timeout.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    for (auto& d : drippers) (void)d->send("E");
+  }
+  for (auto& d : drippers) EXPECT_TRUE(d->closed_within(3000));
+  ASSERT_TRUE(eventually([&] { return s->connections() == 0; }));
+  EXPECT_EQ(HttpClient::create(s->url()).value()->get("/ok").value().status, 200);
+}
+
+TEST(HttpServer, AResponseTheClientNeverReadsIsAbandonedAtTheWriteTimeout) {
+  HttpServerOptions o;
+  o.write_timeout = std::chrono::milliseconds(500);
+  auto s = HttpServer::start(o, [](const ServerRequest&) {
+             ServerResponse r;
+             r.body = std::string(64 << 20, 'x');  // far more than the socket buffers hold
+             return r;
+           }).value();
+  RawClient lazy(s->port(), 4096);
+  ASSERT_TRUE(lazy.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return s->connections() == 1; }));
+  EXPECT_TRUE(eventually([&] { return s->connections() == 0; }, 5000));
+}
+
+TEST(HttpServer, AcceptedSocketsAreCloseOnExec) {
+  auto s = echo_server();
+  RawClient a(s->port());
+  ASSERT_TRUE(eventually([&] { return s->connections() == 1; }));
+  // Every socket this process holds (the listener, the accepted connection): none passes exec.
+  int sockets = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (ec || target.rfind("socket:", 0) != 0) continue;
+    const int fd = std::stoi(e.path().filename().string());
+    if (fd == a.fd) continue;  // the test's own client
+    ++sockets;
+    EXPECT_TRUE(::fcntl(fd, F_GETFD) & FD_CLOEXEC) << "fd " << fd << " " << target;
+  }
+  EXPECT_GE(sockets, 2);
+}
+
+TEST(HttpServer, AWebSocketClientThatDoesNotReadIsClosedAndTheOthersGetEverything) {
+  std::mutex mu;
+  std::vector<std::shared_ptr<WsConnection>> clients;
+  WsHandler ws;
+  ws.accept = [](const ServerRequest&, ServerResponse&) { return true; };
+  ws.on_open = [&](std::shared_ptr<WsConnection> c) {
+    std::lock_guard lock(mu);
+    clients.push_back(c);
+  };
+  HttpServerOptions o;
+  o.ws_max_queued_bytes = 1 << 20;
+  auto s = echo_server(ws, o);
+  // The stalled client: a real upgrade on a raw socket with a tiny receive buffer, never read.
+  RawClient stalled(s->port(), 4096);
+  ASSERT_TRUE(stalled.send(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return s->ws_clients() == 1; }));
+  auto reader = WsClient::connect("ws://127.0.0.1:" + std::to_string(s->port()) + "/ws").value();
+  ASSERT_TRUE(eventually([&] { return s->ws_clients() == 2; }));
+  const std::string payload(16 * 1024, 'p');
+  std::atomic<int> got{0};
+  std::atomic<bool> reader_done{false};
+  std::thread read_all([&] {
+    while (got < 2000) {
+      auto m = reader->read(std::chrono::seconds(10));
+      if (!m || m->size() != payload.size()) break;
+      ++got;
+    }
+    reader_done = true;
+  });
+  for (int i = 0; i < 2000; ++i) {
+    // Paced to the reader (never more than 512 KiB ahead of it): only the stalled one falls behind.
+    while (i - got.load() > 32 && !reader_done)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::lock_guard lock(mu);
+    for (auto& c : clients) c->send(payload);
+  }
+  read_all.join();
+  EXPECT_EQ(got.load(), 2000);  // 32 MiB through, all of it, to the client that reads
+  std::lock_guard lock(mu);
+  EXPECT_FALSE(clients.front()->open());
+  EXPECT_TRUE(clients.back()->open());
+  // Its session is gone within the close grace although it never answers the close.
+  EXPECT_TRUE(eventually([&] { return s->ws_clients() == 1; }, 5000));
 }
 
 TEST(Url, EncodingRoundTripsAndBasicAuth) {

@@ -47,6 +47,10 @@ Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& o) {
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  // Nothing else of ours reaches the child: not the API's listening socket (a job outliving us
+  // would keep the port from the next manager), not client connections, not store sockets, even
+  // those opened without close-on-exec by a library.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group; default signal dispositions and an empty mask (our parent may block

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace sf::process {
 namespace {
@@ -34,6 +35,29 @@ TEST(Child, RunsWithExactEnvAndLogsToAFile) {
   EXPECT_EQ(st->code, 3);
   EXPECT_EQ(st->describe(), "exit code 3");
   EXPECT_EQ(read_file(log), "out=bar\nerr\nhome=none\n");
+}
+
+TEST(Child, InheritsNoDescriptorOfTheParentBeyondItsStdio) {
+  // A descriptor opened without close-on-exec (as Asio opens its sockets): the child lists its
+  // own /proc/self/fd, which must hold 0, 1, 2 and the directory it reads, nothing more.
+  const int leaky = ::dup2(STDIN_FILENO, 100);
+  ASSERT_EQ(leaky, 100);
+  const std::string log = std::filesystem::temp_directory_path() /
+                          ("sf-child-fds-" + std::to_string(getpid()) + ".log");
+  std::filesystem::remove(log);
+  SpawnOptions o;
+  o.path = "/bin/ls";
+  o.args = {"/proc/self/fd"};
+  o.log_file = log;
+  auto c = Child::spawn(o).value();
+  ASSERT_TRUE(c->wait(std::chrono::seconds(10)).has_value());
+  ::close(leaky);
+  std::istringstream lines(read_file(log));
+  std::vector<int> fds;
+  for (std::string l; std::getline(lines, l);) fds.push_back(std::stoi(l));
+  // 0, 1, 2 and the one ls opened to list the directory.
+  EXPECT_EQ(fds.size(), 4u) << read_file(log);
+  for (int fd : fds) EXPECT_NE(fd, leaky);
 }
 
 TEST(Child, TerminateEscalatesToKillAndReachesGrandchildren) {

@@ -9,12 +9,21 @@
 //   WS   /ws/topic: {"event":"connected"}, then every state change as it is stored, and
 //        {"event":"heartbeat"} every `heartbeat` when nothing else was sent.
 //
-// With API_TOKEN set, every mutating call needs "Authorization: Bearer <token>" (401 otherwise).
+// With API_TOKEN set, every mutating call needs "Authorization: Bearer <token>" (401 otherwise),
+// and with `token_for_reads` every call but the health probes does.
+//
+// Guards, all before a request's body is read: the Host must be a loopback name, an IP literal,
+// HOST or one of `allowed_hosts` (421: DNS rebinding); a browser's Origin must be this server's
+// own or one of `allowed_origins` (403: cross-site requests and WebSocket hijacking); POSTs must be
+// application/json (415: the "simple requests" any web page can send); the body is bounded per
+// route (413). Health probes never wait on the manager: /health/live answers from memory,
+// /health/ready reports the last result of a check that runs in the background.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sf/core/result.h"
 #include "sf/manager/metrics.h"
@@ -23,10 +32,16 @@
 namespace sf::manager {
 
 struct ApiOptions {
-  std::string host = "0.0.0.0";
+  std::string host = "127.0.0.1";  // HOST
   uint16_t port = 8000;
   int threads = 2;
-  std::string api_token;    // API_TOKEN
+  std::string api_token;                     // API_TOKEN
+  bool token_for_reads = false;              // API_TOKEN_FOR_READS=1
+  std::vector<std::string> allowed_hosts;    // ALLOWED_HOSTS (comma separated; "*": any)
+  std::vector<std::string> allowed_origins;  // ALLOWED_ORIGINS ("https://ui.example:443", ...)
+  size_t max_connections = 1024;             // MAX_CONNECTIONS
+  size_t start_body_limit = 256 * 1024;      // a 68-job workflow is ~20 KiB
+  std::chrono::milliseconds ready_check{2'000};
   std::string swagger_dir;  // SWAGGER_UI_DIR: the files of the npm package swagger-ui-dist
   std::chrono::milliseconds heartbeat{10'000};
 };

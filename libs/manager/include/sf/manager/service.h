@@ -46,6 +46,8 @@ struct ManagerConfig {
   std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
   std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
   std::chrono::milliseconds tick{200};
+  // The random suffixes of queue ids, job names and producer ids (a seam for tests).
+  std::function<std::string()> random_hex;
 };
 
 // Reads the manager's variables (the seeds' KAFKA_*, ARANGO_*, topics, plus ours; see

@@ -4,14 +4,21 @@
 // Requests are handed to one synchronous handler on one of `threads` io threads; keep-alive and
 // pipelined requests are served in order per connection. A WebSocket upgrade whose path a
 // WsHandler accepts becomes a WsConnection: send() is thread-safe and queues (a client that does
-// not read is dropped once `ws_max_queued` messages wait), the server answers pings, and idle
-// connections get pings from the server (Beast's suggested server timeouts).
+// not read is dropped once `ws_max_queued` messages or `ws_max_queued_bytes` wait), the server
+// answers pings, and idle connections get pings from the server (Beast's suggested timeouts).
+//
+// Everything a client can make it spend is bounded: connections (`max_connections`, beyond it a
+// 503 and close), the time to send a request's head and body and to read a response (slowloris
+// and clients that never read), the body (per request through `on_head`, before a byte of it is
+// read), each WebSocket client's queue. Accepted sockets are close-on-exec.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,12 +67,27 @@ struct WsHandler {
   std::function<void(std::shared_ptr<WsConnection>)> on_close;
 };
 
+// What to do with a request whose head has arrived, before any of its body is read.
+struct HeadDecision {
+  size_t body_limit = 0;                 // 0: HttpServerOptions::body_limit
+  std::optional<ServerResponse> answer;  // set: sent at once, the body unread, connection closed
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the kernel picks
   int threads = 1;
   size_t body_limit = 8 * 1024 * 1024;
+  size_t max_connections = 1024;                     // more at once: 503 and closed
+  std::chrono::milliseconds idle_timeout{60'000};    // a kept-alive connection with no request
+  std::chrono::milliseconds header_timeout{10'000};  // a request's first byte -> end of its head
+  std::chrono::milliseconds body_timeout{30'000};    // its body
+  std::chrono::milliseconds write_timeout{30'000};   // a response read by the client
+  std::function<HeadDecision(const ServerRequest& head)> on_head;
+  // The body of the server's own answers (400, 413, 500, 503); default {"error":"<message>"}.
+  std::function<std::string(int status, const std::string& message)> error_body;
   size_t ws_max_queued = 10'000;
+  size_t ws_max_queued_bytes = 4 * 1024 * 1024;
   // A client `ws_max_queued` messages behind: closed (the default), or its oldest queued message
   // dropped for the new one and, before its next message, told {"event":"dropped","messages":N}.
   bool ws_drop_oldest = false;
@@ -81,6 +103,8 @@ class HttpServer {
   uint16_t port() const;
   std::string url() const;  // "http://127.0.0.1:<port>"
   int64_t ws_clients() const;
+  int64_t connections() const;          // HTTP and WebSocket connections open now
+  int64_t refused_connections() const;  // turned away past max_connections
 
   struct Impl;
 
