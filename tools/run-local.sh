@@ -124,7 +124,7 @@ StreamForge is running.
   store        $RUN/streamforge.db (SQLite)
 
 Try:
-  curl -XPOST $URL/queues/start -d '{"symbol":"BTCUSDT","type":"api_candles_1m","time_range":"2024-08-08:2024-08-09"}'
+  curl -XPOST $URL/queues/start -H 'Content-Type: application/json' -d '{"symbol":"BTCUSDT","type":"api_candles_1m","time_range":"2024-08-08:2024-08-09"}'
   $BIN/streamforge list          $BIN/streamforge watch
 Ctrl-C stops everything.
 
@@ -144,7 +144,9 @@ if [ "$OFFLINE" = 1 ]; then
     {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},
     {"target":"arango-connector","type":"api_candles_5m"},
     {"target":"graph-builder","type":"gnn_graph","collection_inputs":["btc_candles_5m_2024_06"],"collection_output":"btc_graph_2024_06"}'"$TRAINER"']}'
-  QID=$(echo "$SAMPLE" | "$BIN/streamforge" ${API_TOKEN:+--token "$API_TOKEN"} --json start --file - |
+  # The CLI reads API_TOKEN from its environment: never on a command line (ps shows those).
+  if [ -n "${API_TOKEN:-}" ]; then export API_TOKEN; fi
+  QID=$(echo "$SAMPLE" | "$BIN/streamforge" --json start --file - |
         sed -E 's/.*"queue_id":"([^"]*)".*/\1/')
   echo "queue $QID  (watch it: $UI/#/queues)"
   status=0

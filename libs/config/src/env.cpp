@@ -1,5 +1,6 @@
 #include "sf/config/env.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +23,47 @@ EnvLookup map_env(std::map<std::string, std::string> vars) {
   };
 }
 
+bool is_secret_property(std::string_view name) {
+  return name.find("password") != std::string_view::npos ||
+         name.find("secret") != std::string_view::npos ||
+         name.find("key.pem") != std::string_view::npos ||
+         name.find("PASSWORD") != std::string_view::npos ||
+         name.find("SECRET") != std::string_view::npos;
+}
+
+std::string redact(std::string_view text) {
+  std::string out(text);
+  // scheme://user:password@ -> scheme://user:***@
+  for (size_t at = out.find("://"); at != std::string::npos; at = out.find("://", at + 3)) {
+    const size_t start = at + 3;
+    const size_t end = out.find_first_of("/ \t\n'\";,", start);
+    const size_t host_end = end == std::string::npos ? out.size() : end;
+    const size_t amp = out.rfind('@', host_end);
+    if (amp == std::string::npos || amp < start) continue;
+    const size_t colon = out.find(':', start);
+    if (colon == std::string::npos || colon > amp) continue;
+    out.replace(colon + 1, amp - colon - 1, "***");
+  }
+  // key=value where the key names a secret: the value up to ';', whitespace or a quote.
+  for (size_t eq = out.find('='); eq != std::string::npos; eq = out.find('=', eq + 1)) {
+    size_t k = eq;
+    while (k > 0 && (std::isalnum(static_cast<unsigned char>(out[k - 1])) || out[k - 1] == '.' ||
+                     out[k - 1] == '_' || out[k - 1] == '-')) {
+      --k;
+    }
+    if (k == eq || !is_secret_property(std::string_view(out).substr(k, eq - k))) continue;
+    size_t v = eq + 1;
+    while (v < out.size() && out[v] != ';' && out[v] != ' ' && out[v] != '\'' && out[v] != '"' &&
+           out[v] != '\n') {
+      ++v;
+    }
+    out.replace(eq + 1, v - eq - 1, "***");
+  }
+  return out;
+}
+
 void exit_with_config_error(const ConfigError& e) {
-  std::fprintf(stderr, "%s\n", e.message.c_str());
+  std::fprintf(stderr, "%s\n", redact(e.message).c_str());
   std::fflush(stderr);
   std::_Exit(2);
 }

@@ -197,3 +197,25 @@ TEST(WorkerConfigDeathTest, ConfigErrorExitsWithCodeTwoAndOneLine) {
 
 }  // namespace
 }  // namespace sf::config
+
+namespace sf::config {
+namespace {
+
+TEST(Redact, MasksUrlPasswordsAndSecretPropertiesOnly) {
+  EXPECT_EQ(redact("ARANGO_URL='http://root:hunter2@arango:8529/_db' is invalid"),
+            "ARANGO_URL='http://root:***@arango:8529/_db' is invalid");
+  EXPECT_EQ(redact("KAFKA_PROPERTIES='linger.ms=5;sasl.password=hunter2;bad' rejected"),
+            "KAFKA_PROPERTIES='linger.ms=5;sasl.password=***;bad' rejected");
+  EXPECT_EQ(redact("ssl.key.password=p1 client.secret=p2 ARANGO_PASSWORD=p3"),
+            "ssl.key.password=*** client.secret=*** ARANGO_PASSWORD=***");
+  // Nothing secret: unchanged (a port after a host, an @ outside a URL, ordinary pairs).
+  for (const char* plain : {"http://arango:8529/_db", "user@example.com", "linger.ms=5;acks=all",
+                            "wss://stream.binance.com:9443/ws"}) {
+    EXPECT_EQ(redact(plain), plain);
+  }
+  EXPECT_TRUE(is_secret_property("sasl.password"));
+  EXPECT_FALSE(is_secret_property("sasl.username"));
+}
+
+}  // namespace
+}  // namespace sf::config

@@ -1,4 +1,5 @@
 #include "rdkafka_util.h"
+#include "sf/config/env.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
 
@@ -21,8 +22,7 @@ Properties connection_properties(const config::KafkaSettings& s) {
 namespace detail {
 
 bool is_secret_property(const std::string& name) {
-  return name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
-         name.find("key.pem") != std::string::npos;
+  return config::is_secret_property(name);
 }
 
 // librdkafka's log lines go through our logger (syslog levels: <=3 error, 4 warning, 5-6 info).

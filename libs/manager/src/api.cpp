@@ -70,6 +70,12 @@ struct Hub {
   }
 };
 
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -121,6 +127,7 @@ struct ApiServer::Impl {
   // The readiness check's last result, written by its own thread.
   std::thread readiness;
   std::atomic<bool> ready{false};
+  std::atomic<int64_t> checked_at_ms{0};  // steady clock: when the last check returned
   std::mutex ready_mu;
   std::string not_ready_because = "not checked yet";
 
@@ -284,6 +291,13 @@ struct ApiServer::Impl {
                                    "{\"queues\":" + std::to_string(manager.queues()) + "}")});
     }
     if (p == "/health/ready") {
+      // A check that has not come back for three intervals is a store or broker that hangs.
+      const int64_t age = steady_ms() - checked_at_ms.load();
+      if (checked_at_ms.load() > 0 && age > 3 * options.ready_check.count()) {
+        return answer(
+            error_answer(503, "not ready: the store and Kafka check has not returned for " +
+                                  std::to_string(age / 1000) + " s"));
+      }
       if (!ready.load()) {
         std::lock_guard lock(ready_mu);
         return answer(error_answer(503, "not ready: " + not_ready_because));
@@ -350,6 +364,7 @@ struct ApiServer::Impl {
         not_ready_because = shown;
       }
       ready = ok;
+      checked_at_ms = steady_ms();
       if (why != last) {
         if (ok) {
           log::get().info("ready: {}", shown);

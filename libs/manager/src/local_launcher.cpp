@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "sf/config/env.h"
 #include "sf/manager/launcher.h"
 #include "sf/process/child.h"
 
@@ -14,9 +15,14 @@ namespace sf::manager {
 namespace {
 
 // The last non-empty line of a log (what a program said before it died).
+// The last non-empty line of a job's log, from its last 4 KiB only (logs can be gigabytes).
 std::string last_line(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : 0;
+  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  in.seekg(from);
   std::string line, last;
+  if (from > 0) std::getline(in, line);  // most likely a partial line
   while (std::getline(in, line)) {
     if (!line.empty()) last = line;
   }
@@ -70,7 +76,7 @@ class LocalLauncher final : public Launcher {
       e.job_name = it->first;
       e.failed = st->signaled || st->code != 0;
       e.detail = st->describe();
-      const std::string said = last_line(it->second.log);
+      const std::string said = config::redact(last_line(it->second.log));
       if (e.failed && !said.empty()) e.detail += ": " + said;
       out.push_back(std::move(e));
       it = children_.erase(it);

@@ -39,6 +39,16 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
+template <class F>
+bool eventually_true(F f, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return f();
+}
+
 class ManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,10 +76,10 @@ class ManagerTest : public ::testing::Test {
     manager_.reset();
   }
 
-  void start_manager(const std::string& token = "") {
+  void start_manager(const std::string& token = "", std::shared_ptr<store::Store> st = nullptr) {
     store::SqliteOptions so;
     so.path = cfg_.store.sqlite.path;
-    std::shared_ptr<store::Store> st = store::open_sqlite(so).value();
+    if (!st) st = store::open_sqlite(so).value();
     LocalLauncherOptions lo;
     lo.bin_dir = SF_BIN_DIR;
     lo.log_dir = (dir_ / "logs").string();
@@ -82,6 +92,7 @@ class ManagerTest : public ::testing::Test {
     ao.port = 0;
     ao.api_token = token;
     ao.heartbeat = 500ms;
+    ao.ready_check = 200ms;
     ao.swagger_dir = (dir_ / "swagger").string();
     auto s = ApiServer::start(*manager_, metrics_, ao);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -143,6 +154,44 @@ class ManagerTest : public ::testing::Test {
   std::unique_ptr<QueueManager> manager_;
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<net::HttpClient> http_;
+};
+
+// The manager's store, with faults switched on and off by the test: writes that fail (a full
+// disk, a locked database, ArangoDB down) and a ping that hangs (a store that never answers).
+class FaultyStore : public store::Store {
+ public:
+  explicit FaultyStore(std::shared_ptr<store::Store> inner) : inner_(std::move(inner)) {}
+  std::atomic<bool> fail_writes{false}, hang{false};
+  std::atomic<int> failed_writes{0};
+
+  std::string describe() const override { return "faulty:" + inner_->describe(); }
+  Status ping() override {
+    while (hang) std::this_thread::sleep_for(10ms);
+    return inner_->ping();
+  }
+  Status ensure_collection(const std::string& c) override { return inner_->ensure_collection(c); }
+  Result<store::WriteResult> upsert(const std::string& c,
+                                    const std::vector<store::Document>& docs) override {
+    if (fail_writes) {
+      ++failed_writes;
+      return make_error("database or disk is full (SQLITE_FULL, injected by the test)");
+    }
+    return inner_->upsert(c, docs);
+  }
+  Result<std::optional<std::string>> get(const std::string& c, const std::string& k) override {
+    return inner_->get(c, k);
+  }
+  Result<std::vector<std::string>> range_by_time(const std::string& c, int64_t a, int64_t b,
+                                                 int64_t n) override {
+    return inner_->range_by_time(c, a, b, n);
+  }
+  Result<int64_t> count(const std::string& c) override { return inner_->count(c); }
+  Result<store::Page> find(const std::string& c, const store::Query& q) override {
+    return inner_->find(c, q);
+  }
+
+ private:
+  std::shared_ptr<store::Store> inner_;
 };
 
 const char* kAdaWorkflow = R"({"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
@@ -706,6 +755,126 @@ struct Run {
 };
 
 // The streamforge CLI, as a script would run it.
+// Review #6: a failed state write was dropped and its telemetry committed anyway, so the state
+// stayed stale for good and a restart turned finished jobs into errors.
+TEST_F(ManagerTest, AStateWriteThatFailsIsRetriedAndNothingIsCommittedBeforeIt) {
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto faulty = std::make_shared<FaultyStore>(store::open_sqlite(so).value());
+  start_manager("", faulty);
+  const std::string id = start(kAdaWorkflow);
+  ASSERT_FALSE(id.empty());
+  faulty->fail_writes = true;  // the disk fills while the queue runs
+  // Both jobs finish meanwhile (their ends are counted as they are applied in memory).
+  ASSERT_TRUE(eventually_true(
+      [&] {
+        const std::string m = metrics_->text();
+        return m.find(
+                   "streamforge_jobs_finished_total{status=\"finished\",target=\"arango-"
+                   "connector\"}") != std::string::npos &&
+               m.find(
+                   "streamforge_jobs_finished_total{status=\"finished\",target=\"loader-"
+                   "producer\"}") != std::string::npos;
+      },
+      60s))
+      << metrics_->text();
+  std::this_thread::sleep_for(1s);
+  EXPECT_GE(faulty->failed_writes.load(), 2);  // retried, not dropped
+  EXPECT_NE(metrics_->text().find("streamforge_state_write_failures_total"), std::string::npos);
+  // The stored state is still the old one; the manager goes down before the disk is freed.
+  auto stored = store::open_sqlite(so).value()->get("queue_state", id).value();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_NE(json::parse(*stored).at("status").as_string(), "finished");
+  server_.reset();
+  manager_.reset();
+  // Space again, a new manager: the telemetry it was not allowed to commit is read again.
+  start_manager();
+  auto q = wait_status(id, {"finished", "error"});
+  EXPECT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+  EXPECT_EQ(q.at("records_written").as_int64(), 2880);
+  // And a write that fails while the manager runs is stored once it succeeds again.
+  const std::string live = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
+  wait_status(live, {"loading"});
+  server_.reset();
+  manager_.reset();
+  faulty = std::make_shared<FaultyStore>(store::open_sqlite(so).value());
+  start_manager("", faulty);
+  faulty->fail_writes = true;
+  ASSERT_EQ(call("POST", "/queues/stop?queue_id=" + live).status, 200);
+  std::this_thread::sleep_for(2s);
+  faulty->fail_writes = false;
+  wait_status(live, {"interrupted"});
+  EXPECT_TRUE(eventually_true(
+      [&] {
+        auto doc = store::open_sqlite(so).value()->get("queue_state", live).value();
+        return doc && json::parse(*doc).at("status").as_string() == "interrupted";
+      },
+      20s));
+}
+
+// Review #5: /health/live took the manager's lock, /health/ready did its I/O on an io thread.
+TEST_F(ManagerTest, AStoreThatNeverAnswersLeavesLivenessFastAndReadinessFalse) {
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  auto faulty = std::make_shared<FaultyStore>(store::open_sqlite(so).value());
+  start_manager("", faulty);
+  ASSERT_TRUE(eventually_true([&] { return call("GET", "/health/ready").status == 200; }, 10s));
+  faulty->hang = true;
+  std::vector<double> live_ms;
+  bool went_unready = false;
+  for (int i = 0; i < 40; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(call("GET", "/health/live").status, 200);
+    live_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    auto ready = call("GET", "/health/ready");
+    if (ready.status == 503) {
+      went_unready = true;
+      EXPECT_NE(ready.body.find("not ready"), std::string::npos);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  faulty->hang = false;
+  std::sort(live_ms.begin(), live_ms.end());
+  std::printf("[ figures ] /health/live with the store hung: median %.2f ms, max %.2f ms\n",
+              live_ms[live_ms.size() / 2], live_ms.back());
+  EXPECT_LT(live_ms.back(), 1000.0);  // not behind the hung check (a bound, not a benchmark)
+  // The check that hung has not returned, so readiness cannot have been refreshed to true; it
+  // goes false when the cached result is older than the check interval.
+  EXPECT_TRUE(went_unready);
+  EXPECT_TRUE(eventually_true([&] { return call("GET", "/health/ready").status == 200; }, 10s));
+}
+
+// Review #10: 24 random bits per name; a collision killed the other queue's running job.
+TEST_F(ManagerTest, ANameAlreadyTakenIsDrawnAgain) {
+  int draws = 0;
+  cfg_.random_hex = [&draws] {
+    // The first two queues draw the same suffixes; later draws differ.
+    ++draws;
+    static const char* kSeq[] = {"aaaaaa", "bbbbbb", "cccccc", "aaaaaa", "bbbbbb", "cccccc"};
+    if (draws <= 6) return std::string(kSeq[draws - 1]);
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%06x", 0x100000 + draws);
+    return std::string(buf);
+  };
+  start_manager();
+  const std::string a = start(kAdaWorkflow);
+  const std::string b = start(kAdaWorkflow);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_NE(a, b);
+  std::set<std::string> names;
+  for (const auto& id : {a, b}) {
+    auto q = wait_status(id, {"finished", "error"});
+    EXPECT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
+    for (const auto& j : q.at("jobs").as_array()) {
+      names.insert(std::string(j.as_object().at("job_name").as_string()));
+      names.insert(std::string(j.as_object().at("producer_id").as_string()));
+    }
+  }
+  EXPECT_EQ(names.size(), 8u);  // 2 queues x 2 jobs x (job name, producer id), all distinct
+}
+
 Run cli(const std::string& args, const std::string& url) {
   const std::string cmd =
       std::string(SF_BIN_DIR) + "/streamforge --url " + url + " " + args + " 2>&1";

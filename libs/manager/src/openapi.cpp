@@ -50,6 +50,8 @@ std::string openapi_json() {
     "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/QueueCreate"}, {"$ref": "#/components/schemas/Workflow"}]}}}},
     "responses": {"200": {"description": "started: data.queue_id and data.jobs", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}},
       "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+      "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
+      "415": {"$ref": "#/components/responses/Error"}, "421": {"$ref": "#/components/responses/Error"},
       "422": {"$ref": "#/components/responses/Error"}}}},
   "/queues/stop": {"post": {"summary": "Stop a queue", "security": [{"bearer": []}],
     "parameters": [{"name": "queue_id", "in": "query", "required": true, "schema": {"type": "string"}}],

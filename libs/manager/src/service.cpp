@@ -147,11 +147,15 @@ struct QueueManager::Impl {
     }
   }
 
-  // Changes are stored in batches: touch() marks a queue changed (a change of the queue's status
-  // is pushed to the listeners at once), flush() stores every changed queue in one transaction
-  // and pushes the rest. The dispatcher flushes once per batch of events, before committing their
-  // offsets; API calls and the supervisor flush at once. Called with `mu` held.
-  std::unordered_set<std::string> dirty, pushed;
+  // Changes are stored in batches: touch() marks a queue changed, flush() stores every changed
+  // queue in one transaction and only then pushes them to the listeners (and shows them to GET).
+  // The dispatcher flushes once per batch of events and commits their offsets only once the
+  // flush stored them; API calls and the supervisor flush at once. A failed write (disk full,
+  // a locked database, ArangoDB down) keeps the queues dirty and is retried with backoff.
+  // Called with `mu` held.
+  std::unordered_set<std::string> dirty;
+  int write_failures = 0;
+  SteadyClock::time_point retry_at{};
   // Queues with a job not ended yet: the only ones the supervisor looks at.
   std::unordered_set<std::string> active;
 
@@ -170,38 +174,53 @@ struct QueueManager::Impl {
     const std::string before = q.status;
     q.derive_status(now_iso());
     dirty.insert(q.id);
+    // GET shows a new queue and a new status at once, stored or not yet (the rest at the flush).
+    if (q.status != before || !docs.count(q.id)) docs[q.id] = to_json(q);
     if (all_ended(q)) {
       active.erase(q.id);
     } else {
       active.insert(q.id);
     }
-    if (q.status != before) {
-      std::string doc = to_json(q);
-      push(q, doc);
-      docs[q.id] = std::move(doc);
-      pushed.insert(q.id);
-    }
   }
 
-  void flush() {
-    if (dirty.empty()) return;
+  // True when nothing is left unstored.
+  bool flush() {
+    if (dirty.empty()) return true;
+    const auto now = SteadyClock::now();
+    if (now < retry_at) return false;
     std::vector<store::Document> batch;
+    batch.reserve(dirty.size());
     for (const auto& id : dirty) {
       const auto& q = queues.at(id);
-      std::string doc = to_json(q);
-      if (!pushed.count(id)) push(q, doc);
-      store::Document d{id, doc, q.created_at_ms};
-      batch.push_back(std::move(d));
-      docs[id] = std::move(doc);
+      batch.push_back(store::Document{id, to_json(q), q.created_at_ms});
     }
     auto w = store->upsert(kCollection, batch);
     if (!w || !w->errors.empty()) {
-      lg.error("cannot store {} queue states: {}", batch.size(),
-               w ? w->errors.front().message : w.error().message);
+      ++write_failures;
+      const auto backoff = std::min<int64_t>(5'000, int64_t{100} << std::min(write_failures, 6));
+      retry_at = now + milliseconds(backoff);
+      metrics->inc("streamforge_state_write_failures_total");
+      if (write_failures == 1 || write_failures % 20 == 0) {
+        lg.error(
+            "cannot store {} queue states (attempt {}, again in {} ms; nothing is committed "
+            "until they are stored): {}",
+            batch.size(), write_failures, backoff,
+            w ? w->errors.front().message : w.error().message);
+      }
+      return false;
+    }
+    if (write_failures > 0) {
+      lg.info("queue states stored again after {} failed attempts", write_failures);
+    }
+    write_failures = 0;
+    retry_at = {};
+    for (auto& d : batch) {
+      push(queues.at(d.key), d.json);
+      docs[d.key] = std::move(d.json);
     }
     dirty.clear();
-    pushed.clear();
     refresh_queue_metrics();
+    return true;
   }
 
   void persist(QueueState& q) {
@@ -408,8 +427,18 @@ struct QueueManager::Impl {
           next[(*more)->partition] = (*more)->offset + 1;
         }
         flush();
+      } else {
+        std::lock_guard lock(mu);
+        flush();  // a write that failed, retried (its backoff permitting)
       }
-      if (!next.empty() && (!m || !*m || SteadyClock::now() - last_commit > milliseconds(500))) {
+      bool stored = false;
+      {
+        std::lock_guard lock(mu);
+        stored = dirty.empty();
+      }
+      // Offsets only for what is stored: a restart reads again whatever was not.
+      if (stored && !next.empty() &&
+          (!m || !*m || SteadyClock::now() - last_commit > milliseconds(500))) {
         std::vector<kafka::PartitionOffset> commit;
         for (auto [p, o] : next) commit.push_back({p, o});
         if (auto st = events->commit(cfg.events_topic, commit); !st) {
@@ -420,10 +449,20 @@ struct QueueManager::Impl {
         last_commit = SteadyClock::now();
       }
     }
-    if (!next.empty()) {
+    bool stored = false;
+    {
+      std::lock_guard lock(mu);
+      retry_at = {};
+      stored = flush();
+    }
+    if (!next.empty() && stored) {
       std::vector<kafka::PartitionOffset> commit;
       for (auto [p, o] : next) commit.push_back({p, o});
       (void)events->commit(cfg.events_topic, commit);
+    } else if (!stored) {
+      lg.error(
+          "stopping with queue states not stored: their telemetry is not committed and "
+          "will be read again at the next start");
     }
   }
 
@@ -526,7 +565,8 @@ struct QueueManager::Impl {
     for (const auto& id : active) {
       if (schedule(queues.at(id))) touched.insert(id);
     }
-    for (const auto& id : touched) persist(queues.at(id));
+    for (const auto& id : touched) touch(queues.at(id));
+    flush();
   }
 
   // ---------------------------------------------------------------- API

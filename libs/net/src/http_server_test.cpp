@@ -15,10 +15,14 @@
 #include <mutex>
 #include <thread>
 
+#include "sf/net/testing/raw_client.h"
 #include "sf/net/transport.h"
 
 namespace sf::net {
 namespace {
+
+using testing::eventually;
+using testing::RawClient;
 
 std::unique_ptr<HttpServer> echo_server(WsHandler ws = {}, HttpServerOptions o = {}) {
   return HttpServer::start(
@@ -136,62 +140,6 @@ TEST(HttpServer, BusyPortIsAClearError) {
   auto second = HttpServer::start(o, [](const ServerRequest&) { return ServerResponse{}; });
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("cannot listen"), std::string::npos);
-}
-
-// A plain loopback socket, for clients that misbehave on purpose.
-struct RawClient {
-  int fd = -1;
-  explicit RawClient(uint16_t port, int rcvbuf = 0) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ~RawClient() {
-    if (fd >= 0) ::close(fd);
-  }
-  bool send(std::string_view s) const { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) > 0; }
-  // Everything until the server closes or `ms` pass.
-  std::string read_all(int ms) const {
-    std::string out;
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-  // True once the server closed its end (EOF or reset) within `ms`.
-  bool closed_within(int ms) const {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      char buf[65536];
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return true;
-    }
-    return false;
-  }
-};
-
-template <class F>
-bool eventually(F f, int ms = 5000) {
-  for (int i = 0; i < ms / 10; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return f();
 }
 
 TEST(HttpServer, TheRouteDecidesTheBodyLimitBeforeTheBodyIsRead) {

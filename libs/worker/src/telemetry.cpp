@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "sf/config/env.h"
+
 namespace sf::worker {
 namespace {
 
@@ -44,7 +46,8 @@ std::string event_json(const WorkerIdentity& id, const TelemetryEvent& e, int64_
   out += ",\"symbol\":" + quoted(id.symbol);
   out += ",\"type\":" + quoted(id.type);
   out += ",\"status\":\"" + std::string(to_string(e.status)) + "\"";
-  out += ",\"message\":" + quoted(e.message);
+  // Messages quote configuration and upstream errors: their secrets never leave the worker.
+  out += ",\"message\":" + quoted(config::redact(e.message));
   out += ",\"records_written\":" + std::to_string(e.records_written);
   out += std::string(",\"finished\":") + (final_event ? "true" : "false");
   out += ",\"producer\":" + quoted(id.producer_id);
@@ -53,7 +56,8 @@ std::string event_json(const WorkerIdentity& id, const TelemetryEvent& e, int64_
                 static_cast<long long>(now_ms % 1000));
   out += ",\"timestamp\":";
   out += ts;
-  if (e.status == EventStatus::error) out += ",\"error_message\":" + quoted(e.error_message);
+  if (e.status == EventStatus::error)
+    out += ",\"error_message\":" + quoted(config::redact(e.error_message));
   if (e.last_loaded_timestamp > 0) {
     out += ",\"last_loaded_timestamp\":" + std::to_string(e.last_loaded_timestamp);
   }

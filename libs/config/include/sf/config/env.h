@@ -47,7 +47,15 @@ std::optional<ConfigError> read_int_settings(const EnvLookup& env,
                                              std::initializer_list<IntSetting> settings);
 
 // Prints the error as one line on stderr and ends the program with exit code 2 (SPEC §3).
+// Prints e.message, redacted, to stderr and exits 2.
 [[noreturn]] void exit_with_config_error(const ConfigError& e);
+
+// A property name whose value is a secret (sasl.password, ssl.key.password, *secret*, *key.pem).
+bool is_secret_property(std::string_view name);
+// Text with its secrets masked: the password of URLs (scheme://user:pass@host ->
+// scheme://user:***@host) and the values of secret-looking key=value pairs (as in
+// KAFKA_PROPERTIES), for lines that quote a user's configuration back (errors, telemetry).
+std::string redact(std::string_view text);
 
 // A secret value (password, API secret, token): formats as "***", so it cannot reach a log by
 // accident. `reveal()` is for the one place that hands it to a client library.
