@@ -221,4 +221,18 @@ Result<std::vector<records::AggTrade>> RestClient::agg_trades_from(const std::st
       4, [&](const std::string& body) { return p.rest_agg_trades(body); });
 }
 
+Result<int64_t> RestClient::server_time() {
+  return get<int64_t>("/api/v3/time", 1, [](const std::string& body) -> Result<int64_t> {
+    const size_t at = body.find("\"serverTime\"");
+    const size_t colon = at == std::string::npos ? at : body.find(':', at);
+    if (colon == std::string::npos) {
+      return make_error("/api/v3/time answered without serverTime: " + body.substr(0, 200));
+    }
+    char* end = nullptr;
+    const long long v = std::strtoll(body.c_str() + colon + 1, &end, 10);
+    if (end == body.c_str() + colon + 1) return make_error("/api/v3/time: bad serverTime");
+    return static_cast<int64_t>(v);
+  });
+}
+
 }  // namespace sf::binance

@@ -62,4 +62,11 @@ Status MockCluster::set_rtt(int id, int ms) {
   return ok_status();
 }
 
+Status MockCluster::set_partition_leader(const std::string& topic, int partition, int broker) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_partition_set_leader(impl_->cluster, topic.c_str(), partition, broker);
+  if (err) return make_error(std::string("partition_set_leader: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
 }  // namespace sf::kafka

@@ -10,6 +10,7 @@ namespace sf::kafka {
 struct Producer::Impl {
   detail::KafkaHandle rk;
   std::atomic<int64_t> queued{0}, delivered{0}, failed{0}, max_tag{INT64_MIN};
+  std::atomic<int64_t> data_failed{0}, acknowledged{0};
   std::atomic<bool> running{true};
   std::thread poller;
   mutable std::mutex mu;  // guards first_error and callback
@@ -29,6 +30,7 @@ struct Producer::Impl {
     } else {
       r.error = rd_kafka_err2str(m->err);
       self->failed.fetch_add(1);
+      if (r.tag >= 0) self->data_failed.fetch_add(1);
     }
     std::lock_guard lock(self->mu);
     if (!r.ok && self->first_error.empty()) self->first_error = r.error;
@@ -134,8 +136,9 @@ Status Producer::flush(milliseconds timeout) {
                           " ms with " + std::to_string(in_flight()) + " records unacknowledged",
                       true);
   }
-  if (failed() > 0) {
-    return make_error(std::to_string(failed()) + " records were not delivered: " + first_error());
+  const int64_t lost = impl_->data_failed.load() - impl_->acknowledged.load();
+  if (lost > 0) {
+    return make_error(std::to_string(lost) + " records were not delivered: " + first_error());
   }
   return ok_status();
 }
@@ -152,6 +155,9 @@ int64_t Producer::in_flight() const {
 int64_t Producer::max_delivered_tag() const {
   const int64_t t = impl_->max_tag.load();
   return t == INT64_MIN ? 0 : t;
+}
+void Producer::acknowledge_failures(int64_t n) {
+  impl_->acknowledged.fetch_add(n);
 }
 std::string Producer::first_error() const {
   std::lock_guard lock(impl_->mu);

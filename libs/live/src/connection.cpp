@@ -65,8 +65,15 @@ bool StreamConnection::connect() {
 }
 
 std::optional<records::WsMessage> StreamConnection::next() {
+  return next(milliseconds::max());
+}
+
+std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) {
+  const auto give_up =
+      max_wait == milliseconds::max() ? steady::time_point::max() : steady::now() + max_wait;
   for (;;) {
     if (stop_.stop_requested()) return std::nullopt;
+    if (steady::now() >= give_up) return std::nullopt;
     if (!ws_ && !connect()) return std::nullopt;
     const auto now = steady::now();
     if (now - connected_at_ >= o_.max_connection_age) {

@@ -28,6 +28,8 @@ class StreamConnection {
   // The next market-data message, or nothing when stopped. Reconnects by itself; a frame that does
   // not parse is counted and skipped.
   std::optional<records::WsMessage> next();
+  // As next(), also returning nothing once `max_wait` passes without a message.
+  std::optional<records::WsMessage> next(milliseconds max_wait);
   const StreamStats& stats() const { return stats_; }
   // Called after every reconnection (not the first connection): the caller fetches through REST
   // what the stream missed meanwhile. An Error ends next() (returns nothing; see error()).

@@ -1,6 +1,10 @@
 #include "sf/live/live.h"
 
 #include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "connection.h"
 #include "sf/log/log.h"
@@ -29,15 +33,138 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Publishes one record; tag = its timestamp (last_loaded_timestamp).
+// Which data records the broker did not take. Their delivery reports come back in the order they
+// were sent (one partition per symbol, an idempotent producer), so a FIFO of their ids (trade
+// ids, candle open times) names the first one lost: everything from it on is published again
+// from REST, in order, once the broker is back. Seen as it happens, not at stop.
+class DeliveryTracker {
+ public:
+  explicit DeliveryTracker(kafka::Producer& p) : producer_(p) {
+    p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
+  }
+  ~DeliveryTracker() { producer_.on_delivery(nullptr); }
+  DeliveryTracker(const DeliveryTracker&) = delete;
+  DeliveryTracker& operator=(const DeliveryTracker&) = delete;
+
+  void sent(int64_t id) {
+    std::lock_guard lock(mu_);
+    if (pending_.empty()) last_report_ = std::chrono::steady_clock::now();
+    pending_.push_back(id);
+  }
+  // Records wait and no report came for `quiet`: the broker is away (before librdkafka gives
+  // up on them, which may take its whole message.timeout.ms), or records were lost.
+  bool outage(std::chrono::milliseconds quiet = std::chrono::milliseconds(2000)) const {
+    std::lock_guard lock(mu_);
+    if (lost_) return true;
+    return !pending_.empty() && std::chrono::steady_clock::now() - last_report_ > quiet;
+  }
+  // A record the producer would not queue (its queue stayed full): lost from here on.
+  void refused(int64_t id, const std::string& why) {
+    std::lock_guard lock(mu_);
+    if (id >= 0 && !lost_) {
+      lost_ = id;
+      why_ = why;
+    }
+  }
+  std::optional<int64_t> first_lost() const {
+    std::lock_guard lock(mu_);
+    return lost_;
+  }
+  size_t pending() const {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+  }
+  // Once every report is back: the first id lost, the failed deliveries among them, why; reset.
+  struct Loss {
+    int64_t from = 0, failed = 0;
+    std::string why;
+  };
+  Loss take() {
+    std::lock_guard lock(mu_);
+    Loss l{lost_.value_or(0), failed_, why_};
+    lost_.reset();
+    failed_ = 0;
+    why_.clear();
+    return l;
+  }
+
+ private:
+  void report(const kafka::DeliveryReport& r) {
+    if (r.tag < 0) return;  // telemetry
+    std::lock_guard lock(mu_);
+    last_report_ = std::chrono::steady_clock::now();
+    if (pending_.empty()) return;
+    const int64_t id = pending_.front();
+    pending_.pop_front();
+    if (r.ok || id < 0) return;  // id < 0: an open candle's update, superseded by its close
+    ++failed_;
+    if (!lost_ || id < *lost_) {
+      lost_ = id;
+      why_ = r.error;
+    }
+  }
+
+  kafka::Producer& producer_;
+  mutable std::mutex mu_;
+  std::deque<int64_t> pending_;
+  std::optional<int64_t> lost_;
+  int64_t failed_ = 0;
+  std::string why_;
+  std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
+};
+
+// Publishes one record (tag = its timestamp, for last_loaded_timestamp) unless records are
+// already lost: then nothing more goes out until recovery has published them again. A queue
+// that stays full for a second pauses the stream (this call blocks) and then counts as a loss.
 template <class Record>
-Status publish(worker::WorkerContext& ctx, const Record& r, int64_t ts, std::string& buf) {
+Status publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Record& r, int64_t id,
+               int64_t ts, std::string& buf) {
+  if (tracker.first_lost()) return ok_status();
   buf.clear();
   records::append_json(r, buf);
-  return ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, buf, ts);
+  auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, buf, ts,
+                              std::chrono::milliseconds(1000));
+  if (st) {
+    tracker.sent(id);
+    return ok_status();
+  }
+  if (!st.error().retryable) return st;
+  tracker.refused(id, st.error().message);
+  return ok_status();
 }
 
-void report(worker::WorkerContext& ctx, const StreamStats& s, int64_t backfilled, int64_t dropped) {
+// Waits for the broker after a loss: every report back, then the broker's metadata answering.
+// Returns the loss (or nothing when stopped) and says so in telemetry while it lasts.
+std::optional<DeliveryTracker::Loss> wait_out_outage(worker::WorkerContext& ctx,
+                                                     DeliveryTracker& tracker, const char* what,
+                                                     int64_t& outages) {
+  auto& lg = log::get();
+  ++outages;
+  ctx.set_metric("kafka_outage", 1);
+  ctx.set_metric("kafka_outages", static_cast<double>(outages));
+  while (tracker.pending() > 0) {
+    if (ctx.stop.stop_requested()) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto loss = tracker.take();
+  ctx.producer.acknowledge_failures(loss.failed);
+  lg.warn(
+      "Kafka did not take the records from {} {} on ({} deliveries failed: {}); they are "
+      "published again from REST once the broker answers",
+      what, loss.from, loss.failed, loss.why);
+  ctx.set_metric("undelivered_since", static_cast<double>(loss.from));
+  for (int64_t wait_ms = 250;; wait_ms = std::min<int64_t>(wait_ms * 2, 5000)) {
+    if (ctx.stop.stop_requested()) return std::nullopt;
+    if (ctx.producer.prepare(ctx.config.kafka_topic, std::chrono::milliseconds(2000))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  }
+  lg.info("Kafka answers again: backfilling from {} {}", what, loss.from);
+  return loss;
+}
+
+void report(worker::WorkerContext& ctx, const StreamStats& s, int64_t backfilled, int64_t dropped,
+            const DeliveryTracker& tracker) {
+  ctx.set_metric("kafka_outage", tracker.outage() ? 1 : 0);
   ctx.set_metric("reconnects", static_cast<double>(s.reconnects));
   ctx.set_metric("rotations", static_cast<double>(s.rotations));
   ctx.set_metric("garbage_frames", static_cast<double>(s.garbage));
@@ -75,13 +202,47 @@ std::string stream_url(const std::string& ws_url, const std::string& stream) {
   return base + "/" + stream;
 }
 
+namespace {
+
+// "Has the range ended by the exchange's clock?", asked of /api/v3/time at most every 2 s.
+class RangeClock {
+ public:
+  RangeClock(binance::RestClient& rest, int64_t end_ms) : rest_(rest), end_ms_(end_ms) {}
+  bool passed() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_check_) return false;
+    next_check_ = now + std::chrono::seconds(2);
+    auto t = rest_.server_time();
+    if (!t) {
+      log::get().warn("cannot read the exchange's clock: {}", t.error().message);
+      return false;
+    }
+    return *t > end_ms_;
+  }
+
+ private:
+  binance::RestClient& rest_;
+  int64_t end_ms_;
+  std::chrono::steady_clock::time_point next_check_{};
+};
+
+// Every data record sent has its delivery report.
+void await_reports(worker::WorkerContext& ctx, const DeliveryTracker& tracker) {
+  while (tracker.pending() > 0 && !ctx.stop.stop_requested()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
 Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
                        const LiveOptions& o) {
   const auto& cfg = ctx.config;
   const auto range = cfg.time_range;
-  int64_t next_id = -1, backfilled = 0, dropped = 0;
+  int64_t next_id = -1, backfilled = 0, dropped = 0, outages = 0;
   bool done = false;
   std::string buf;
+  DeliveryTracker tracker(ctx.producer);
 
   auto accept = [&](const records::Trade& t) -> Status {
     if (t.trade_id < next_id) {
@@ -94,11 +255,13 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       return ok_status();
     }
     if (range && t.timestamp < range->start_ms) return ok_status();
-    return publish(ctx, t, t.timestamp, buf);
+    return publish(ctx, tracker, t, t.trade_id, t.timestamp, buf);
   };
   // REST fills [next_id, until) (until < 0: as far as REST has trades). False: REST had nothing.
+  // A loss seen meanwhile ends it early (the caller recovers).
   auto fill = [&](int64_t until) -> Result<bool> {
     while (!done && !ctx.stop.stop_requested() && (until < 0 || next_id < until)) {
+      if (tracker.first_lost()) return true;
       auto page = rest.historical_trades(cfg.symbol, next_id, 1000);
       if (!page) return page.error();
       if (page->empty()) return false;
@@ -116,6 +279,24 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       if (until < 0 && page->size() < 1000) return true;  // caught up with the most recent
     }
     return true;
+  };
+  // After a loss: once the broker answers, back to the first trade lost and on through REST.
+  auto recover = [&]() -> Status {
+    for (;;) {
+      await_reports(ctx, tracker);
+      if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
+      auto loss = wait_out_outage(ctx, tracker, "trade id", outages);
+      if (!loss) return ok_status();
+      next_id = loss->from;
+      done = false;
+      if (auto r = fill(-1); !r) {
+        return make_error(
+            "trades from id " + std::to_string(loss->from) +
+            " did not reach Kafka and REST cannot serve them again: " + r.error().message);
+      }
+      ctx.set_metric("kafka_outage", 0);
+      ctx.set_metric("backfilled", static_cast<double>(backfilled));
+    }
   };
 
   if (range && range->start_ms < ctx.clock.now_ms()) {
@@ -136,9 +317,33 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (!r) return r.error();
     return ok_status();
   });
+  std::optional<RangeClock> range_clock;
+  if (range) range_clock.emplace(rest, range->end_ms);
   while (!done && !ctx.stop.stop_requested()) {
-    auto msg = conn.next();
-    if (!msg) break;
+    if (tracker.first_lost()) {
+      if (auto st = recover(); !st) return st;
+      continue;
+    }
+    if (range_clock && range_clock->passed()) {
+      // The range is over by the exchange's clock: REST has every trade of it; none is to come.
+      if (next_id < 0) {
+        auto first = rest.agg_trades_from(cfg.symbol, range->start_ms, 1);
+        if (!first) return first.error();
+        if (first->empty()) break;  // not a single trade since the range start
+        next_id = first->front().first_trade_id;
+      }
+      if (auto r = fill(-1); !r) return r.error();
+      if (tracker.first_lost()) continue;
+      log::get().info("the range ended by the exchange's clock and REST has caught up: done");
+      done = true;
+      break;
+    }
+    auto msg = conn.next(std::chrono::milliseconds(500));
+    if (!msg) {
+      report(ctx, conn.stats(), backfilled, dropped, tracker);
+      if (conn.error()) break;
+      continue;
+    }
     const auto* t = std::get_if<records::Trade>(&*msg);
     if (t == nullptr) continue;
     if (next_id < 0) next_id = t->trade_id;
@@ -146,9 +351,10 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       if (auto r = fill(t->trade_id); !r) return r.error();
     }
     if (auto st = accept(*t); !st) return st;
-    report(ctx, conn.stats(), backfilled, dropped);
+    report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
-  report(ctx, conn.stats(), backfilled, dropped);
+  if (auto st = recover(); !st) return st;  // nothing lost is left behind at the end
+  report(ctx, conn.stats(), backfilled, dropped, tracker);
   if (conn.error()) return *conn.error();
   return ok_status();
 }
@@ -159,9 +365,10 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
   const auto range = cfg.time_range;
   const records::Interval interval = *cfg.interval;
   const std::string name(interval.name());
-  int64_t next_open = -1, backfilled = 0, dropped = 0;
+  int64_t next_open = -1, backfilled = 0, dropped = 0, outages = 0;
   bool done = false;
   std::string buf;
+  DeliveryTracker tracker(ctx.producer);
 
   auto accept_closed = [&](const records::Candle& c) -> Status {
     if (c.open_time < next_open) {
@@ -174,11 +381,12 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
       return ok_status();
     }
     if (range && c.open_time < range->start_ms) return ok_status();
-    return publish(ctx, c, c.open_time, buf);
+    return publish(ctx, tracker, c, c.open_time, c.open_time, buf);
   };
   // REST fills the closed candles opening in [next_open, until].
   auto fill = [&](int64_t until) -> Status {
     while (!done && !ctx.stop.stop_requested() && next_open <= until) {
+      if (tracker.first_lost()) return ok_status();
       auto page = rest.klines(cfg.symbol, name, next_open, until, 1000);
       if (!page) return page.error();
       bool progressed = false;
@@ -196,10 +404,32 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
     }
     return ok_status();
   };
+  auto first_open = [&] {
+    int64_t t = interval.open_time_of(range->start_ms);
+    return t < range->start_ms ? interval.next_open(t) : t;
+  };
+  auto recover = [&]() -> Status {
+    for (;;) {
+      await_reports(ctx, tracker);
+      if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
+      auto loss = wait_out_outage(ctx, tracker, "candle open time", outages);
+      if (!loss) return ok_status();
+      next_open = loss->from;
+      done = false;
+      const int64_t until =
+          range ? std::min(range->end_ms, ctx.clock.now_ms()) : ctx.clock.now_ms();
+      if (auto st = fill(until); !st) {
+        return make_error(
+            "candles from open time " + std::to_string(loss->from) +
+            " did not reach Kafka and REST cannot serve them again: " + st.error().message);
+      }
+      ctx.set_metric("kafka_outage", 0);
+      ctx.set_metric("backfilled", static_cast<double>(backfilled));
+    }
+  };
 
   if (range && range->start_ms < ctx.clock.now_ms()) {
-    next_open = interval.open_time_of(range->start_ms);
-    if (next_open < range->start_ms) next_open = interval.next_open(next_open);
+    next_open = first_open();
     if (auto st = fill(std::min(range->end_ms, ctx.clock.now_ms())); !st) return st;
     log::get().info("caught up: {} candles from REST", backfilled);
   }
@@ -211,14 +441,35 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
     const int64_t until = range ? std::min(range->end_ms, ctx.clock.now_ms()) : ctx.clock.now_ms();
     return fill(until);
   });
+  // The range's last candle closes at the end of the period holding the range end.
+  std::optional<RangeClock> range_clock;
+  if (range) {
+    range_clock.emplace(rest, interval.next_open(interval.open_time_of(range->end_ms)) - 1);
+  }
   while (!done && !ctx.stop.stop_requested()) {
-    auto msg = conn.next();
-    if (!msg) break;
+    if (tracker.first_lost()) {
+      if (auto st = recover(); !st) return st;
+      continue;
+    }
+    if (range_clock && range_clock->passed()) {
+      if (next_open < 0) next_open = first_open();
+      if (auto st = fill(range->end_ms); !st) return st;
+      if (tracker.first_lost()) continue;
+      log::get().info("the range ended by the exchange's clock and REST has caught up: done");
+      done = true;
+      break;
+    }
+    auto msg = conn.next(std::chrono::milliseconds(500));
+    if (!msg) {
+      report(ctx, conn.stats(), backfilled, dropped, tracker);
+      if (conn.error()) break;
+      continue;
+    }
     const auto* c = std::get_if<records::Candle>(&*msg);
     if (c == nullptr || c->interval != name) continue;
     if (!c->closed) {
       if (o.live_updates && c->open_time >= next_open) {
-        if (auto st = publish(ctx, *c, c->open_time, buf); !st) return st;
+        if (auto st = publish(ctx, tracker, *c, -1, c->open_time, buf); !st) return st;
       }
       continue;
     }
@@ -227,9 +478,10 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
       if (auto st = fill(c->open_time - 1); !st) return st;
     }
     if (auto st = accept_closed(*c); !st) return st;
-    report(ctx, conn.stats(), backfilled, dropped);
+    report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
-  report(ctx, conn.stats(), backfilled, dropped);
+  if (auto st = recover(); !st) return st;
+  report(ctx, conn.stats(), backfilled, dropped, tracker);
   if (conn.error()) return *conn.error();
   return ok_status();
 }

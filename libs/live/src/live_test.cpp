@@ -33,13 +33,14 @@ struct LiveRun {
 
 class LiveTest : public ::testing::Test {
  protected:
+  explicit LiveTest(int brokers = 1) : kafka_(brokers) {}
   void SetUp() override {
     kafka_.create_topic("queue-control", 1);
     kafka_.create_topic("queue-events", 1);
   }
 
   config::WorkerConfig config(const std::string& symbol, const std::string& type,
-                              const std::string& range = "") {
+                              const std::string& range = "", const std::string& props = "") {
     std::map<std::string, std::string> env = {
         {"QUEUE_ID", "wf-live-test"},
         {"SYMBOL", symbol},
@@ -49,6 +50,7 @@ class LiveTest : public ::testing::Test {
         {"KAFKA_BOOTSTRAP_SERVERS", kafka_.bootstrap_servers()},
         {"TELEMETRY_INTERVAL", "0.2"},
         {"TIME_RANGE", range}};
+    if (!props.empty()) env["KAFKA_PROPERTIES"] = props;
     auto r = config::load_worker_config(config::map_env(env));
     EXPECT_TRUE(std::holds_alternative<config::WorkerConfig>(r));
     return std::get<config::WorkerConfig>(r);
@@ -259,6 +261,85 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
     if (prev >= 0) ASSERT_EQ(id, prev + 1);
     prev = id;
   }
+}
+
+// Two brokers: the data topic's leader goes down while telemetry's stays up, so telemetry can say
+// what happens while it happens.
+class LiveTwoBrokers : public LiveTest {
+ protected:
+  LiveTwoBrokers() : LiveTest(2) {}
+};
+
+// The data's broker stays down far past the producer's delivery timeout (4 s here, 5 min by
+// default): the expired records are seen as they fail, fetched again from REST once the broker is
+// back and published in order; telemetry shows the outage while it lasts. Issue 13, review #8.
+TEST_F(LiveTwoBrokers, BrokerDownPastTheDeliveryTimeoutEndsCompleteAndExact) {
+  for (const std::string type : {"ws_trades", "ws_candles_1m"}) {
+    SCOPED_TRACE(type);
+    replay::ServerOptions so;
+    so.speed = type == "ws_trades" ? 60 : 600;  // 600x: a 1m candle closes every 0.1 s
+    so.ping_interval_ms = 200;
+    auto& cluster = kafka_.cluster();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run(
+        // ADABTC's candles: two days of 1m klines (BTCUSDT's capture holds a quarter hour).
+        config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "", "message.timeout.ms=4000"), so,
+        {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 32s; },
+        [&] {
+          std::thread([&cluster, topic = "data-" + std::to_string(runs_)] {
+            (void)cluster.set_partition_leader("queue-events", 0, 1);
+            (void)cluster.set_partition_leader(topic, 0, 2);
+            std::this_thread::sleep_for(1s);
+            (void)cluster.set_broker_down(2);
+            std::this_thread::sleep_for(15s);
+            (void)cluster.set_broker_up(2);
+          }).detach();
+        });
+    EXPECT_EQ(r.exit_code, 0);
+    ASSERT_GT(r.records.size(), 100u);
+    const auto written = r.events.back().at("records_written").as_int64();
+    EXPECT_EQ(static_cast<int64_t>(r.records.size()), written);
+    const char* field = type == "ws_trades" ? "trade_id" : "open_time";
+    const int64_t step = type == "ws_trades" ? 1 : 60'000;
+    int64_t prev = -1;
+    for (const auto& rec : r.records) {
+      const int64_t id = boost::json::parse(rec).as_object().at(field).as_int64();
+      if (prev >= 0) ASSERT_EQ(id, prev + step) << "every record once, in order, across the outage";
+      prev = id;
+    }
+    bool outage_seen = false, recovered = false;
+    for (const auto& e : r.events) {
+      if (!e.contains("kafka_outage")) continue;
+      if (e.at("kafka_outage").to_number<double>() == 1) outage_seen = true;
+      if (outage_seen && e.at("kafka_outage").to_number<double>() == 0) recovered = true;
+    }
+    EXPECT_TRUE(recovered) << "telemetry never said the broker was back";
+    EXPECT_TRUE(outage_seen) << "telemetry never said the broker was away";
+    EXPECT_GE(r.events.back().at("kafka_outages").to_number<double>(), 1);
+  }
+}
+
+// A range whose end has passed by the exchange's clock while no later trade or candle ever
+// comes (the capture ends inside the range): finished once REST has caught up. Issue 13 item 3.
+TEST_F(LiveTest, ARangeThatEndedWithoutALaterRecordStillFinishes) {
+  const int64_t start = 1723075200000, end = 1723247999999;  // 2024-08-08 .. 2024-08-09
+  auto trades = run(config("BTCUSDT", "ws_trades", "2024-08-08:2024-08-09"), {}, {},
+                    [](size_t) { return false; });
+  EXPECT_EQ(trades.exit_code, 0);
+  EXPECT_EQ(trades.records, all_trades("BTCUSDT", start, end));
+  EXPECT_EQ(trades.events.back().at("status").as_string(), "finished");
+  std::vector<std::string> candles;
+  for (const auto& k : data()->find("BTCUSDT")->klines(*records::Interval::parse("1m"))) {
+    if (k.candle.open_time >= start && k.candle.open_time <= end) {
+      candles.push_back(records::to_json(k.candle));
+    }
+  }
+  ASSERT_FALSE(candles.empty());
+  auto c = run(config("BTCUSDT", "ws_candles_1m", "2024-08-08:2024-08-09"), {}, {},
+               [](size_t) { return false; });
+  EXPECT_EQ(c.exit_code, 0);
+  EXPECT_EQ(c.records, candles);
+  EXPECT_EQ(c.events.back().at("status").as_string(), "finished");
 }
 
 TEST_F(LiveTest, LiveUpdatesOnRequestMarkedAsOpen) {

@@ -93,6 +93,8 @@ class RestClient {
                                                         int limit = 1000);
   Result<std::vector<records::AggTrade>> agg_trades_from(const std::string& symbol,
                                                          int64_t start_ms, int limit = 1);
+  // The exchange's clock (/api/v3/time), in ms.
+  Result<int64_t> server_time();
   // Lets a caller abandon waits and retries (e.g. on stop); checked between attempts.
   void set_cancel(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
 

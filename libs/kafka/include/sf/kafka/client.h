@@ -53,8 +53,13 @@ class Producer {
   // Fetches `topic`'s metadata now, so the first send does not wait for librdkafka's lazy lookup
   // (about a second). Returns an Error if the broker cannot be reached within `timeout`.
   Status prepare(const std::string& topic, milliseconds timeout);
-  // Waits until nothing is in flight or `timeout` passes. Error if records remain or any failed.
+  // Waits until nothing is in flight or `timeout` passes. Error if records remain or a data
+  // record (tag >= 0) failed and was not acknowledged (telemetry, tag < 0, is a snapshot the
+  // next one supersedes: its losses are counted in failed() only).
   Status flush(milliseconds timeout);
+  // The caller has sent `n` failed data records again (a loader's backfill): flush() stops
+  // counting them against it.
+  void acknowledge_failures(int64_t n);
 
   int64_t delivered() const;
   int64_t failed() const;

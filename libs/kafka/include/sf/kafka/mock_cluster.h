@@ -24,6 +24,8 @@ class MockCluster {
   // again.
   Status set_broker_down(int id = -1);
   Status set_broker_up(int id = -1);
+  // Moves a partition's leadership to broker `broker` (ids 1..brokers).
+  Status set_partition_leader(const std::string& topic, int partition, int broker);
   // Adds `ms` of round-trip time to broker `id`.
   Status set_rtt(int id, int ms);
 
