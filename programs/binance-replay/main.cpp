@@ -74,8 +74,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "binance-replay: %s\n", server.error().message.c_str());
     return 1;
   }
-  const std::string lines =
-      "BINANCE_API_URL=" + (*server)->rest_url() + "\nBINANCE_WS_URL=" + (*server)->ws_url() + "\n";
+  const std::string lines = "BINANCE_API_URL=" + (*server)->rest_url() +
+                            "\nBINANCE_WS_URL=" + (*server)->ws_url() +
+                            "\nBINANCE_VISION_URL=" + (*server)->rest_url() + "\n";
   if (!url_file.empty()) {
     const std::string tmp = url_file + ".tmp";
     std::ofstream(tmp) << lines;

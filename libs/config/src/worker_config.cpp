@@ -366,6 +366,15 @@ std::variant<WorkerConfig, ConfigError> load_config(const EnvLookup& env, KafkaR
     }
     c.binance_max_attempts = r.integer("BINANCE_MAX_ATTEMPTS", 8, 1, 100);
     c.binance_parallel_pages = r.integer("BINANCE_PARALLEL_PAGES", 4, 1, 16);
+    c.binance_vision_url =
+        r.url("BINANCE_VISION_URL", "https://data.binance.vision", {"http", "https"});
+    if (auto v = r.get("BINANCE_HISTORY_SOURCE")) {
+      if (*v != "auto" && *v != "archive" && *v != "rest") {
+        fail("BINANCE_HISTORY_SOURCE", v,
+             "auto (the archive where it has the data, REST for the rest), archive or rest");
+      }
+      c.history_source = *v;
+    }
     return c;
   } catch (const Bad& b) {
     return b.error;

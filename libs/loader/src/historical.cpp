@@ -2,6 +2,7 @@
 
 #include "ordered_pages.h"
 #include "sf/log/log.h"
+#include "sf/records/time_range.h"
 #include "sf/records/writer.h"
 
 namespace sf::loader {
@@ -36,21 +37,19 @@ constexpr int kPage = 1000;
 
 }  // namespace
 
-Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
+Status rest_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
+                    const records::TimeRange& range, int64_t& cursor) {
   const auto& cfg = ctx.config;
   const records::Interval interval = *cfg.interval;
-  const records::TimeRange range = *cfg.time_range;
-  const int64_t last_possible = std::min(range.end_ms, ctx.clock.now_ms());
-  const int64_t first_open = first_open_at_or_after(interval, range.start_ms);
+  const int64_t first_open = std::max(cursor, first_open_at_or_after(interval, range.start_ms));
+  cursor = first_open;
   // Page i asks for the kPage periods opening from starts[i]: fixed, so pages can be fetched in
   // parallel and published in order.
   std::vector<int64_t> starts;
-  int64_t expected = 0;
-  for (int64_t t = first_open; t <= range.end_ms; t = interval.next_open(t)) {
-    if (expected % kPage == 0) starts.push_back(t);
-    if (interval.close_time(t) <= last_possible) ++expected;
+  int64_t n = 0;
+  for (int64_t t = first_open; t <= range.end_ms; t = interval.next_open(t), ++n) {
+    if (n % kPage == 0) starts.push_back(t);
   }
-  ctx.progress.expected = expected;
   if (starts.empty()) return ok_status();
   starts.push_back(INT64_MAX);
 
@@ -58,7 +57,6 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
   if (!more) return more.error();
   const std::string name(interval.name());
   std::string json;
-  int64_t cursor = first_open;
   const int64_t pages = static_cast<int64_t>(starts.size()) - 1;
   int64_t published = 0;
   return fetch_in_order<std::vector<records::Candle>>(
@@ -86,23 +84,41 @@ Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
       ctx.stop);
 }
 
-Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
-  const auto& cfg = ctx.config;
-  const records::TimeRange range = *cfg.time_range;
-  const int64_t span_end = std::min(range.end_ms, ctx.clock.now_ms());
-  ctx.progress.expected = std::max<int64_t>(1, span_end - range.start_ms);
-
-  auto first = rest.agg_trades_from(cfg.symbol, range.start_ms, 1);
-  if (!first) return first.error();
-  if (first->empty() || first->front().timestamp > range.end_ms) {
-    log::get().info("no trades of {} in the range", cfg.symbol);
-    ctx.progress.done = ctx.progress.expected.load();
-    return ok_status();
+int64_t expected_candles(const worker::WorkerContext& ctx) {
+  const records::Interval interval = *ctx.config.interval;
+  const records::TimeRange range = *ctx.config.time_range;
+  const int64_t last_possible = std::min(range.end_ms, ctx.clock.now_ms());
+  int64_t expected = 0;
+  for (int64_t t = first_open_at_or_after(interval, range.start_ms); t <= range.end_ms;
+       t = interval.next_open(t)) {
+    if (interval.close_time(t) <= last_possible) ++expected;
   }
-  const int64_t first_id = first->front().first_trade_id;
+  return expected;
+}
+
+Status load_candles(worker::WorkerContext& ctx, binance::RestClient& rest) {
+  ctx.progress.expected = expected_candles(ctx);
+  int64_t cursor = INT64_MIN;
+  return rest_candles(ctx, rest, *ctx.config.time_range, cursor);
+}
+
+Status rest_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
+                   const records::TimeRange& range, int64_t& next_id) {
+  const auto& cfg = ctx.config;
+  const int64_t global_start = ctx.config.time_range->start_ms;
+  if (next_id < 0) {
+    auto first = rest.agg_trades_from(cfg.symbol, range.start_ms, 1);
+    if (!first) return first.error();
+    if (first->empty() || first->front().timestamp > range.end_ms) {
+      log::get().info("no trades of {} from {} to {}", cfg.symbol,
+                      records::format_utc(range.start_ms), records::format_utc(range.end_ms));
+      return ok_status();
+    }
+    next_id = first->front().first_trade_id;
+  }
+  const int64_t first_id = next_id;
   auto more = siblings(rest, cfg.binance_parallel_pages);
   if (!more) return more.error();
-  int64_t next_id = first_id;
   std::string json;
   // Trade ids are contiguous, so page i is fromId = first_id + i * kPage.
   return fetch_in_order<std::vector<records::Trade>>(
@@ -127,11 +143,24 @@ Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
           if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t.timestamp); !st) {
             return st.error();
           }
-          ctx.progress.done = std::min(ctx.progress.expected.load(), t.timestamp - range.start_ms);
+          ctx.progress.done = std::min(ctx.progress.expected.load(), t.timestamp - global_start);
         }
         return static_cast<int>(page.size()) == kPage && !ctx.stop.stop_requested();
       },
       ctx.stop);
+}
+
+int64_t expected_trade_span(const worker::WorkerContext& ctx) {
+  const records::TimeRange range = *ctx.config.time_range;
+  return std::max<int64_t>(1, std::min(range.end_ms, ctx.clock.now_ms()) - range.start_ms);
+}
+
+Status load_trades(worker::WorkerContext& ctx, binance::RestClient& rest) {
+  ctx.progress.expected = expected_trade_span(ctx);
+  int64_t next_id = -1;
+  auto st = rest_trades(ctx, rest, *ctx.config.time_range, next_id);
+  if (st && next_id < 0) ctx.progress.done = ctx.progress.expected.load();
+  return st;
 }
 
 Result<std::unique_ptr<binance::RestClient>> make_rest_client(const config::WorkerConfig& cfg,
@@ -148,8 +177,12 @@ Status run_historical(worker::WorkerContext& ctx, binance::RestClient& rest) {
   rest.set_cancel([&ctx] { return ctx.stop.stop_requested(); });
   Status st = rest.load_limits(ctx.config.symbol);
   if (st) {
-    st = ctx.config.kind == config::DataKind::api_candles ? load_candles(ctx, rest)
-                                                          : load_trades(ctx, rest);
+    if (ctx.config.history_source == "rest") {
+      st = ctx.config.kind == config::DataKind::api_candles ? load_candles(ctx, rest)
+                                                            : load_trades(ctx, rest);
+    } else {
+      st = load_with_archive(ctx, rest);
+    }
   }
   if (!st && ctx.stop.stop_requested()) return ok_status();
   return st;

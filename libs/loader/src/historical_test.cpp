@@ -41,8 +41,9 @@ class HistoricalTest : public ::testing::Test {
     kafka_.create_topic("queue-events", 1);
   }
 
+  // `source`: BINANCE_HISTORY_SOURCE (the REST tests pin rest; the archive tests say theirs).
   config::WorkerConfig config(const std::string& symbol, const std::string& type,
-                              const std::string& range) {
+                              const std::string& range, const std::string& source = "rest") {
     std::map<std::string, std::string> env = {
         {"QUEUE_ID", "wf-test-" + std::to_string(++runs_)},
         {"SYMBOL", symbol},
@@ -51,7 +52,8 @@ class HistoricalTest : public ::testing::Test {
         {"KAFKA_TOPIC", "data-" + std::to_string(runs_)},
         {"TELEMETRY_PRODUCER_ID", "loader-producer__abcdef"},
         {"KAFKA_BOOTSTRAP_SERVERS", kafka_.bootstrap_servers()},
-        {"TELEMETRY_INTERVAL", "0.2"}};
+        {"TELEMETRY_INTERVAL", "0.2"},
+        {"BINANCE_HISTORY_SOURCE", source}};
     auto r = config::load_worker_config(config::map_env(env));
     EXPECT_TRUE(std::holds_alternative<config::WorkerConfig>(r));
     return std::get<config::WorkerConfig>(r);
@@ -63,6 +65,7 @@ class HistoricalTest : public ::testing::Test {
     auto s = replay::ReplayServer::start(data(), server, clock_).value();
     auto c = cfg;
     c.binance_api_url = s->rest_url();
+    c.binance_vision_url = s->rest_url();  // the replay serves its archive under /data/
     auto rest = make_rest_client(c, clock_).value();
     worker::StopSource stop;
     std::thread helper;
@@ -225,6 +228,98 @@ TEST_F(HistoricalTest, ParallelPagesWithFaultsKeepOrderAndExactness) {
   ccfg.binance_parallel_pages = 4;
   auto candles = run(ccfg, faulty);
   EXPECT_EQ(candles.records.size(), 576u);
+}
+
+// ---------------------------------------------------------------- the archive path (issue 13)
+
+double metric(const LoadResult& r, const char* name) {
+  const auto& last = r.events.back();
+  return last.contains(name) ? last.at(name).to_number<double>() : -1;
+}
+
+TEST_F(HistoricalTest, ArchiveAndRestGiveIdenticalTopics) {
+  struct Case {
+    const char* symbol;
+    const char* type;
+    const char* range;
+    double archive_days;
+  };
+  for (const Case& k : {Case{"BTCUSDT", "api_trades", "2024-08-08:2024-08-09", 2},
+                        Case{"ADABTC", "api_candles_1m", "2021-11-27:2021-11-28", 2},
+                        // A whole month: one monthly file (8,640 candles of the seed month).
+                        Case{"BTCUSDT", "api_candles_5m", "2024-06-01:2024-06-30", 30},
+                        // 2025 on, the archive's spot files are in microseconds.
+                        Case{"BTCUSDT", "api_candles_5m", "2025-01-01:2025-01-31", 31}}) {
+    SCOPED_TRACE(std::string(k.symbol) + " " + k.type + " " + k.range);
+    auto by_rest = run(config(k.symbol, k.type, k.range, "rest"));
+    auto by_archive = run(config(k.symbol, k.type, k.range, "archive"));
+    EXPECT_EQ(by_rest.exit_code, 0);
+    EXPECT_EQ(by_archive.exit_code, 0);
+    ASSERT_GT(by_rest.records.size(), 100u);
+    EXPECT_EQ(by_archive.records, by_rest.records);
+    EXPECT_EQ(metric(by_archive, "archive_days"), k.archive_days);
+    EXPECT_EQ(metric(by_archive, "rest_days"), 0);
+    // The archive path asks REST only for the exchange's limits (and, for trades, nothing else).
+    EXPECT_LT(by_archive.server.requests, 5) << by_archive.server.requests;
+  }
+}
+
+TEST_F(HistoricalTest, ArchiveFaultsAreCaughtRefetchedThenAnError) {
+  const auto expected = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28")).records;
+  ASSERT_EQ(expected.size(), 2880u);
+  for (const bool checksum : {false, true}) {
+    SCOPED_TRACE(checksum ? "checksum mismatch" : "corrupt zip");
+    // Once: fetched again, and the load is exact.
+    replay::ServerOptions once;
+    (checksum ? once.vision.bad_checksum : once.vision.corrupt)["ADABTC-1m-2021-11-28.zip"] = 1;
+    auto healed = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28", "auto"), once);
+    EXPECT_EQ(healed.exit_code, 0);
+    EXPECT_EQ(healed.records, expected);
+    // Every time: an error naming the file; nothing of that day was published.
+    replay::ServerOptions always;
+    (checksum ? always.vision.bad_checksum : always.vision.corrupt)["ADABTC-1m-2021-11-28.zip"] =
+        100;
+    auto failed = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28", "auto"), always);
+    EXPECT_EQ(failed.exit_code, 1);
+    const std::string why(failed.events.back().at("error_message").as_string());
+    EXPECT_NE(why.find("ADABTC-1m-2021-11-28.zip failed its check twice"), std::string::npos)
+        << why;
+    EXPECT_EQ(failed.records.size(), 1440u);  // the first day only, whole
+    EXPECT_TRUE(std::equal(failed.records.begin(), failed.records.end(), expected.begin()));
+  }
+}
+
+TEST_F(HistoricalTest, DaysTheArchiveLacksComeFromRestWithoutASeam) {
+  const auto expected = run(config("BTCUSDT", "api_trades", "2024-08-08:2024-08-09")).records;
+  ASSERT_GT(expected.size(), 1000u);
+  // The first day missing: REST, then the archive's next day joined by trade id.
+  replay::ServerOptions missing;
+  missing.vision.missing = {"BTCUSDT-trades-2024-08-08.zip"};
+  auto first_missing =
+      run(config("BTCUSDT", "api_trades", "2024-08-08:2024-08-09", "auto"), missing);
+  EXPECT_EQ(first_missing.exit_code, 0);
+  EXPECT_EQ(first_missing.records, expected);
+  EXPECT_EQ(metric(first_missing, "rest_days"), 1);
+  EXPECT_EQ(metric(first_missing, "archive_days"), 1);
+  // Recent days not published yet: the archive, then REST from where it ended.
+  replay::ServerOptions recent;
+  recent.vision.published_until_ms = 1723161599999;  // 2024-08-08 is published, 08-09 is not
+  auto late = run(config("BTCUSDT", "api_trades", "2024-08-08:2024-08-09", "auto"), recent);
+  EXPECT_EQ(late.exit_code, 0);
+  EXPECT_EQ(late.records, expected);
+  EXPECT_EQ(metric(late, "rest_days"), 1);
+  // The candles' seam, by open time, the same way.
+  const auto candles = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28")).records;
+  replay::ServerOptions second_missing;
+  second_missing.vision.missing = {"ADABTC-1m-2021-11-28.zip"};
+  auto c = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28", "auto"), second_missing);
+  EXPECT_EQ(c.records, candles);
+  // archive (not auto): a missing day is an error that names it.
+  auto strict = run(config("BTCUSDT", "api_trades", "2024-08-08:2024-08-09", "archive"), missing);
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_NE(std::string(strict.events.back().at("error_message").as_string())
+                .find("no BTCUSDT-trades-2024-08-08.zip"),
+            std::string::npos);
 }
 
 TEST_F(HistoricalTest, UnknownSymbolIsAnErrorEventAndExitOne) {

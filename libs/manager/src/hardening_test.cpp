@@ -107,6 +107,7 @@ class ManagerProgram : public ::testing::Test {
              {"STREAMFORGE_BIN_DIR", SF_BIN_DIR},
              {"BINANCE_API_URL", replay_->rest_url()},
              {"BINANCE_WS_URL", replay_->ws_url()},
+             {"BINANCE_VISION_URL", replay_->rest_url()},
              {"TELEMETRY_INTERVAL", "0.5"},
              {"STOP_GRACE_SECONDS", "5"},
              {"PATH", "/usr/bin:/bin"}};
@@ -179,8 +180,7 @@ TEST_F(ManagerProgram, ListensOnLoopbackByDefaultAndWarnsWhenExposedWithoutAToke
 // #13: config-error lines quoted secrets back (KAFKA_PROPERTIES, URLs with a password), and the
 // manager showed a failed job's last line as its error_message.
 TEST_F(ManagerProgram, AConfigErrorNeverPrintsTheSecretItQuotes) {
-  for (const auto& [var, value] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [var, value] : std::vector<std::pair<std::string, std::string>>{
            {"KAFKA_PROPERTIES", "sasl.password=hunter2;bad"},
            {"ARANGO_URL", "ftp://root:hunter2@arango:8529"}}) {
     process::SpawnOptions o;
@@ -264,15 +264,14 @@ TEST_F(ManagerProgram, BrowserAttacksAreRefusedBeforeAnythingStarts) {
       R"({"symbol":"ADABTC","type":"api_candles_1m","time_range":"2021-11-27:2021-11-28"})";
   EXPECT_EQ(raw(m.port, post("/queues/start", queue, "Content-Type: text/plain\r\n")).status, 415);
   EXPECT_EQ(raw(m.port, post("/queues/start", queue, "")).status, 415);
-  EXPECT_EQ(
-      raw(m.port, post("/queues/stop?queue_id=x", "",
-                       "Content-Type: application/x-www-form-urlencoded\r\n"))
-          .status,
-      415);
-  const std::string evil = "Origin: http://evil.example\r\n";
-  EXPECT_EQ(raw(m.port, post("/queues/start", queue, evil + "Content-Type: application/json\r\n"))
+  EXPECT_EQ(raw(m.port, post("/queues/stop?queue_id=x", "",
+                             "Content-Type: application/x-www-form-urlencoded\r\n"))
                 .status,
-            403);
+            415);
+  const std::string evil = "Origin: http://evil.example\r\n";
+  EXPECT_EQ(
+      raw(m.port, post("/queues/start", queue, evil + "Content-Type: application/json\r\n")).status,
+      403);
   EXPECT_EQ(raw(m.port, get("/queues", evil)).status, 403);
   // Cross-site WebSocket hijacking.
   const std::string upgrade =
@@ -284,8 +283,8 @@ TEST_F(ManagerProgram, BrowserAttacksAreRefusedBeforeAnythingStarts) {
   EXPECT_EQ(raw(m.port, ws_get(upgrade + evil), 1000).status, 403);
   EXPECT_EQ(raw(m.port, ws_get(upgrade), 1000).status, 101);
   // DNS rebinding: a name that is not ours.
-  EXPECT_EQ(raw(m.port, "GET /queues HTTP/1.1\r\nHost: attacker.example:" +
-                            std::to_string(m.port) + "\r\nConnection: close\r\n\r\n")
+  EXPECT_EQ(raw(m.port, "GET /queues HTTP/1.1\r\nHost: attacker.example:" + std::to_string(m.port) +
+                            "\r\nConnection: close\r\n\r\n")
                 .status,
             421);
   // What is allowed: the server's own origin (its /docs page), a listed origin, no origin.
@@ -335,8 +334,9 @@ TEST_F(ManagerProgram, RandomMethodsDoNotGrowTheMetrics) {
   auto m = start();
   for (int i = 0; i < 300; ++i) {
     (void)raw(m.port,
-              "FOO" + std::to_string(i) + " /queues HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              "Connection: close\r\n\r\n",
+              "FOO" + std::to_string(i) +
+                  " /queues HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Connection: close\r\n\r\n",
               1000);
   }
   Reply metrics = raw(m.port, get("/metrics"));

@@ -65,6 +65,7 @@ class ManagerTest : public ::testing::Test {
     cfg_.worker_bootstrap = kafka_.bootstrap_servers();
     cfg_.binance_api_url = replay_->rest_url();
     cfg_.binance_ws_url = replay_->ws_url();
+    cfg_.binance_vision_url = replay_->rest_url();
     cfg_.telemetry_interval = "0.5";
     cfg_.store.sqlite.path = (dir_ / "state.db").string();
     cfg_.stop_grace = 5s;

@@ -88,6 +88,7 @@ std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
   c.ca_path = env("CA_PATH").value_or("");
   c.binance_api_url = env("BINANCE_API_URL").value_or(c.binance_api_url);
   c.binance_ws_url = env("BINANCE_WS_URL").value_or(c.binance_ws_url);
+  c.binance_vision_url = env("BINANCE_VISION_URL").value_or(c.binance_vision_url);
   c.telemetry_interval = env("TELEMETRY_INTERVAL").value_or(c.telemetry_interval);
   c.worker_env = parse_kv_list(env("WORKER_ENV").value_or(""));
   auto store = store::store_settings_from_env(env);
@@ -265,6 +266,7 @@ struct QueueManager::Impl {
     e["QUEUE_EVENTS_TOPIC"] = cfg.events_topic;
     e["BINANCE_API_URL"] = cfg.binance_api_url;
     e["BINANCE_WS_URL"] = cfg.binance_ws_url;
+    e["BINANCE_VISION_URL"] = cfg.binance_vision_url;
     e["TELEMETRY_INTERVAL"] = cfg.telemetry_interval;
     if (!cfg.ca_path.empty()) e["CA_PATH"] = cfg.ca_path;
     if (!j.plan.interval.empty() && j.plan.target != "gnn-trainer") e["INTERVAL"] = j.plan.interval;

@@ -270,14 +270,52 @@ struct HttpClient::Impl {
     return ok_status();
   }
 
+  template <class Message>
+  static void copy_headers(const Message& res, HttpResponse& out) {
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string(f.value());
+    }
+  }
+
+  // The answer's body streamed into in.body_file (an archive of hundreds of MB never in memory).
+  template <class Stream>
+  Result<HttpResponse> download(Stream& s, const HttpRequest& in, const std::string& target,
+                                std::chrono::steady_clock::time_point deadline,
+                                const std::shared_ptr<OpState>& op) {
+    http::response_parser<http::file_body> parser;
+    parser.body_limit(in.body_file_limit);
+    beast::error_code fec;
+    parser.get().body().open(in.body_file.c_str(), beast::file_mode::write, fec);
+    if (fec) return make_error("cannot write " + in.body_file + ": " + fec.message());
+    op->done = false;
+    http::async_read(s, buffer, parser, [op](beast::error_code e, size_t) {
+      op->ec = e;
+      op->done = true;
+    });
+    if (!run_until(ioc, op->done, deadline) || op->ec) {
+      abandon(ioc, s, op);
+      return net_error("downloading " + target + " into " + in.body_file,
+                       op->ec ? op->ec : asio::error::timed_out);
+    }
+    auto res = parser.release();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    copy_headers(res, out);
+    res.body().close();
+    if (!res.keep_alive()) reset();
+    return out;
+  }
+
   template <class Stream>
   Result<HttpResponse> exchange(Stream& s, const HttpRequest& in, const std::string& target,
                                 std::chrono::steady_clock::time_point deadline) {
     http::request<http::string_body> req{http::string_to_verb(in.method), target, 11};
     req.set(http::field::host, url.host);
     req.set(http::field::user_agent, options.user_agent);
-    req.set(http::field::accept, "application/json");
-    req.set(http::field::accept_encoding, "gzip");
+    req.set(http::field::accept, in.body_file.empty() ? "application/json" : "*/*");
+    if (in.body_file.empty()) req.set(http::field::accept_encoding, "gzip");
     for (const auto& [k, v] : in.headers) req.set(k, v);
     if (!in.body.empty() || in.method != "GET") {
       req.set(http::field::content_type, in.content_type);
@@ -296,6 +334,7 @@ struct HttpClient::Impl {
       return net_error("sending " + in.method + " " + target,
                        op->ec ? op->ec : asio::error::timed_out);
     }
+    if (!in.body_file.empty()) return download(s, in, target, deadline, op);
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
     op->done = false;
@@ -312,11 +351,7 @@ struct HttpClient::Impl {
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     out.body = std::move(res.body());
-    for (const auto& f : res) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(f.value());
-    }
+    copy_headers(res, out);
     if (!res.keep_alive()) reset();
     if (out.header("content-encoding") == "gzip") {
       auto plain = gunzip(out.body);
@@ -386,7 +421,8 @@ Result<HttpResponse> HttpClient::request(const HttpRequest& in) {
   }
   const std::string full = d.url.path + in.target;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const auto deadline = std::chrono::steady_clock::now() + d.options.timeout;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          (in.timeout.count() > 0 ? in.timeout : d.options.timeout);
     const bool reused = d.connected();
     if (!reused) {
       if (auto st = d.connect(deadline); !st) return st.error();

@@ -220,3 +220,37 @@ TEST(Captures, VisionCsvDays) {
 
 }  // namespace
 }  // namespace sf::records
+
+namespace sf::records {
+namespace {
+
+TEST(VisionTrades, RowsInMillisecondsAndMicrosecondsParseTheSame) {
+  // The real 2017 file's first row, and the same trade as a 2025 file (microseconds) would say it.
+  auto ms = parse_vision_trade_row(
+      "0,4261.48000000,0.10000000,426.14800000,1502942428322,True,True", "BTCUSDT");
+  auto us = parse_vision_trade_row(
+      "0,4261.48000000,0.10000000,426.14800000,1502942428322000,True,True\r\n", "BTCUSDT");
+  ASSERT_TRUE(ms.ok()) << ms.error().message;
+  ASSERT_TRUE(us.ok()) << us.error().message;
+  EXPECT_EQ(*ms, *us);
+  EXPECT_EQ(ms->timestamp, 1502942428322);
+  EXPECT_TRUE(ms->is_buyer_maker);
+  EXPECT_EQ(ms->price.str(), "4261.48");
+  EXPECT_FALSE(parse_vision_trade_row("1,4261.48,0.1,1,1502942432285,maybe,True", "X").ok());
+  EXPECT_FALSE(parse_vision_trade_row("x,1,1,1,1,True,True", "X").ok());
+  EXPECT_FALSE(parse_vision_trade_row("1,2,3", "X").ok());
+  EXPECT_TRUE(is_vision_header("id,price,qty,quote_qty,time,is_buyer_maker,is_best_match"));
+  EXPECT_FALSE(is_vision_header("0,4261.48000000"));
+  // Every row of the real file parses, ids contiguous.
+  std::ifstream in(std::string(SF_DATA_DIR) + "/vision/BTCUSDT-trades-2017-08-17.csv");
+  int64_t next = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto t = parse_vision_trade_row(line, "BTCUSDT");
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_EQ(t->trade_id, next++);
+  }
+  EXPECT_GT(next, 1000);
+}
+
+}  // namespace
+}  // namespace sf::records

@@ -802,4 +802,55 @@ Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view sy
   return c;
 }
 
+bool is_vision_header(std::string_view line) {
+  return !line.empty() && (line[0] < '0' || line[0] > '9');
+}
+
+Result<Trade> parse_vision_trade_row(std::string_view line, std::string_view symbol) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  std::string_view cols[7];
+  size_t n = 0, pos = 0;
+  while (n < 7) {
+    const size_t comma = line.find(',', pos);
+    cols[n++] = line.substr(pos, comma == std::string_view::npos ? line.npos : comma - pos);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  if (n < 6) {
+    return make_error("vision trades CSV row has " + std::to_string(n) + " columns, expected 7: '" +
+                      std::string(line.substr(0, 80)) + "'");
+  }
+  auto to_int = [](std::string_view s, int64_t& out) {
+    if (s.empty() || s.size() > 18) return false;
+    int64_t v = 0;
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + (ch - '0');
+    }
+    out = v;
+    return true;
+  };
+  Trade t;
+  t.symbol.assign(symbol);
+  int64_t time = 0;
+  if (!to_int(cols[0], t.trade_id) || !to_int(cols[4], time)) {
+    return make_error("vision trades CSV row: id and time must be integers: '" +
+                      std::string(line.substr(0, 80)) + "'");
+  }
+  t.timestamp = normalize_epoch_ms(time);
+  Error err;
+  if (!set_decimal(t.price, cols[1], "price", err) ||
+      !set_decimal(t.quantity, cols[2], "qty", err)) {
+    return err;
+  }
+  const std::string_view m = cols[5];
+  if (m == "True" || m == "true") {
+    t.is_buyer_maker = true;
+  } else if (m != "False" && m != "false") {
+    return make_error("vision trades CSV row: is_buyer_maker must be True or False: '" +
+                      std::string(line.substr(0, 80)) + "'");
+  }
+  return t;
+}
+
 }  // namespace sf::records

@@ -5,6 +5,7 @@
 
 #include "sf/records/time_range.h"
 #include "sf/replay/dataset.h"
+#include "sf/replay/vision_tree.h"
 
 namespace sf::replay {
 
@@ -140,12 +141,7 @@ Status Dataset::write(const fs::path& dir) const {
         out = std::ofstream(dir / "vision" / (symbol + "-1m-" + day + ".csv"));
         day_open = day;
       }
-      out << c.open_time << ',' << binance_decimal(c.open) << ',' << binance_decimal(c.high) << ','
-          << binance_decimal(c.low) << ',' << binance_decimal(c.close) << ','
-          << binance_decimal(c.volume) << ',' << c.close_time << ','
-          << binance_decimal(c.quote_asset_volume) << ',' << c.number_of_trades << ','
-          << binance_decimal(c.taker_buy_base_asset_volume) << ','
-          << binance_decimal(c.taker_buy_quote_asset_volume) << ",0\n";
+      out << vision_kline_row(c, false);
     }
   }
   return ok_status();

@@ -51,6 +51,7 @@ struct ReplayServer::Impl {
   ServerOptions options;
   std::shared_ptr<Clock> clock;
   RestApi rest;
+  VisionTree vision;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
@@ -63,7 +64,11 @@ struct ReplayServer::Impl {
   std::atomic<int64_t> ws_connections{0}, ws_messages{0}, ws_drops{0};
 
   Impl(std::shared_ptr<const Dataset> d, ServerOptions o, std::shared_ptr<Clock> c)
-      : data(std::move(d)), options(o), clock(c), rest(data, live_rest(o, *c), c) {}
+      : data(std::move(d)),
+        options(o),
+        clock(c),
+        rest(data, live_rest(o, *c), c),
+        vision(data, o.vision) {}
 
   // With paced streams, REST shows the same live market: trades only up to its now.
   static RestOptions live_rest(const ServerOptions& o, Clock& clock) {
@@ -108,7 +113,8 @@ struct ReplayServer::Impl {
       }
       beast::error_code ignored;
       rr.client = stream.socket().remote_endpoint(ignored).address().to_string();
-      RestResponse r = rest.handle(rr);
+      // /data/...: the bulk archive (data.binance.vision), served beside the REST API.
+      RestResponse r = rr.path.rfind("/data/", 0) == 0 ? vision.serve(rr.path) : rest.handle(rr);
       if (options.slow_ms > 0) {
         asio::steady_timer t(io, std::chrono::milliseconds(options.slow_ms));
         co_await t.async_wait(asio::as_tuple(use_awaitable));

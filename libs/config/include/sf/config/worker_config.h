@@ -57,6 +57,9 @@ struct WorkerConfig {
   double binance_weight_share = 0.8;  // BINANCE_WEIGHT_SHARE: share of the weight limit we use
   int binance_max_attempts = 8;       // BINANCE_MAX_ATTEMPTS: tries per page before `error`
   int binance_parallel_pages = 4;     // BINANCE_PARALLEL_PAGES: pages in flight at once
+  // Historical loads (api_*): Binance's bulk archive where it has the data.
+  std::string binance_vision_url = "https://data.binance.vision";  // BINANCE_VISION_URL
+  std::string history_source = "auto";  // BINANCE_HISTORY_SOURCE: auto | archive | rest
   std::chrono::milliseconds telemetry_interval{5000};
   bool debug = false;
 };

@@ -39,6 +39,7 @@ struct ManagerConfig {
   std::string ca_path;
   std::string binance_api_url = "https://api.binance.com";
   std::string binance_ws_url = "wss://stream.binance.com:9443/ws";
+  std::string binance_vision_url = "https://data.binance.vision";
   std::string telemetry_interval = "5";
   std::map<std::string, std::string> worker_env;  // WORKER_ENV="K=V;K=V": anything else
   store::StoreSettings store;                     // where connectors write

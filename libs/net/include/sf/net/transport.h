@@ -46,6 +46,11 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // e.g. {"Authorization", "Basic ..."}
   std::string content_type = "application/json";
   bool idempotent = true;
+  // Set: the response body is streamed into this file (never held in memory; HttpResponse::body
+  // stays empty), at most `body_file_limit` bytes, within `timeout` if set (else the client's).
+  std::string body_file;
+  uint64_t body_file_limit = uint64_t{4} << 30;
+  milliseconds timeout{0};
 };
 
 // Parsed "scheme://host[:port][/base]".

@@ -48,5 +48,10 @@ class BinanceParser {
 // One row of a data.binance.vision klines CSV (12 columns, no header; ms or µs timestamps).
 Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view symbol,
                                       std::string_view interval);
+// One row of a data.binance.vision trades CSV: id, price, qty, quote_qty, time, is_buyer_maker,
+// is_best_match (ms or µs time; True/False or true/false).
+Result<Trade> parse_vision_trade_row(std::string_view line, std::string_view symbol);
+// A CSV header row ("id,price,..." / "open_time,open,..."): some vision files have one.
+bool is_vision_header(std::string_view line);
 
 }  // namespace sf::records

@@ -25,6 +25,7 @@
 #include "sf/core/result.h"
 #include "sf/replay/dataset.h"
 #include "sf/replay/rest_api.h"
+#include "sf/replay/vision_tree.h"
 
 namespace sf::replay {
 
@@ -47,6 +48,7 @@ struct ServerOptions {
   int pong_timeout_ms = 60'000;
   int64_t max_connection_ms = 24LL * 3600 * 1000;
   WsFaults ws;
+  VisionFaults vision;  // the archive under /data/ (vision_tree.h)
 };
 
 struct WsStats {
