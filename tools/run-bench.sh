@@ -9,6 +9,8 @@ build/bin/producer_bench "${PRODUCER_N:-300000}"
 echo
 build/bin/loader_bench "${LOADER_CANDLES:-525600}" "${LOADER_PARALLEL:-4}"
 echo
+build/bin/archive_bench "${ARCHIVE_TRADES:-1500000}"
+echo
 build/bin/live_bench "${LIVE_TRADES:-500000}"
 echo
 build/bin/live_latency_bench "${LATENCY_SECONDS:-10}"

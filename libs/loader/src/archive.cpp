@@ -78,9 +78,9 @@ class Fetcher {
       if (!sum) return sum.error();
       if (sum->status == 404 || sum->status == 403) return std::optional<std::string>();
       if (sum->status != 200) {
-        return make_error("the archive answered " + std::to_string(sum->status) + " for " + path +
-                              ".CHECKSUM",
-                          true);
+        return make_error(
+            "the archive answered " + std::to_string(sum->status) + " for " + path + ".CHECKSUM",
+            true);
       }
       auto expected = vision::parse_checksum(sum->body);
       if (!expected) return expected.error();
@@ -143,7 +143,8 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
   int64_t rest_from = -1, rest_to = -1;  // days waiting for REST, in order
   auto run_rest = [&]() -> Status {
     if (rest_from < 0) return ok_status();
-    const records::TimeRange part{std::max(rest_from, range.start_ms), std::min(rest_to, range.end_ms)};
+    const records::TimeRange part{std::max(rest_from, range.start_ms),
+                                  std::min(rest_to, range.end_ms)};
     rest_days += (rest_to - rest_from + 1) / kDay;
     lg.info("{} to {}: REST", day_text(part.start_ms), day_text(part.end_ms));
     rest_from = -1;
@@ -186,8 +187,8 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
         continue;
       }
       if (strict) {
-        return make_error("the archive has no " + vision::file_name(cfg.symbol, what, s.period,
-                                                                      s.from) +
+        return make_error("the archive has no " +
+                          vision::file_name(cfg.symbol, what, s.period, s.from) +
                           " (BINANCE_HISTORY_SOURCE=archive; auto would load that day from REST)");
       }
       lg.info("{}: not in the archive", day_text(s.from));
@@ -205,8 +206,7 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
         if (t->trade_id < cursor) return ok_status();
         if (cursor >= 0 && t->trade_id > cursor) {
           return make_error(path + " goes on at trade id " + std::to_string(t->trade_id) +
-                            " after " + std::to_string(cursor - 1) +
-                            ": refusing to leave a gap");
+                            " after " + std::to_string(cursor - 1) + ": refusing to leave a gap");
         }
         cursor = t->trade_id + 1;
         if (t->timestamp < range.start_ms || t->timestamp > range.end_ms) return ok_status();
@@ -215,8 +215,7 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
         if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t->timestamp); !st) {
           return st;
         }
-        ctx.progress.done =
-            std::min(ctx.progress.expected.load(), t->timestamp - range.start_ms);
+        ctx.progress.done = std::min(ctx.progress.expected.load(), t->timestamp - range.start_ms);
       } else {
         auto c = records::parse_vision_kline_row(line, cfg.symbol, what);
         if (!c) return make_error(path + ": " + c.error().message);
@@ -237,7 +236,8 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
     if (!published) return published;
     ++archive_files;
     archive_days += (s.to - s.from + 1) / kDay;
-    lg.info("{}: archive ({} file, checksum verified, {} records)", vision::file_name(cfg.symbol, what, s.period, s.from),
+    lg.info("{}: archive ({} file, checksum verified, {} records)",
+            vision::file_name(cfg.symbol, what, s.period, s.from),
             s.period == vision::Period::monthly ? "monthly" : "daily", rows);
     ctx.set_metric("archive_days", static_cast<double>(archive_days));
     ctx.set_metric("archive_files", static_cast<double>(archive_files));

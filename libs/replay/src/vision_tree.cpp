@@ -15,9 +15,10 @@ constexpr int64_t k2025 = 1735689600000;  // the archive's spot files switch to 
 RestResponse not_found(const std::string& path) {
   RestResponse r;
   r.status = 404;
-  r.body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The "
-           "specified key does not exist.</Message><Key>" +
-           path.substr(1) + "</Key></Error>";
+  r.body =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The "
+      "specified key does not exist.</Message><Key>" +
+      path.substr(1) + "</Key></Error>";
   r.headers = {{"Content-Type", "application/xml"}};
   return r;
 }
@@ -142,14 +143,15 @@ RestResponse VisionTree::serve(const std::string& path) {
   if (it == zips_.end()) it = zips_.emplace(file, build(file)).first;
   // The path must be the one the archive would use for this file.
   auto p = parse_name(file);
-  if (!it->second || !p || path.rfind(vision::file_path(p->symbol, p->what, p->period, p->at_ms), 0) != 0) {
+  if (!it->second || !p ||
+      path.rfind(vision::file_path(p->symbol, p->what, p->period, p->at_ms), 0) != 0) {
     return not_found(path);
   }
   RestResponse r;
   if (checksum) {
     std::string hash = vision::sha256_hex(*it->second);
-    if (auto bad = faults_.bad_checksum.find(file); bad != faults_.bad_checksum.end() &&
-                                                    bad->second > 0) {
+    if (auto bad = faults_.bad_checksum.find(file);
+        bad != faults_.bad_checksum.end() && bad->second > 0) {
       --bad->second;
       hash = vision::sha256_hex(hash);  // a well-formed hash of something else
     }

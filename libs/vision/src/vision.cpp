@@ -155,8 +155,7 @@ Status for_each_line(const std::string& path,
     if (n == 0) break;
     std::string_view chunk(buf.data(), static_cast<size_t>(n));
     size_t start = 0;
-    for (size_t nl = chunk.find('\n'); nl != std::string_view::npos;
-         nl = chunk.find('\n', start)) {
+    for (size_t nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n', start)) {
       std::string_view line = chunk.substr(start, nl - start);
       if (!carry.empty()) {
         carry.append(line);

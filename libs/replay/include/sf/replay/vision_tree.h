@@ -18,10 +18,10 @@
 namespace sf::replay {
 
 struct VisionFaults {
-  std::set<std::string> missing;             // file names answered 404 (a day never published)
-  std::map<std::string, int> corrupt;        // name -> fetches served damaged bytes
-  std::map<std::string, int> bad_checksum;   // name -> .CHECKSUM fetches with a wrong hash
-  int64_t published_until_ms = INT64_MAX;    // files of periods ending later: not yet published
+  std::set<std::string> missing;            // file names answered 404 (a day never published)
+  std::map<std::string, int> corrupt;       // name -> fetches served damaged bytes
+  std::map<std::string, int> bad_checksum;  // name -> .CHECKSUM fetches with a wrong hash
+  int64_t published_until_ms = INT64_MAX;   // files of periods ending later: not yet published
 };
 
 class VisionTree {

@@ -35,7 +35,8 @@ Result<std::string> parse_checksum(std::string_view text);
 Result<std::string> make_zip(const std::string& name, std::string_view content);
 // Every line of the (first) file inside the zip at `path`, streamed; `on_line` may stop the read
 // with an Error. A damaged zip is an Error naming the file.
-Status for_each_line(const std::string& path, const std::function<Status(std::string_view)>& on_line);
+Status for_each_line(const std::string& path,
+                     const std::function<Status(std::string_view)>& on_line);
 // Reads the whole zip through (its CRC checked), publishing nothing: true when it is sound.
 Status check_zip(const std::string& path);
 
