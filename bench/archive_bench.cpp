@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   }
   const std::string bootstrap = cluster->bootstrap_servers();
   // The replay makes the day's zip on the first request: made before anything is timed.
-  const std::string path = sf::vision::file_path("BENCHUSDT", "trades", sf::vision::Period::daily, day);
+  const std::string path =
+      sf::vision::file_path("BENCHUSDT", "trades", sf::vision::Period::daily, day);
   auto http = sf::net::HttpClient::create(server->rest_url()).value();
   auto sum = http->get(path + ".CHECKSUM").value();
   if (sum.status != 200) {
@@ -67,8 +68,10 @@ int main(int argc, char** argv) {
   const auto rest = load("rest", "rest");
   const auto rest_requests = server->rest_stats().requests - mid;
   if (archive.code != 0 || rest.code != 0) {
-    std::fprintf(stderr, "archive_bench: a load failed (archive %d, rest %d); see /tmp/archive_bench-*.log\n",
-                 archive.code, rest.code);
+    std::fprintf(
+        stderr,
+        "archive_bench: a load failed (archive %d, rest %d); see /tmp/archive_bench-*.log\n",
+        archive.code, rest.code);
     return 1;
   }
   // At Binance's budget: weight 25 per historicalTrades page of 1,000, 6,000 weight a minute.
@@ -78,16 +81,18 @@ int main(int argc, char** argv) {
   std::printf("  archive  %7.2f s  %10.0f trades/s  peak RSS %6.1f MiB  REST requests %lld\n",
               archive.seconds, n / archive.seconds, archive.peak_kib / 1024.0,
               static_cast<long long>(mid - before));
-  std::printf("  REST     %7.2f s  %10.0f trades/s  peak RSS %6.1f MiB  (loopback, no weight "
-              "limit; %lld requests)\n",
-              rest.seconds, n / rest.seconds, rest.peak_kib / 1024.0,
-              static_cast<long long>(rest_requests));
-  std::printf("  REST at the real weight budget     %7.0f s (computed: %d pages x 25 / 6000 a min)\n",
-              budget_s, (n + 999) / 1000);
-  std::printf("  ratios: archive/ceiling %.2f, REST(loopback)/archive time %.2f, "
-              "REST(budget)/archive time %.0f\n",
-              (n / archive.seconds) / ceiling, rest.seconds / archive.seconds,
-              budget_s / archive.seconds);
+  std::printf(
+      "  REST     %7.2f s  %10.0f trades/s  peak RSS %6.1f MiB  (loopback, no weight "
+      "limit; %lld requests)\n",
+      rest.seconds, n / rest.seconds, rest.peak_kib / 1024.0,
+      static_cast<long long>(rest_requests));
+  std::printf(
+      "  REST at the real weight budget     %7.0f s (computed: %d pages x 25 / 6000 a min)\n",
+      budget_s, (n + 999) / 1000);
+  std::printf(
+      "  ratios: archive/ceiling %.2f, REST(loopback)/archive time %.2f, "
+      "REST(budget)/archive time %.0f\n",
+      (n / archive.seconds) / ceiling, rest.seconds / archive.seconds, budget_s / archive.seconds);
   std::printf("  aims: >= 1,000,000 trades/s from the archive, peak RSS <= 32 MiB\n");
   return 0;
 }

@@ -108,7 +108,29 @@ class KubernetesLauncher final : public Launcher {
   Result<Launched> launch(const LaunchSpec& spec) override {
     auto r = call("POST", base() + "/jobs", job_manifest(o_, spec));
     if (!r) return r.error();
-    if (r->status != 201 && r->status != 200 && r->status != 409) {
+    if (r->status == 409) {
+      // A Job of that name exists: ours only when its labels say it belongs to this queue (a
+      // manager restarted while it ran); another queue's Job is never adopted.
+      auto existing = call("GET", base() + "/jobs/" + spec.job_name, "");
+      if (!existing) return existing.error();
+      std::string owner;
+      json::error_code ec;
+      auto v = json::parse(existing->body, ec);
+      if (!ec && v.is_object()) {
+        if (auto* m = v.as_object().if_contains("metadata"); m && m->is_object()) {
+          if (auto* l = m->as_object().if_contains("labels"); l && l->is_object()) {
+            if (auto* q = l->as_object().if_contains("streamforge/queue-id"); q && q->is_string()) {
+              owner = std::string(q->as_string());
+            }
+          }
+        }
+      }
+      if (existing->status != 200 || owner != k8s_value(spec.queue_id)) {
+        return make_error("a Job named " + spec.job_name + " already exists and belongs to " +
+                          (owner.empty() ? std::string("no StreamForge queue") : "queue " + owner) +
+                          ", not " + spec.queue_id + ": it is not adopted");
+      }
+    } else if (r->status != 201 && r->status != 200) {
       return make_error("the Kubernetes API refused Job " + spec.job_name + ": " + status_text(*r));
     }
     std::lock_guard lock(mu_);

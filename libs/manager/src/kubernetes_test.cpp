@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "sf/config/env.h"
 #include "sf/manager/launcher.h"
+#include "sf/manager/service.h"
 #include "sf/manager/testing/fake_kube.h"
 
 namespace sf::manager {
@@ -59,8 +61,45 @@ TEST(Kubernetes, JobsAreCreatedWithTheManifestTheSpecAsks) {
       ca = e.at("value").as_string() == "/etc/streamforge/ca/ca.crt";
   }
   EXPECT_TRUE(ca);
-  // Launching the same Job again (a manager restart) is not an error: 409 AlreadyExists.
+  // Launching the same Job again (a manager restart) is not an error: 409 AlreadyExists, and
+  // the existing Job's queue-id label is this queue's.
   EXPECT_TRUE(l->launch(spec("sf-abcdef-loader-producer-api-candles-5m")).ok());
+  // Another queue whose job name collides (review #10) does not adopt that Job.
+  auto other = spec("sf-abcdef-loader-producer-api-candles-5m");
+  other.queue_id = "wf-historical-20240701-abcdef";
+  auto refused = l->launch(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("belongs to queue wf-historical-20240601-abcdef"),
+            std::string::npos)
+      << refused.error().message;
+}
+
+TEST(Kubernetes, WorkerSecretsReachJobsOnlyAsSecretKeyRefs) {
+  auto cfg = manager_config_from_env(config::map_env(
+      {{"KAFKA_BOOTSTRAP_SERVERS", "k:9092"},
+       {"WORKER_SECRETS", "BINANCE_API_KEY=binance/api-key;BINANCE_API_SECRET=binance/api-secret"},
+       {"BINANCE_API_KEY", "key-never-in-a-manifest"}}));
+  ASSERT_TRUE(std::holds_alternative<ManagerConfig>(cfg));
+  const auto& secrets = std::get<ManagerConfig>(cfg).worker_secrets;
+  ASSERT_EQ(secrets.size(), 2u);
+  EXPECT_EQ(secrets.at("BINANCE_API_KEY").secret, "binance");
+  EXPECT_EQ(secrets.at("BINANCE_API_KEY").key, "api-key");
+  EXPECT_EQ(secrets.at("BINANCE_API_KEY").value, "key-never-in-a-manifest");  // local jobs
+  for (const char* bad : {"BINANCE_API_KEY=binance", "BINANCE_API_KEY=/k", "lower=s/k"}) {
+    auto e = manager_config_from_env(
+        config::map_env({{"KAFKA_BOOTSTRAP_SERVERS", "k:9092"}, {"WORKER_SECRETS", bad}}));
+    ASSERT_TRUE(std::holds_alternative<config::ConfigError>(e)) << bad;
+    EXPECT_NE(std::get<config::ConfigError>(e).message.find("VAR=secret/key"), std::string::npos);
+  }
+  // In a Job: a secretKeyRef, the value nowhere.
+  testing::FakeKube fake;
+  auto l = make_kubernetes_launcher(options(fake));
+  auto s = spec("sf-abcdef-loader-producer-api-trades");
+  s.secrets["BINANCE_API_KEY"] = secrets.at("BINANCE_API_KEY");
+  ASSERT_TRUE(l->launch(s).ok());
+  const std::string m = fake.manifest("sf-abcdef-loader-producer-api-trades");
+  EXPECT_EQ(m.find("key-never-in-a-manifest"), std::string::npos);
+  EXPECT_NE(m.find(R"("secretKeyRef":{"name":"binance","key":"api-key"})"), std::string::npos) << m;
 }
 
 TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {

@@ -60,6 +60,7 @@ int queue_manager_main(int, char**) {
   log::add_secret(cfg.kafka_password_producer.value);
   log::add_secret(cfg.kafka_password_consumer.value);
   log::add_secret(cfg.arango_password.value);
+  for (const auto& [var, ref] : cfg.worker_secrets) log::add_secret(ref.value);
 
   auto port = config::int_var(env, "PORT", 8000, 0, 65535, "port number");
   if (auto* e = std::get_if<config::ConfigError>(&port)) config::exit_with_config_error(*e);

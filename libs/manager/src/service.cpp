@@ -31,6 +31,14 @@ std::string quote(const std::string& s) {
   return json::serialize(json::value(s));
 }
 
+bool valid_env_name(const std::string& v) {
+  if (v.empty() || std::isdigit(static_cast<unsigned char>(v[0]))) return false;
+  return std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isupper(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
 std::map<std::string, std::string> parse_kv_list(const std::string& text) {
   std::map<std::string, std::string> out;
   size_t i = 0;
@@ -91,6 +99,17 @@ std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
   c.binance_vision_url = env("BINANCE_VISION_URL").value_or(c.binance_vision_url);
   c.telemetry_interval = env("TELEMETRY_INTERVAL").value_or(c.telemetry_interval);
   c.worker_env = parse_kv_list(env("WORKER_ENV").value_or(""));
+  for (const auto& [var, ref] : parse_kv_list(env("WORKER_SECRETS").value_or(""))) {
+    const size_t slash = ref.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == ref.size() ||
+        !valid_env_name(var)) {
+      return config::ConfigError{"WORKER_SECRETS",
+                                 "config error: WORKER_SECRETS entry '" + var + "=" + ref +
+                                     "' is invalid: expected VAR=secret/key;VAR=secret/key, e.g. "
+                                     "BINANCE_API_KEY=binance/api-key"};
+    }
+    c.worker_secrets[var] = {ref.substr(0, slash), ref.substr(slash + 1), env(var).value_or("")};
+  }
   auto store = store::store_settings_from_env(env);
   if (!store) return config::ConfigError{"ARANGO_URL", store.error().message};
   c.store = *store;
@@ -255,6 +274,7 @@ struct QueueManager::Impl {
     s.type = j.plan.type;
     auto& e = s.env;
     e = cfg.worker_env;
+    for (const auto& [var, ref] : cfg.worker_secrets) s.secrets[var] = ref;
     e["QUEUE_ID"] = q.id;
     e["SYMBOL"] = q.symbol;
     e["TYPE"] = j.plan.type;

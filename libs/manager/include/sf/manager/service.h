@@ -42,7 +42,10 @@ struct ManagerConfig {
   std::string binance_vision_url = "https://data.binance.vision";
   std::string telemetry_interval = "5";
   std::map<std::string, std::string> worker_env;  // WORKER_ENV="K=V;K=V": anything else
-  store::StoreSettings store;                     // where connectors write
+  // WORKER_SECRETS="VAR=secret/key;...": secrets every job gets, in Kubernetes as secretKeyRef
+  // (never a plain value in a manifest), locally from the manager's own VAR.
+  std::map<std::string, SecretRef> worker_secrets;
+  store::StoreSettings store;  // where connectors write
   SecretRef arango_password;
   std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
   std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
