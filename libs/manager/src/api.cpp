@@ -15,6 +15,7 @@
 
 #include "sf/core/clock.h"
 #include "sf/log/log.h"
+#include "sf/net/guard.h"
 #include "sf/net/http_server.h"
 
 namespace sf::manager {
@@ -81,22 +82,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// "host:port", "[::1]:8000", "host" -> the host name, lower case, without brackets.
-std::string host_name(const std::string& authority) {
-  std::string a = lower(authority);
-  if (!a.empty() && a.front() == '[') {
-    const size_t close = a.find(']');
-    return close == std::string::npos ? a : a.substr(1, close - 1);
-  }
-  const size_t colon = a.find(':');
-  return colon == std::string::npos ? a : a.substr(0, colon);
-}
-
-bool ip_literal(const std::string& h) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
-}
-
 // Equal strings in a time that says nothing about where they differ (or their lengths).
 bool same_secret(std::string_view a, std::string_view b) {
   unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
@@ -145,43 +130,11 @@ struct ApiServer::Impl {
     return p == "/health/live" || p == "/health/ready" || p == "/health/startup";
   }
 
-  bool host_allowed(const net::ServerRequest& r) const {
-    const std::string authority = r.header("host");
-    if (authority.empty()) return true;  // HTTP/1.0: no name to check, and no browser sends it
-    const std::string h = host_name(authority);
-    if (h == "localhost" || ip_literal(h) || h == lower(options.host)) return true;
-    for (const auto& a : options.allowed_hosts) {
-      if (a == "*" || lower(a) == h) return true;
-    }
-    return false;
-  }
-
-  bool origin_allowed(const net::ServerRequest& r) const {
-    const std::string origin = lower(r.header("origin"));
-    if (origin.empty()) return true;  // not a browser's cross-origin request
-    for (const auto& a : options.allowed_origins) {
-      if (a == "*" || lower(a) == origin) return true;
-    }
-    // The server's own pages (/docs): the origin is this very host and port.
-    const size_t scheme = origin.find("://");
-    return scheme != std::string::npos && origin.substr(scheme + 3) == lower(r.header("host"));
-  }
-
   // Everything that can refuse a request from its head alone, in this order: 421, 403, 415, 401.
   std::optional<net::ServerResponse> gate(const net::ServerRequest& r) const {
-    if (!host_allowed(r)) {
-      return refusal(421, "Host '" + r.header("host") +
-                              "' is not served here; an operator adds it to ALLOWED_HOSTS");
-    }
-    if (!origin_allowed(r)) {
-      return refusal(403, "requests from the web origin '" + r.header("origin") +
-                              "' are refused; an operator adds it to ALLOWED_ORIGINS");
-    }
-    if (r.method == "POST") {
-      const std::string type = lower(r.header("content-type"));
-      if (type.rfind("application/json", 0) != 0) {
-        return refusal(415, "send the request as JSON: Content-Type: application/json");
-      }
+    if (auto no = net::check_browser_request(
+            r, {options.host, options.allowed_hosts, options.allowed_origins})) {
+      return refusal(no->status, no->message);
     }
     const bool mutating = r.method == "POST";
     if ((mutating || (options.token_for_reads && !health_probe(r.path))) && !authorized(r)) {

@@ -11,25 +11,12 @@
 #include "sf/manager/api.h"
 #include "sf/manager/launcher.h"
 #include "sf/manager/service.h"
+#include "sf/net/guard.h"
 #include "sf/worker/stop.h"
 
 namespace sf::manager {
 
 namespace {
-
-std::vector<std::string> comma_list(const std::string& text) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= text.size()) {
-    const size_t j = std::min(text.find(',', i), text.size());
-    std::string item = text.substr(i, j - i);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) out.push_back(item);
-    i = j + 1;
-  }
-  return out;
-}
 
 bool loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -71,8 +58,8 @@ int queue_manager_main(int, char**) {
   api.api_token = env("API_TOKEN").value_or("");
   log::add_secret(api.api_token);
   api.token_for_reads = env("API_TOKEN_FOR_READS").value_or("0") == "1";
-  api.allowed_hosts = comma_list(env("ALLOWED_HOSTS").value_or(""));
-  api.allowed_origins = comma_list(env("ALLOWED_ORIGINS").value_or(""));
+  api.allowed_hosts = net::comma_list(env("ALLOWED_HOSTS").value_or(""));
+  api.allowed_origins = net::comma_list(env("ALLOWED_ORIGINS").value_or(""));
   auto max_conn = config::int_var(env, "MAX_CONNECTIONS", 1024, 16, 1'000'000, "connections");
   if (auto* e = std::get_if<config::ConfigError>(&max_conn)) config::exit_with_config_error(*e);
   api.max_connections = static_cast<size_t>(std::get<int64_t>(max_conn));

@@ -7,6 +7,7 @@
 
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
+#include "sf/net/guard.h"
 #include "sf/viz/visualizer.h"
 #include "sf/worker/runtime.h"
 
@@ -33,6 +34,8 @@ std::variant<VisualizerOptions, config::ConfigError> visualizer_options_from_env
     const config::EnvLookup& env) {
   VisualizerOptions o;
   o.host = env("HOST").value_or("127.0.0.1");
+  o.allowed_hosts = net::comma_list(env("ALLOWED_HOSTS").value_or(""));
+  o.allowed_origins = net::comma_list(env("ALLOWED_ORIGINS").value_or(""));
   auto port = config::int_var(env, "PORT", 8001, 0, 65535, "");
   if (auto* e = std::get_if<config::ConfigError>(&port)) return *e;
   o.port = static_cast<uint16_t>(std::get<int64_t>(port));

@@ -11,6 +11,7 @@
 
 #include "fanout.h"
 #include "sf/log/log.h"
+#include "sf/net/guard.h"
 #include "sf/net/http_server.h"
 #include "sf/net/transport.h"
 #include "sf/viz/data.h"
@@ -292,6 +293,16 @@ Result<std::unique_ptr<Visualizer>> Visualizer::start(const VisualizerOptions& o
   so.ws_max_queued = o.client_queue;
   so.ws_drop_oldest = true;
   so.server_name = "streamforge-visualizer";
+  // Before a byte of the body: browser-safety (the POST routes forward the platform's token).
+  so.on_head = [self](const net::ServerRequest& head) {
+    net::HeadDecision d;
+    if (auto no = net::check_browser_request(
+            head, {self->o.host, self->o.allowed_hosts, self->o.allowed_origins})) {
+      d.answer = respond(no->status, error_json(no->message));
+    }
+    return d;
+  };
+  so.error_body = [](int, const std::string& message) { return error_json(message); };
   net::WsHandler ws;
   ws.accept = [self](const net::ServerRequest& r, net::ServerResponse& reject) {
     if (r.path.rfind("/ws/topic/", 0) == 0) {

@@ -233,8 +233,27 @@ TEST_F(VisualizerTest, QueueCallsGoThroughWithTheManagersTokenOnly) {
   EXPECT_EQ(call("POST", "/api/queues/start", "{}", "ui-token", "text/plain").status, 415);
   EXPECT_EQ(call("POST", "/api/queues/start", R"({"symbol":"BTCUSDT"})", "ui-token").status, 200);
   EXPECT_EQ(call("POST", "/api/queues/stop?queue_id=wf-1", "", "ui-token").status, 200);
+  // What a web page of another origin could send (the token is the visualizer's to add, so
+  // these must never reach the manager): refused before the body is read.
+  EXPECT_EQ(call("POST", "/api/queues/stop?queue_id=wf-1", "", "ui-token", "text/plain").status,
+            415);
+  auto with = [&](const std::string& name, const std::string& value, const std::string& host = "") {
+    net::HttpRequest r;
+    if (!host.empty()) r.headers["Host"] = host;
+    r.method = "POST";
+    r.target = "/api/queues/stop?queue_id=wf-1";
+    r.headers["Authorization"] = "Bearer ui-token";
+    r.headers[name] = value;
+    r.idempotent = false;
+    return net::HttpClient::create(viz_->url()).value()->request(r).value();
+  };
+  EXPECT_EQ(with("Origin", "http://evil.example").status, 403);
+  EXPECT_EQ(with("Host", "rebound.example").status, 421);
+  const std::string own = "http://127.0.0.1:" + std::to_string(viz_->port());
+  // Its own pages (a browser's Host carries the port).
+  EXPECT_EQ(with("Origin", own, "127.0.0.1:" + std::to_string(viz_->port())).status, 200);
   std::lock_guard lock(mu_);
-  ASSERT_EQ(seen_.size(), 3u);
+  ASSERT_EQ(seen_.size(), 4u);
   EXPECT_EQ(seen_[0], "GET /queues?limit=5 auth=Bearer manager-secret");
   EXPECT_EQ(seen_[1], "POST /queues/start auth=Bearer manager-secret");
   EXPECT_EQ(seen_[2], "POST /queues/stop?queue_id=wf-1 auth=Bearer manager-secret");

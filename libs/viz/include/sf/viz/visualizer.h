@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sf/config/env.h"
 #include "sf/config/worker_config.h"
@@ -36,6 +37,9 @@ struct VisualizerOptions {
   std::string events_topic = "queue-events";
   std::string source;          // SOURCE: a collection followed on /ws/source
   size_t client_queue = 1000;  // VISUALIZER_CLIENT_QUEUE: messages a slow client may lag
+  // ALLOWED_HOSTS / ALLOWED_ORIGINS, as the queue-manager's: this server forwards starts and
+  // stops with the platform's token, so web pages of other origins must not reach it (403/421/415).
+  std::vector<std::string> allowed_hosts, allowed_origins;
 };
 
 std::variant<VisualizerOptions, config::ConfigError> visualizer_options_from_env(
