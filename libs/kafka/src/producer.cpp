@@ -1,4 +1,5 @@
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -13,9 +14,10 @@ struct Producer::Impl {
   std::atomic<int64_t> data_failed{0}, acknowledged{0};
   std::atomic<bool> running{true};
   std::thread poller;
-  mutable std::mutex mu;  // guards first_error and callback
+  mutable std::mutex mu;  // guards first_error and the listeners
   std::string first_error;
-  std::function<void(const DeliveryReport&)> callback;
+  std::map<uint64_t, std::function<void(const DeliveryReport&)>> listeners;
+  uint64_t next_listener = 1;
 
   static void on_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
@@ -34,7 +36,7 @@ struct Producer::Impl {
     }
     std::lock_guard lock(self->mu);
     if (!r.ok && self->first_error.empty()) self->first_error = r.error;
-    if (self->callback) self->callback(r);
+    for (const auto& [id, l] : self->listeners) l(r);
   }
 
   void poll_loop() {
@@ -163,9 +165,15 @@ std::string Producer::first_error() const {
   std::lock_guard lock(impl_->mu);
   return impl_->first_error;
 }
-void Producer::on_delivery(std::function<void(const DeliveryReport&)> callback) {
+uint64_t Producer::on_delivery(std::function<void(const DeliveryReport&)> callback) {
   std::lock_guard lock(impl_->mu);
-  impl_->callback = std::move(callback);
+  const uint64_t id = impl_->next_listener++;
+  impl_->listeners[id] = std::move(callback);
+  return id;
+}
+void Producer::remove_on_delivery(uint64_t handle) {
+  std::lock_guard lock(impl_->mu);
+  impl_->listeners.erase(handle);
 }
 
 }  // namespace sf::kafka

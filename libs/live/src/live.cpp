@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "connection.h"
+#include "sf/kafka/client.h"
 #include "sf/log/log.h"
 #include "sf/records/writer.h"
 
@@ -40,9 +41,9 @@ std::string lower(std::string s) {
 class DeliveryTracker {
  public:
   explicit DeliveryTracker(kafka::Producer& p) : producer_(p) {
-    p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
+    listener_ = p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
   }
-  ~DeliveryTracker() { producer_.on_delivery(nullptr); }
+  ~DeliveryTracker() { producer_.remove_on_delivery(listener_); }
   DeliveryTracker(const DeliveryTracker&) = delete;
   DeliveryTracker& operator=(const DeliveryTracker&) = delete;
 
@@ -105,6 +106,7 @@ class DeliveryTracker {
   }
 
   kafka::Producer& producer_;
+  uint64_t listener_ = 0;
   mutable std::mutex mu_;
   std::deque<int64_t> pending_;
   std::optional<int64_t> lost_;
@@ -131,6 +133,41 @@ Status publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Recor
   if (!st.error().retryable) return st;
   tracker.refused(id, st.error().message);
   return ok_status();
+}
+
+// The largest `field` (trade_id, open_time) among the last records of the topic's partitions:
+// a record whose delivery "failed" may still have been written (librdkafka's "possibly
+// persisted"), so recovery starts after what the topic really holds. Nothing when it cannot be
+// read (e.g. the loader's Kafka user may not read): then recovery starts at the first loss.
+std::optional<int64_t> last_in_topic(worker::WorkerContext& ctx, const std::string& field) {
+  kafka::ConsumerOptions co;
+  co.settings = ctx.config.kafka;
+  co.client_id = ctx.config.producer_id + "-tail";
+  auto c = kafka::Consumer::create(co);
+  if (!c) return std::nullopt;
+  const auto t = std::chrono::milliseconds(5000);
+  auto n = (*c)->partition_count(ctx.config.kafka_topic, t);
+  if (!n) return std::nullopt;
+  auto marks = (*c)->all_watermarks(ctx.config.kafka_topic, *n, t);
+  if (!marks) return std::nullopt;
+  std::optional<int64_t> best;
+  const std::string key = "\"" + field + "\":";
+  for (int32_t p = 0; p < *n; ++p) {
+    const auto& m = (*marks)[static_cast<size_t>(p)];
+    if (m.high <= m.low) continue;
+    if (!(*c)->assign(ctx.config.kafka_topic, {{p, m.high - 1}})) return std::nullopt;
+    for (int tries = 0; tries < 20; ++tries) {
+      auto msg = (*c)->poll(std::chrono::milliseconds(250));
+      if (!msg) return std::nullopt;
+      if (!*msg) continue;
+      const size_t at = (*msg)->value.find(key);
+      if (at == std::string::npos) break;
+      const int64_t v = std::atoll((*msg)->value.c_str() + at + key.size());
+      if (!best || v > *best) best = v;
+      break;
+    }
+  }
+  return best;
 }
 
 // Waits for the broker after a loss: every report back, then the broker's metadata answering.
@@ -226,7 +263,10 @@ class RangeClock {
   std::chrono::steady_clock::time_point next_check_{};
 };
 
-// Every data record sent has its delivery report.
+// Every data record sent has its delivery report. librdkafka gives up on records at
+// message.timeout.ms, and while their broker is unreachable it reports them only once it reaches
+// it again; the loader waits for that rather than guess (a record given up on too early may still
+// be written, and then be published twice).
 void await_reports(worker::WorkerContext& ctx, const DeliveryTracker& tracker) {
   while (tracker.pending() > 0 && !ctx.stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -288,6 +328,10 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       auto loss = wait_out_outage(ctx, tracker, "trade id", outages);
       if (!loss) return ok_status();
       next_id = loss->from;
+      if (auto last = last_in_topic(ctx, "trade_id"); last && *last >= next_id) {
+        log::get().info("the topic holds trades up to id {} already: going on from there", *last);
+        next_id = *last + 1;
+      }
       done = false;
       if (auto r = fill(-1); !r) {
         return make_error(
@@ -415,6 +459,11 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
       auto loss = wait_out_outage(ctx, tracker, "candle open time", outages);
       if (!loss) return ok_status();
       next_open = loss->from;
+      if (auto last = last_in_topic(ctx, "open_time"); last && *last >= next_open) {
+        log::get().info("the topic holds candles up to open time {} already: going on from there",
+                        *last);
+        next_open = interval.next_open(*last);
+      }
       done = false;
       const int64_t until =
           range ? std::min(range->end_ms, ctx.clock.now_ms()) : ctx.clock.now_ms();

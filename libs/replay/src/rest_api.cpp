@@ -246,8 +246,17 @@ RestResponse RestApi::handle(const RestRequest& request) {
 RestResponse RestApi::route(const RestRequest& r, const std::map<std::string, std::string>& p) {
   const std::string& path = r.path;
   if (path == "/api/v3/ping") return ok("{}");
-  if (path == "/api/v3/time")
-    return ok("{\"serverTime\":" + std::to_string(clock_->now_ms()) + "}");
+  if (path == "/api/v3/time") {
+    // A paced (live) market has its own clock: the one its trades and streams follow.
+    int64_t now = clock_->now_ms();
+    if (options_.speed > 0) {
+      for (const auto& s : data_->symbols()) {
+        const SymbolData* d = data_->find(s);
+        if (d && !d->trades.empty()) now = std::min(now, market_now_of(*d));
+      }
+    }
+    return ok("{\"serverTime\":" + std::to_string(now) + "}");
+  }
 
   if (path == "/api/v3/exchangeInfo") {
     std::vector<std::string> symbols;

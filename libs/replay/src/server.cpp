@@ -387,6 +387,7 @@ struct ReplayServer::Impl {
       } else {
         if (!co_await write(m.json)) co_return;
       }
+      if (options.on_sent) options.on_sent(m.json);
       ++next->next;
       size_t& h = head[next->name];
       h = std::max(h, next->next);

@@ -41,7 +41,11 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   kafka::ProducerOptions po;
   po.settings = config.kafka;
   po.client_id = config.producer_id;
+  // Live loaders: latency first (a record goes out at once; under load librdkafka still batches
+  // what arrives while a request is in flight). KAFKA_PROPERTIES may say otherwise.
+  if (config::is_live(config.kind)) po.properties["linger.ms"] = "0";
   auto data_producer = kafka::Producer::create(po);
+  po.properties.erase("linger.ms");
   po.client_id = config.producer_id + "-telemetry";
   auto telemetry_producer = data_producer ? kafka::Producer::create(po) : data_producer.error();
   if (!data_producer || !telemetry_producer) {

@@ -69,7 +69,10 @@ class Producer {
   // The first delivery error seen, or empty.
   std::string first_error() const;
   // Called on the delivery thread for every report; keep it short.
-  void on_delivery(std::function<void(const DeliveryReport&)> callback);
+  // Several listeners may watch at once (a loader's loss tracker, a benchmark); the handle
+  // removes one.
+  uint64_t on_delivery(std::function<void(const DeliveryReport&)> callback);
+  void remove_on_delivery(uint64_t handle);
 
   struct Impl;
 

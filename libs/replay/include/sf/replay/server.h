@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,9 @@ struct ServerOptions {
   int64_t max_connection_ms = 24LL * 3600 * 1000;
   WsFaults ws;
   VisionFaults vision;  // the archive under /data/ (vision_tree.h)
+  // Called on the server's thread right after each market-data frame is written (benchmarks:
+  // the moment a frame left the exchange), with the message's raw-stream JSON.
+  std::function<void(const std::string& json)> on_sent;
 };
 
 struct WsStats {
