@@ -752,32 +752,44 @@ Result<ApiError> BinanceParser::rest_error(std::string_view body) {
   return e;
 }
 
-Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view symbol,
-                                      std::string_view interval) {
+namespace {
+
+// The first `max` comma-separated cells of a CSV row (its line end dropped); how many there were.
+size_t split_csv_row(std::string_view line, std::string_view* cols, size_t max) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  std::string_view cols[12];
-  size_t n = 0;
-  size_t pos = 0;
-  while (n < 12) {
-    size_t comma = line.find(',', pos);
+  size_t n = 0, pos = 0;
+  while (n < max) {
+    const size_t comma = line.find(',', pos);
     cols[n++] = line.substr(pos, comma == std::string_view::npos ? line.npos : comma - pos);
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
+  return n;
+}
+
+// A non-negative integer cell of at most 18 digits (no overflow).
+bool csv_int(std::string_view s, int64_t& out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + (ch - '0');
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+Result<Candle> parse_vision_kline_row(std::string_view line, std::string_view symbol,
+                                      std::string_view interval) {
+  std::string_view cols[12];
+  const size_t n = split_csv_row(line, cols, 12);
   if (n < 11) {
     return make_error("vision CSV row has " + std::to_string(n) + " columns, expected 12: '" +
                       std::string(line.substr(0, 80)) + "'");
   }
-  auto to_int = [](std::string_view s, int64_t& out) {
-    if (s.empty()) return false;
-    int64_t v = 0;
-    for (char ch : s) {
-      if (ch < '0' || ch > '9') return false;
-      v = v * 10 + (ch - '0');
-    }
-    out = v;
-    return true;
-  };
+  const auto to_int = csv_int;
   Candle c;
   c.symbol.assign(symbol);
   c.interval.assign(interval);
@@ -807,29 +819,13 @@ bool is_vision_header(std::string_view line) {
 }
 
 Result<Trade> parse_vision_trade_row(std::string_view line, std::string_view symbol) {
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   std::string_view cols[7];
-  size_t n = 0, pos = 0;
-  while (n < 7) {
-    const size_t comma = line.find(',', pos);
-    cols[n++] = line.substr(pos, comma == std::string_view::npos ? line.npos : comma - pos);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
+  const size_t n = split_csv_row(line, cols, 7);
   if (n < 6) {
     return make_error("vision trades CSV row has " + std::to_string(n) + " columns, expected 7: '" +
                       std::string(line.substr(0, 80)) + "'");
   }
-  auto to_int = [](std::string_view s, int64_t& out) {
-    if (s.empty() || s.size() > 18) return false;
-    int64_t v = 0;
-    for (char ch : s) {
-      if (ch < '0' || ch > '9') return false;
-      v = v * 10 + (ch - '0');
-    }
-    out = v;
-    return true;
-  };
+  const auto to_int = csv_int;
   Trade t;
   t.symbol.assign(symbol);
   int64_t time = 0;
