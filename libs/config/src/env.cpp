@@ -23,6 +23,22 @@ EnvLookup map_env(std::map<std::string, std::string> vars) {
   };
 }
 
+std::optional<std::map<std::string, std::string>> parse_kv_list(std::string_view text) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t j = std::min(text.find(';', i), text.size());
+    const std::string_view item = text.substr(i, j - i);
+    if (!item.empty()) {
+      const size_t eq = item.find('=');
+      if (eq == std::string_view::npos || eq == 0) return std::nullopt;
+      out[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
 bool is_secret_property(std::string_view name) {
   return name.find("password") != std::string_view::npos ||
          name.find("secret") != std::string_view::npos ||

@@ -226,23 +226,13 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
     }
   }
   if (auto props = r.get("KAFKA_PROPERTIES")) {
-    size_t start = 0;
-    while (start < props->size()) {
-      size_t semi = props->find(';', start);
-      std::string item =
-          props->substr(start, semi == std::string::npos ? std::string::npos : semi - start);
-      if (!item.empty()) {
-        const size_t eq = item.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          fail("KAFKA_PROPERTIES", *props,
-               "librdkafka properties as key=value separated by ';', e.g. "
-               "linger.ms=20;batch.size=1000000");
-        }
-        k.extra[item.substr(0, eq)] = item.substr(eq + 1);
-      }
-      if (semi == std::string::npos) break;
-      start = semi + 1;
+    auto kv = parse_kv_list(*props);
+    if (!kv) {
+      fail("KAFKA_PROPERTIES", *props,
+           "librdkafka properties as key=value separated by ';', e.g. "
+           "linger.ms=20;batch.size=1000000");
     }
+    for (auto& [key, value] : *kv) k.extra[key] = value;
   }
   return k;
 }

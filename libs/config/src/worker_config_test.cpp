@@ -219,3 +219,20 @@ TEST(Redact, MasksUrlPasswordsAndSecretPropertiesOnly) {
 
 }  // namespace
 }  // namespace sf::config
+
+namespace sf::config {
+namespace {
+
+TEST(KvList, OneParserForKafkaPropertiesAndWorkerEnv) {
+  auto kv = parse_kv_list("linger.ms=5;;acks=all;linger.ms=20;empty=");
+  ASSERT_TRUE(kv.has_value());
+  EXPECT_EQ(kv->size(), 3u);
+  EXPECT_EQ(kv->at("linger.ms"), "20");  // the last one wins
+  EXPECT_EQ(kv->at("empty"), "");
+  EXPECT_TRUE(parse_kv_list("").value().empty());
+  EXPECT_FALSE(parse_kv_list("linger.ms=5;bad").has_value());
+  EXPECT_FALSE(parse_kv_list("=v").has_value());
+}
+
+}  // namespace
+}  // namespace sf::config

@@ -39,19 +39,6 @@ bool valid_env_name(const std::string& v) {
   });
 }
 
-std::map<std::string, std::string> parse_kv_list(const std::string& text) {
-  std::map<std::string, std::string> out;
-  size_t i = 0;
-  while (i <= text.size()) {
-    const size_t j = std::min(text.find(';', i), text.size());
-    const std::string kv = text.substr(i, j - i);
-    const size_t eq = kv.find('=');
-    if (eq != std::string::npos && eq > 0) out[kv.substr(0, eq)] = kv.substr(eq + 1);
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string envelope(const std::string& status, const std::string& message,
@@ -98,8 +85,21 @@ std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
   c.binance_ws_url = env("BINANCE_WS_URL").value_or(c.binance_ws_url);
   c.binance_vision_url = env("BINANCE_VISION_URL").value_or(c.binance_vision_url);
   c.telemetry_interval = env("TELEMETRY_INTERVAL").value_or(c.telemetry_interval);
-  c.worker_env = parse_kv_list(env("WORKER_ENV").value_or(""));
-  for (const auto& [var, ref] : parse_kv_list(env("WORKER_SECRETS").value_or(""))) {
+  const auto worker_env = config::parse_kv_list(env("WORKER_ENV").value_or(""));
+  if (!worker_env) {
+    return config::ConfigError{"WORKER_ENV",
+                               "config error: WORKER_ENV is invalid: expected K=V;K=V, e.g. "
+                               "BINANCE_PARALLEL_PAGES=8;LOG_FORMAT=json"};
+  }
+  c.worker_env = *worker_env;
+  const auto worker_secrets = config::parse_kv_list(env("WORKER_SECRETS").value_or(""));
+  if (!worker_secrets) {
+    return config::ConfigError{
+        "WORKER_SECRETS",
+        "config error: WORKER_SECRETS is invalid: expected "
+        "VAR=secret/key;VAR=secret/key, e.g. BINANCE_API_KEY=binance/api-key"};
+  }
+  for (const auto& [var, ref] : *worker_secrets) {
     const size_t slash = ref.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == ref.size() ||
         !valid_env_name(var)) {

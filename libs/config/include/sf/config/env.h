@@ -47,6 +47,10 @@ std::optional<ConfigError> read_int_settings(const EnvLookup& env,
                                              std::initializer_list<IntSetting> settings);
 
 // Prints the error as one line on stderr and ends the program with exit code 2 (SPEC §3).
+// "k=v;k=v" (KAFKA_PROPERTIES, WORKER_ENV, WORKER_SECRETS): empty items are skipped, the last of
+// a repeated key wins; nothing when an item has no '=' or an empty key.
+std::optional<std::map<std::string, std::string>> parse_kv_list(std::string_view text);
+
 // Prints e.message, redacted, to stderr and exits 2.
 [[noreturn]] void exit_with_config_error(const ConfigError& e);
 
