@@ -98,7 +98,7 @@ async function queuesPage() {
         <td>${esc(q.type)}</td><td class="status-${esc(q.status)}" data-status>${esc(q.status)}</td><td>${q.records_written ?? 0}</td><td></td>
         <td>${['finished', 'error', 'interrupted'].includes(q.status) ? '' : `<button data-stop="${esc(q.queue_id)}">Stop</button>`}</td></tr>${jobRows(q)}`).join('');
       body.querySelectorAll('button[data-stop]').forEach((b) => { b.onclick = async () => {
-        try { await api('/api/queues/stop?queue_id=' + encodeURIComponent(b.dataset.stop), { method: 'POST' }); refresh(); } catch (e) { show(e.message, true); }
+        try { await api('/api/queues/stop?queue_id=' + encodeURIComponent(b.dataset.stop), { method: 'POST', headers: { 'Content-Type': 'application/json' } }); refresh(); } catch (e) { show(e.message, true); }
       }; });
     } catch (e) { body.innerHTML = `<tr><td colspan="6" class="err">${esc(e.message)}</td></tr>`; }
   }
