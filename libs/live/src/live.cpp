@@ -47,10 +47,16 @@ class DeliveryTracker {
   DeliveryTracker(const DeliveryTracker&) = delete;
   DeliveryTracker& operator=(const DeliveryTracker&) = delete;
 
+  // Called just before the record is handed to the producer (its report may come back before
+  // send() returns), and undone with unsend() when send() refused it.
   void sent(int64_t id) {
     std::lock_guard lock(mu_);
     if (pending_.empty()) last_report_ = std::chrono::steady_clock::now();
     pending_.push_back(id);
+  }
+  void unsend() {
+    std::lock_guard lock(mu_);
+    if (!pending_.empty()) pending_.pop_back();
   }
   // Records wait and no report came for `quiet`: the broker is away (before librdkafka gives
   // up on them, which may take its whole message.timeout.ms), or records were lost.
@@ -124,12 +130,11 @@ Status publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Recor
   if (tracker.first_lost()) return ok_status();
   buf.clear();
   records::append_json(r, buf);
+  tracker.sent(id);
   auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, buf, ts,
                               std::chrono::milliseconds(1000));
-  if (st) {
-    tracker.sent(id);
-    return ok_status();
-  }
+  if (st) return ok_status();
+  tracker.unsend();
   if (!st.error().retryable) return st;
   tracker.refused(id, st.error().message);
   return ok_status();
@@ -323,8 +328,8 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
   // After a loss: once the broker answers, back to the first trade lost and on through REST.
   auto recover = [&]() -> Status {
     for (;;) {
-      await_reports(ctx, tracker);
       if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
+      await_reports(ctx, tracker);
       auto loss = wait_out_outage(ctx, tracker, "trade id", outages);
       if (!loss) return ok_status();
       next_id = loss->from;
@@ -454,8 +459,8 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
   };
   auto recover = [&]() -> Status {
     for (;;) {
-      await_reports(ctx, tracker);
       if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
+      await_reports(ctx, tracker);
       auto loss = wait_out_outage(ctx, tracker, "candle open time", outages);
       if (!loss) return ok_status();
       next_open = loss->from;
