@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
@@ -23,6 +24,12 @@ inline ChildRun run_child(const std::string& program, const std::map<std::string
   sf::process::SpawnOptions o;
   o.path = std::string(SF_BIN_DIR) + "/" + program;
   o.env = env;
+  // BENCH_PERF=FILE: the child runs under `perf record -g -o FILE.<program>` (for profiling;
+  // the figures of such a run are not comparable).
+  if (const char* perf = std::getenv("BENCH_PERF")) {
+    o.args = {"record", "-g", "-o", std::string(perf) + "." + program, "--", o.path};
+    o.path = "/usr/bin/perf";
+  }
   o.log_file = log;
   const auto t0 = std::chrono::steady_clock::now();
   auto c = sf::process::Child::spawn(o).value();

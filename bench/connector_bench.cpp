@@ -1,10 +1,18 @@
 // arango-connector throughput: N generated 1m candles already in the embedded Kafka (spread over
 // enough partitions to stay under the mock broker's ~5 MB per partition) -> the real
-// arango-connector program -> SQLite, then a share of them into the ArangoDB fake over HTTP.
-// Baseline in the same run: the same documents upserted straight into SQLite in-process (the
-// store's own ceiling), so the ratio shows what Kafka + the program cost on top.
+// arango-connector program -> SQLite, twice: a topic produced in large batches (our producer's
+// defaults, up to 10,000 messages a batch) and one produced in small batches (linger 0,
+// BENCH_SMALL_BATCH messages a batch, 100 by default). Smaller batches measure the mock broker,
+// not the connector: its Fetch handler walks a partition's batches from the first one to find an
+// offset, so batches of 1 make every fetch O(offset) (200,000 candles: 5,400/s, the mock's thread
+// at 97% of a core, the connector at 9%); a real broker has an offset index. Then a share into
+// the ArangoDB fake.
+// Baselines in the same run: a plain SQLite insert of the same documents (prepared
+// INSERT OR REPLACE into the same table shape, keys and times extracted beforehand, 5,000 per
+// transaction), and the store's own upsert (which also parses each document).
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -44,7 +52,40 @@ int main(int argc, char** argv) {
   docs.reserve(static_cast<size_t>(n));
   for (const auto& k : data->find("BENCHUSDT")->klines_1m) docs.push_back(sf::records::to_json(k));
 
-  // Baseline: the store alone, same documents, batches of 5000, one transaction each.
+  // Baseline 1: plain SQLite, the store's table shape, nothing but the inserts timed.
+  double plain_rate = 0;
+  {
+    std::vector<sf::store::Document> parsed;
+    parsed.reserve(docs.size());
+    for (const auto& d : docs) parsed.push_back(sf::store::make_document(d, "x").value());
+    sqlite3* db = nullptr;
+    sqlite3_open((dir / "plain.db").c_str(), &db);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr,
+                 nullptr);
+    sqlite3_exec(db, "CREATE TABLE t (_key TEXT PRIMARY KEY, t INTEGER, doc TEXT)", nullptr,
+                 nullptr, nullptr);
+    sqlite3_stmt* ins = nullptr;
+    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t (_key, t, doc) VALUES (?1, ?2, ?3)", -1, &ins,
+                       nullptr);
+    const auto t0 = Clock::now();
+    for (size_t i = 0; i < parsed.size(); ++i) {
+      if (i % 5000 == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+      const auto& d = parsed[i];
+      sqlite3_bind_text(ins, 1, d.key.data(), static_cast<int>(d.key.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(ins, 2, d.time_ms);
+      sqlite3_bind_text(ins, 3, d.json.data(), static_cast<int>(d.json.size()), SQLITE_STATIC);
+      sqlite3_step(ins);
+      sqlite3_reset(ins);
+      if (i % 5000 == 4999 || i + 1 == parsed.size()) {
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+      }
+    }
+    plain_rate = n / std::chrono::duration<double>(Clock::now() - t0).count();
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+  }
+
+  // Baseline 2: the store alone, same documents, batches of 5000, one transaction each.
   double store_rate = 0;
   {
     sf::store::SqliteOptions so;
@@ -87,6 +128,23 @@ int main(int argc, char** argv) {
                        R"("status":"finished","message":"finished","records_written":0,)"
                        R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
   if (!producer->flush(std::chrono::seconds(300))) return 1;
+  const int small_batch =
+      std::getenv("BENCH_SMALL_BATCH") ? std::atoi(std::getenv("BENCH_SMALL_BATCH")) : 100;
+  {
+    (void)cluster->create_topic("bench-small", partitions);
+    sf::kafka::ProducerOptions so = po;
+    so.properties = {{"linger.ms", "0"}, {"batch.num.messages", std::to_string(small_batch)}};
+    auto small = sf::kafka::Producer::create(so).value();
+    for (int i = 0; i < n; ++i) {
+      (void)small->send("bench-small", block_key(i), docs[static_cast<size_t>(i)]);
+    }
+    (void)small->send(
+        "queue-events", "wf-bench-small",
+        R"({"queue_id":"wf-bench-small","symbol":"BENCHUSDT","type":"api_candles_1m",)"
+        R"("status":"finished","message":"finished","records_written":0,)"
+        R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
+    if (!small->flush(std::chrono::seconds(600))) return 1;
+  }
 
   std::map<std::string, std::string> env = {
       {"QUEUE_ID", "wf-bench"},
@@ -101,12 +159,27 @@ int main(int argc, char** argv) {
       {"LOG_FORMAT", "json"}};
   if (std::getenv("BENCH_DEBUG")) env["DEBUG"] = "1";
   if (const char* p = std::getenv("BENCH_KAFKA_PROPERTIES")) env["KAFKA_PROPERTIES"] = p;
+  for (const char* k : {"KICK", "QKB", "QMSG"})
+    if (const char* v = std::getenv(k)) env[k] = v;
+  auto stored_in = [&](const std::string& file) -> int64_t {
+    sf::store::SqliteOptions co;
+    co.path = (dir / file).string();
+    auto check = sf::store::open_sqlite(co).value();
+    auto counted = check->count("bench_candles");
+    return counted ? *counted : -1;
+  };
+  Run small_run;
   const Run sqlite = run_connector(env, (dir / "sqlite.log").string());
-  sf::store::SqliteOptions co;
-  co.path = (dir / "connector.db").string();
-  auto check = sf::store::open_sqlite(co).value();
-  auto counted = check->count("bench_candles");
-  const int64_t stored = counted ? *counted : -1;
+  const int64_t stored = stored_in("connector.db");
+  {
+    auto small_env = env;
+    small_env["QUEUE_ID"] = "wf-bench-small";
+    small_env["KAFKA_TOPIC"] = "bench-small";
+    small_env["STREAMFORGE_DB"] = (dir / "small.db").string();
+    small_env["TELEMETRY_PRODUCER_ID"] = "arango-connector__bench-small";
+    small_run = run_connector(small_env, (dir / "small.log").string());
+  }
+  const int64_t stored_small = stored_in("small.db");
 
   // The ArangoDB client against the fake: a share of the topic (the fake keeps documents as
   // parsed JSON objects in memory and answers on one thread).
@@ -134,25 +207,40 @@ int main(int argc, char** argv) {
   const Run arango = run_connector(env, (dir / "arango.log").string());
   const size_t in_fake = fake.documents("bench_candles").size();
 
-  const double sqlite_rate = n / sqlite.seconds;
-  const double arango_rate = std::min(arango_n, n) / arango.seconds;
+  // A run that failed has no rate (its exit code is printed above).
+  auto rate = [](int docs, const Run& r) { return r.code == 0 ? docs / r.seconds : 0.0; };
+  const double sqlite_rate = rate(n, sqlite);
+  const double arango_rate = rate(std::min(arango_n, n), arango);
+  const double small_rate = rate(n, small_run);
   std::printf("connector: %d 1m candles in %d partitions of the embedded Kafka\n", n, partitions);
   std::printf(
-      "  exit codes %d (sqlite), %d (arango fake); %lld documents in SQLite, %zu in the fake\n",
-      sqlite.code, arango.code, static_cast<long long>(stored), in_fake);
-  std::printf("%-46s %14s\n", "figure", "value");
-  std::printf("%-46s %14.0f\n", "store alone, upserts/s (baseline, same run)", store_rate);
-  std::printf("%-46s %14.2f\n", "connector -> SQLite wall time (s)", sqlite.seconds);
-  std::printf("%-46s %14.0f\n", "connector -> SQLite documents/s", sqlite_rate);
-  std::printf("%-46s %14.3f\n", "ratio connector / store alone", sqlite_rate / store_rate);
-  std::printf("%-46s %14.1f\n", "connector peak RSS (MiB, VmHWM)", sqlite.peak_kib / 1024.0);
-  std::printf("%-46s %14.0f\n", "connector -> ArangoDB fake documents/s", arango_rate);
-  std::printf("%-46s %14.3f\n", "ratio fake / SQLite (client + fake overhead)",
+      "  exit codes %d (large batches), %d (batches of %d), %d (arango fake); %lld and %lld "
+      "documents in SQLite, %zu in the fake\n",
+      sqlite.code, small_run.code, small_batch, arango.code, static_cast<long long>(stored),
+      static_cast<long long>(stored_small), in_fake);
+  std::printf("%-52s %14s\n", "figure (wall times include the process start)", "value");
+  std::printf("%-52s %14.0f\n", "plain SQLite insert, docs/s (baseline, same run)", plain_rate);
+  std::printf("%-52s %14.0f\n", "store alone, upserts/s (baseline, same run)", store_rate);
+  std::printf("%-52s %14.2f\n", "connector -> SQLite wall time (s)", sqlite.seconds);
+  std::printf("%-52s %14.0f\n", "connector -> SQLite documents/s", sqlite_rate);
+  std::printf("%-52s %14.3f\n", "ratio connector / plain insert", sqlite_rate / plain_rate);
+  std::printf("%-52s %14.3f\n", "ratio connector / store alone", sqlite_rate / store_rate);
+  std::printf("%-52s %14.1f\n", "connector peak RSS (MiB, VmHWM)", sqlite.peak_kib / 1024.0);
+  std::printf("%-52s %14.0f\n", "small batches: connector -> SQLite documents/s", small_rate);
+  std::printf("%-52s %14.3f\n", "small batches: ratio connector / plain insert",
+              small_rate / plain_rate);
+  std::printf("%-52s %14.1f\n", "small batches: connector peak RSS (MiB)",
+              small_run.peak_kib / 1024.0);
+  std::printf("%-52s %14.0f\n", "connector -> ArangoDB fake documents/s", arango_rate);
+  std::printf("%-52s %14.3f\n", "ratio fake / SQLite (client + fake overhead)",
               arango_rate / sqlite_rate);
-  std::printf("%-46s %14.1f\n", "connector peak RSS with ArangoDB (MiB)", arango.peak_kib / 1024.0);
+  std::printf("%-52s %14.1f\n", "connector peak RSS with ArangoDB (MiB)", arango.peak_kib / 1024.0);
   if (!std::getenv("KEEP_BENCH_DIR"))
     std::filesystem::remove_all(dir);
   else
     std::printf("kept %s\n", dir.c_str());
-  return sqlite.code == 0 && arango.code == 0 && stored == n ? 0 : 1;
+  return sqlite.code == 0 && small_run.code == 0 && arango.code == 0 && stored == n &&
+                 stored_small == n
+             ? 0
+             : 1;
 }

@@ -66,19 +66,6 @@ class Connector {
     if (auto st = with_store_retry([&] { return store_.ensure_collection(o_.collection); }); !st) {
       return st;
     }
-    kafka::ConsumerOptions co;
-    co.settings = cfg_.kafka;
-    co.client_id = cfg_.producer_id;
-    co.group_id = o_.group_id;
-    // Prefetch at most 16 MiB (librdkafka's default is 64 MiB per consumer): the store, not the
-    // broker, is what a connector waits for.
-    co.properties = {{"auto.offset.reset", "error"},
-                     {"queued.max.messages.kbytes", "16384"},
-                     {"queued.min.messages", "2000"},
-                     {"max.partition.fetch.bytes", "262144"}};
-    auto data = kafka::Consumer::create(co);
-    if (!data) return data.error();
-    data_ = std::move(data).value();
     kafka::ConsumerOptions eo;
     eo.settings = cfg_.kafka;
     eo.client_id = cfg_.producer_id + "-events";
@@ -99,7 +86,7 @@ class Connector {
     int32_t partitions = 0;
     for (;;) {
       if (ctx_.stop.stop_requested()) return ok_status();
-      auto n = data_->partition_count(cfg_.kafka_topic, milliseconds(1000));
+      auto n = probe_->partition_count(cfg_.kafka_topic, milliseconds(1000));
       if (n) {
         partitions = *n;
         break;
@@ -111,6 +98,9 @@ class Connector {
         return finish();
       }
     }
+    auto data = kafka::Consumer::create(data_options());
+    if (!data) return data.error();
+    data_ = std::move(data).value();
     if (auto st = start_positions(partitions); !st) return st;
     lg_.info("consuming {} ({} partitions) into {} as group {}", cfg_.kafka_topic, partitions,
              store_.describe() + "/" + o_.collection, o_.group_id);
@@ -165,6 +155,23 @@ class Connector {
     Origin origin;
     std::string error, value;
   };
+
+  // The data consumer's prefetch, bounded whatever the partition count (librdkafka 2.0.2
+  // applies queued.min.messages and queued.max.messages.kbytes to the one consumer queue):
+  // 20,000 messages (the kbytes bound, 16 MiB, binds only for documents over 800 bytes), a
+  // fetch response of at most 1 MiB compressed (at least one batch of one partition), and
+  // long polls of at most 100 ms. Consumer::poll keeps the fetcher going when the queue runs
+  // dry after being full.
+  kafka::ConsumerOptions data_options() const {
+    kafka::ConsumerOptions co;
+    co.settings = cfg_.kafka;
+    co.client_id = cfg_.producer_id;
+    co.group_id = o_.group_id;
+    co.properties = {{"auto.offset.reset", "error"},          {"queued.min.messages", "20000"},
+                     {"queued.max.messages.kbytes", "16384"}, {"fetch.max.bytes", "1048576"},
+                     {"max.partition.fetch.bytes", "262144"}, {"fetch.wait.max.ms", "100"}};
+    return co;
+  }
 
   template <class F>
   auto with_store_retry(F&& f) -> decltype(f()) {

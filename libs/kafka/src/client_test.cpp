@@ -147,6 +147,57 @@ TEST(Kafka, AssignFromEndSeesOnlyWhatComesAfter) {
   ASSERT_EQ(seen, std::vector<std::string>{"after"});
 }
 
+// A reader slower than the fetcher with a prefetch queue far smaller than the topic: librdkafka
+// 2.0.2 stops fetching when the queue is full and Consumer::poll kicks it going again when the
+// queue drains. Every message arrives once, in order per partition; the time polls spent with
+// nothing to return is printed (it was about a second per queue-full before the kick), not
+// asserted.
+TEST(Kafka, ASlowReaderWithASmallQueueGetsEveryMessageOnceInOrder) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("bulk", 4);
+  auto producer = make_producer(kafka);
+  constexpr int kN = 20'000;
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(producer->send("bulk", "k" + std::to_string(i % 4), std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(producer->flush(30s).ok());
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  o.properties = {{"queued.min.messages", "400"}};
+  auto c = Consumer::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->assign_from_beginning("bulk", 10s).ok());
+  std::map<int32_t, int64_t> next_offset;
+  std::map<std::string, int> last_of_key;
+  int got = 0;
+  std::chrono::steady_clock::duration idle{};
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (got < kN && std::chrono::steady_clock::now() < deadline) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto m = (*c)->poll(100ms);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    if (!*m) {
+      idle += std::chrono::steady_clock::now() - t0;
+      continue;
+    }
+    ASSERT_EQ((*m)->offset, next_offset[(*m)->partition]) << "partition " << (*m)->partition;
+    next_offset[(*m)->partition] = (*m)->offset + 1;
+    const int v = std::stoi((*m)->value);
+    auto [it, fresh] = last_of_key.try_emplace((*m)->key, v);
+    if (!fresh) {
+      ASSERT_GT(v, it->second);
+      it->second = v;
+    }
+    if (++got % 500 == 0) std::this_thread::sleep_for(1ms);  // the slow store
+  }
+  EXPECT_EQ(got, kN);
+  auto m = (*c)->poll(200ms);
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->has_value()) << "nothing beyond the topic's messages";
+  std::printf("  %d messages with a 400-message queue; polls idle for %.0f ms in all\n", got,
+              std::chrono::duration<double, std::milli>(idle).count());
+}
+
 TEST(Kafka, GroupConsumptionResumesAfterCommit) {
   testing::EmbeddedKafka kafka;
   kafka.create_topic("data", 1);

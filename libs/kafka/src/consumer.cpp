@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <thread>
 
 #include "rdkafka_util.h"
@@ -9,6 +10,17 @@ struct Consumer::Impl {
   detail::KafkaHandle rk;
   bool closed = false;
   bool grouped = false;
+  // The refetch kick (see poll()): the consumer queue, half of queued.min.messages, and whether
+  // the queue reached it since the last kick.
+  rd_kafka_queue_t* queue = nullptr;
+  int64_t high_mark = 50'000;
+  bool was_high = false;
+  bool started = true;  // false from an assign until its first message
+  std::chrono::steady_clock::time_point kicked, assigned_at;
+  uint32_t polls = 0;
+  ~Impl() {
+    if (queue != nullptr) rd_kafka_queue_destroy(queue);
+  }
 };
 
 namespace {
@@ -50,6 +62,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
   auto impl = std::make_unique<Impl>();
   impl->rk.reset(rk);
   impl->grouped = !options.group_id.empty();
+  impl->queue = rd_kafka_queue_get_consumer(rk);
+  if (auto it = props.find("queued.min.messages"); it != props.end()) {
+    impl->high_mark = std::max<int64_t>(1, std::atoll(it->second.c_str()) / 2);
+  }
   return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
 }
 
@@ -157,10 +173,14 @@ static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic,
 }
 
 Status Consumer::assign_from_end(const std::string& topic, milliseconds timeout) {
+  impl_->started = false;
+  impl_->assigned_at = std::chrono::steady_clock::now();
   return assign_all(*this, impl_->rk.get(), topic, timeout, true);
 }
 
 Status Consumer::assign_from_beginning(const std::string& topic, milliseconds timeout) {
+  impl_->started = false;
+  impl_->assigned_at = std::chrono::steady_clock::now();
   return assign_all(*this, impl_->rk.get(), topic, timeout, false);
 }
 
@@ -171,6 +191,8 @@ Status Consumer::assign(const std::string& topic, const std::vector<PartitionOff
   }
   rd_kafka_resp_err_t err = rd_kafka_assign(impl_->rk.get(), list.get());
   if (err) return make_error("cannot assign " + topic + ": " + rd_kafka_err2str(err));
+  impl_->started = false;  // the new partitions too wait for the broker thread: kick it
+  impl_->assigned_at = std::chrono::steady_clock::now();
   return ok_status();
 }
 
@@ -230,9 +252,58 @@ Status Consumer::subscribe(const std::vector<std::string>& topics) {
   return ok_status();
 }
 
+// librdkafka 2.0.2 stops fetching every partition once the consumer queue holds
+// queued.min.messages (or queued.max.messages.kbytes), and looks again only when its broker
+// thread wakes: with no request in flight, a second later (2.1 made this fetch.queue.backoff.ms).
+// A reader slower than the fetcher (a store writer) then idled most of each second: 80,000
+// documents/s where the store takes 340,000. So when the queue has been at least half that full
+// and then runs dry, poll() sends one ListOffsets request to a partition's leader: the request
+// wakes that broker thread, which decides again and fetches at once. A consumer that keeps up
+// (a live tail) never fills its queue and never sends one.
+void Consumer::kick() {
+  impl_->was_high = false;
+  impl_->kicked = std::chrono::steady_clock::now();
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(impl_->rk.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionList guard(assigned);
+  if (assigned->cnt == 0) return;
+  int64_t low = 0, high = 0;
+  (void)rd_kafka_query_watermark_offsets(impl_->rk.get(), assigned->elems[0].topic,
+                                         assigned->elems[0].partition, &low, &high, 100);
+}
+
 Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
-  rd_kafka_message_t* m =
-      rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(timeout.count()));
+  using SteadyClock = std::chrono::steady_clock;
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), 0);
+  if (m == nullptr) {
+    const auto deadline = SteadyClock::now() + timeout;
+    for (;;) {
+      // In the first 2 s of an assignment and until its first message, at most every 20 ms:
+      // the partitions start fetching only once their offsets are set up, which a first kick
+      // may precede.
+      const auto now = SteadyClock::now();
+      const bool starting =
+          !impl_->started && timeout.count() > 0 && now - impl_->assigned_at < milliseconds(2000);
+      if (impl_->was_high || (starting && now - impl_->kicked >= milliseconds(20))) kick();
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
+      if (left.count() <= 0) break;
+      if (starting) left = std::min(left, milliseconds(20));
+      m = rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(left.count()));
+      if (m != nullptr) break;
+    }
+  }
+  if (m != nullptr && !impl_->started) {
+    impl_->started = true;
+  } else if (m != nullptr && (++impl_->polls & 63) == 0) {
+    // Kicked again once the queue is down to a quarter of queued.min.messages, so that the next
+    // fetch lands before it runs dry.
+    const auto queued = static_cast<int64_t>(rd_kafka_queue_length(impl_->queue));
+    if (queued >= impl_->high_mark) {
+      impl_->was_high = true;
+    } else if (impl_->was_high && queued < impl_->high_mark / 2) {
+      kick();
+    }
+  }
   if (m == nullptr) return std::optional<Message>();
   std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
       m, rd_kafka_message_destroy);

@@ -151,6 +151,7 @@ class Consumer {
 
  private:
   explicit Consumer(std::unique_ptr<Impl> impl);
+  void kick();
   std::unique_ptr<Impl> impl_;
 };
 
