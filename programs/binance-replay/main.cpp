@@ -47,7 +47,16 @@ int main(int argc, char** argv) {
   app.add_option("--garbage-every", o.ws.garbage_every, "WS: a garbage frame every N messages");
   app.add_option("--shutdown-after", o.ws.shutdown_after, "WS: serverShutdown after N messages");
   app.add_option("--silence-after", o.ws.silence_after, "WS: go silent after N messages");
+  app.add_option("--tls-cert", o.tls_cert_file,
+                 "serve HTTPS and WSS with this PEM certificate chain")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", o.tls_key_file, "the certificate's PEM private key")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    std::fprintf(stderr, "binance-replay: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
   o.port = static_cast<uint16_t>(port);
   o.gzip = !no_gzip;
   sf::log::init(sf::log::options_from_env("binance-replay", sf::config::process_env()));

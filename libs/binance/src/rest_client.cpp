@@ -131,6 +131,10 @@ Result<T> RestClient::get(const std::string& target, int weight,
       clock_->sleep_for(backoff(attempt - 1));
     }
     auto r = get_once(target, weight);
+    if (!r && !r.error().retryable) {
+      // An untrusted certificate, say: asking again would only delay the same answer.
+      return make_error("GET " + target + " failed: " + r.error().message);
+    }
     if (!r) {
       last_problem = r.error().message;
       continue;

@@ -58,6 +58,10 @@ bool StreamConnection::connect() {
       ever_connected_ = true;
       return true;
     }
+    if (!c.error().retryable) {  // an untrusted certificate: reconnecting cannot help
+      error_ = make_error("cannot open " + url_ + ": " + c.error().message);
+      return false;
+    }
     ++failures_;
     log::get().warn("cannot open {} (attempt {}): {}", url_, failures_, c.error().message);
   }

@@ -3,6 +3,12 @@
 #include "sf/live/live.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "sf/net/testing/tls_certs.h"
 
 #include "sf/replay/testing/captures.h"
 
@@ -66,7 +72,8 @@ class LiveTest : public ::testing::Test {
     if (cfg.binance_ws_url.find("/stream") == std::string::npos)
       cfg.binance_ws_url = server->ws_url();
     else
-      cfg.binance_ws_url = "ws://127.0.0.1:" + std::to_string(server->port()) + "/stream";
+      cfg.binance_ws_url = (so.tls_cert_file.empty() ? "ws://127.0.0.1:" : "wss://127.0.0.1:") +
+                           std::to_string(server->port()) + "/stream";
     auto rest = loader::make_rest_client(cfg, SystemClock::shared()).value();
     worker::StopSource stop;
     std::atomic<bool> ended{false};
@@ -189,6 +196,37 @@ TEST_F(LiveTest, CatchUpThenFinishAtTheRangeEnd) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.records, all_trades("BTCUSDT", 0, 1723161599999));
   EXPECT_EQ(r.events.back().at("status").as_string(), "finished");
+}
+
+// Over HTTPS and WSS with a certificate the test makes: trusted through SSL_CERT_FILE, the same
+// topic as over plain sockets; not trusted, the job ends at once (exit 1) naming why.
+TEST_F(LiveTest, OverTlsTheSameTradesAndAnUntrustedCertificateEndsTheJob) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-live-tls-" + std::to_string(::getpid()));
+  const auto certs = net_testing::make_test_certificates(dir);
+  replay::ServerOptions so;
+  so.tls_cert_file = certs.cert_file;
+  so.tls_key_file = certs.key_file;
+  ::setenv("SSL_CERT_FILE", certs.ca_file.c_str(), 1);
+  auto r = run(config("BTCUSDT", "ws_trades", "2024-08-08:2024-08-08"), so, {},
+               [](size_t) { return false; });
+  ::unsetenv("SSL_CERT_FILE");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.records, all_trades("BTCUSDT", 0, 1723161599999));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto bad = run(config("BTCUSDT", "ws_trades", "2024-08-08:2024-08-08"), so, {},
+                 [](size_t) { return false; });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(bad.records.empty());
+  ASSERT_FALSE(bad.events.empty());
+  const std::string why(bad.events.back().at("error_message").as_string());
+  EXPECT_NE(why.find("is not trusted"), std::string::npos) << why;
+  std::printf("  untrusted certificate: exit %d after %.2f s: %s\n", bad.exit_code, seconds,
+              why.c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(LiveTest, CatchUpThenLiveWithoutASeam) {

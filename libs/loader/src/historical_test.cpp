@@ -6,7 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <spawn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include <sys/wait.h>
+#include "sf/net/testing/tls_certs.h"
 #include "sf/replay/testing/captures.h"
 
 #include <boost/json.hpp>
@@ -360,6 +366,50 @@ std::pair<int, std::string> run_program(const std::vector<std::string>& env) {
   while (fgets(buf, sizeof buf, f)) out += buf;
   const int status = pclose(f);
   return {WEXITSTATUS(status), out};
+}
+
+// HTTPS with a certificate the test makes: trusted through SSL_CERT_FILE, the exact rows; the
+// real program against a certificate it does not trust exits 1 at once, naming why.
+TEST_F(HistoricalTest, OverHttpsExactAndAnUntrustedCertificateIsRefusedAtOnce) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-loader-tls-" + std::to_string(::getpid()));
+  const auto certs = net_testing::make_test_certificates(dir);
+  replay::ServerOptions so;
+  so.tls_cert_file = certs.cert_file;
+  so.tls_key_file = certs.key_file;
+  ::setenv("SSL_CERT_FILE", certs.ca_file.c_str(), 1);
+  auto r = run(config("ADABTC", "api_candles_1m", "2021-11-27:2021-11-28"), so);
+  ::unsetenv("SSL_CERT_FILE");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.records, expected_candles(data()->find("ADABTC")->klines_1m));
+
+  auto server = replay::ReplayServer::start(data(), so).value();
+  const std::vector<std::string> env = {"QUEUE_ID=wf-tls",
+                                        "SYMBOL=ADABTC",
+                                        "TYPE=api_candles_1m",
+                                        "TIME_RANGE=2021-11-27:2021-11-28",
+                                        "KAFKA_TOPIC=data-tls",
+                                        "TELEMETRY_PRODUCER_ID=loader-producer__tls",
+                                        "KAFKA_BOOTSTRAP_SERVERS=" + kafka_.bootstrap_servers(),
+                                        "BINANCE_HISTORY_SOURCE=rest",
+                                        "BINANCE_API_URL=" + server->rest_url(),
+                                        "LOG_FORMAT=text"};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto untrusted = run_program(env);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(untrusted.first, 1) << untrusted.second;
+  EXPECT_NE(untrusted.second.find("is not trusted: unable to get local issuer certificate"),
+            std::string::npos)
+      << untrusted.second;
+  EXPECT_EQ(server->rest_stats().requests, 0) << "no request went over the refused connection";
+  std::printf("  untrusted certificate: exit %d after %.2f s\n", untrusted.first, seconds);
+  auto trusted = env;
+  trusted.push_back("SSL_CERT_FILE=" + certs.ca_file);
+  trusted[0] = "QUEUE_ID=wf-tls-trusted";
+  auto ok = run_program(trusted);
+  EXPECT_EQ(ok.first, 0) << ok.second;
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(HistoricalTest, ProgramRejectsBadInputClearly) {

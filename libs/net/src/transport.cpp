@@ -1,6 +1,7 @@
 // The only file of this library that includes Beast (it is slow to compile: keep it that way).
 #include "sf/net/transport.h"
 
+#include <openssl/x509v3.h>
 #include <zlib.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -167,19 +168,43 @@ Status connect_tcp(asio::io_context& ioc, beast::tcp_stream& stream, const Url& 
   return ok_status();
 }
 
+// The peer's certificate chain is verified against the trusted CAs (CA file, or OpenSSL's
+// defaults, which honour SSL_CERT_FILE and SSL_CERT_DIR) and must name url.host: a DNS name
+// (SNI sent) or an IP address (matched against the certificate's IP entries, no SNI).
 template <class Stream>
 Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
                      std::chrono::steady_clock::time_point deadline) {
-  if (!SSL_set_tlsext_host_name(s.native_handle(), url.host.c_str())) {
-    return make_error("cannot set TLS SNI for " + url.host);
+  SSL* ssl_handle = s.native_handle();
+  beast::error_code ec;
+  (void)asio::ip::make_address(url.host, ec);
+  const bool ip_literal = !ec;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+  if (ip_literal) {
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str()) != 1) {
+      return make_error("cannot check TLS certificates against the address " + url.host);
+    }
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set1_host(ssl_handle, url.host.c_str()) != 1 ||
+        !SSL_set_tlsext_host_name(ssl_handle, url.host.c_str())) {
+      return make_error("cannot set up TLS for the host name " + url.host);
+    }
   }
-  s.set_verify_callback(ssl::host_name_verification(url.host));
   auto op = std::make_shared<OpState>();
   s.async_handshake(ssl::stream_base::client, [op](beast::error_code e) {
     op->ec = e;
     op->done = true;
   });
   if (!run_until(ioc, op->done, deadline) || op->ec) {
+    const long verdict = SSL_get_verify_result(ssl_handle);
+    if (op->ec && verdict != X509_V_OK) {
+      // A certificate we do not trust does not become trusted by trying again: not retryable.
+      return make_error("TLS: the certificate of " + url.host + ":" + url.port +
+                            " is not trusted: " + X509_verify_cert_error_string(verdict) +
+                            ". Hint: give its CA with SSL_CERT_FILE (or CA_PATH for ArangoDB), or "
+                            "check the URL's host name",
+                        false);
+    }
     return net_error("TLS handshake with " + url.host + " failed",
                      op->ec ? op->ec : asio::error::timed_out);
   }

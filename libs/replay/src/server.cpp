@@ -5,9 +5,12 @@
 #include <zlib.h>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <deque>
@@ -25,6 +28,8 @@ namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using namespace std::chrono_literals;
 
 namespace {
@@ -54,6 +59,7 @@ struct ReplayServer::Impl {
   VisionTree vision;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  std::optional<ssl::context> tls;  // set: HTTPS and WSS only
   std::thread thread;
   uint16_t port = 0;
 
@@ -90,11 +96,27 @@ struct ReplayServer::Impl {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
       if (ec) co_return;
-      asio::co_spawn(io, http_session(beast::tcp_stream(std::move(socket))), asio::detached);
+      if (tls) {
+        asio::co_spawn(io, tls_session(beast::tcp_stream(std::move(socket))), asio::detached);
+      } else {
+        asio::co_spawn(io, http_session(beast::tcp_stream(std::move(socket))), asio::detached);
+      }
     }
   }
 
-  awaitable<void> http_session(beast::tcp_stream stream) {
+  // The TLS handshake (10 s at most; a client that refuses our certificate ends it), then HTTP.
+  awaitable<void> tls_session(beast::tcp_stream tcp_stream) {
+    TlsStream stream(std::move(tcp_stream), *tls);
+    beast::get_lowest_layer(stream).expires_after(10s);
+    auto [ec] =
+        co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(use_awaitable));
+    if (ec) co_return;
+    beast::get_lowest_layer(stream).expires_never();
+    co_await http_session(std::move(stream));
+  }
+
+  template <class Stream>
+  awaitable<void> http_session(Stream stream) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -112,7 +134,8 @@ struct ReplayServer::Impl {
         rr.query = std::string(url->encoded_query());
       }
       beast::error_code ignored;
-      rr.client = stream.socket().remote_endpoint(ignored).address().to_string();
+      rr.client =
+          beast::get_lowest_layer(stream).socket().remote_endpoint(ignored).address().to_string();
       // /data/...: the bulk archive (data.binance.vision), served beside the REST API.
       RestResponse r = rr.path.rfind("/data/", 0) == 0 ? vision.serve(rr.path) : rest.handle(rr);
       if (options.slow_ms > 0) {
@@ -135,7 +158,7 @@ struct ReplayServer::Impl {
       if (wec || !req.keep_alive()) break;
     }
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   // Streams named by the handshake target; empty for a bare /ws (subscription mode).
@@ -175,7 +198,8 @@ struct ReplayServer::Impl {
     size_t next = 0;
   };
 
-  awaitable<void> ws_session(beast::tcp_stream stream, http::request<http::string_body> req) {
+  template <class Stream>
+  awaitable<void> ws_session(Stream stream, http::request<http::string_body> req) {
     auto parsed = streams_of(req.target());
     std::vector<Subscription> subs;
     std::string problem = parsed ? "" : parsed.error().message;
@@ -198,7 +222,7 @@ struct ReplayServer::Impl {
     }
     const bool combined = parsed->second;
 
-    auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(stream));
+    auto ws = std::make_shared<websocket::stream<Stream>>(std::move(stream));
     ws->set_option(websocket::stream_base::timeout{10s, websocket::stream_base::none(), false});
     auto state = std::make_shared<WsState>();
     state->last_pong = clock->steady_now();
@@ -238,8 +262,8 @@ struct ReplayServer::Impl {
     ++n;
   }
 
-  awaitable<void> ws_reader(std::shared_ptr<websocket::stream<beast::tcp_stream>> ws,
-                            std::shared_ptr<WsState> state) {
+  template <class Ws>
+  awaitable<void> ws_reader(std::shared_ptr<Ws> ws, std::shared_ptr<WsState> state) {
     beast::flat_buffer buf;
     for (;;) {
       auto [ec, n] = co_await ws->async_read(buf, asio::as_tuple(use_awaitable));
@@ -273,9 +297,9 @@ struct ReplayServer::Impl {
     }
   }
 
-  awaitable<void> ws_writer(std::shared_ptr<websocket::stream<beast::tcp_stream>> ws,
-                            std::shared_ptr<WsState> state, std::vector<Subscription> subs,
-                            bool combined) {
+  template <class Ws>
+  awaitable<void> ws_writer(std::shared_ptr<Ws> ws, std::shared_ptr<WsState> state,
+                            std::vector<Subscription> subs, bool combined) {
     const auto& f = options.ws;
     asio::steady_timer timer(io);
     const auto connected = clock->steady_now();
@@ -410,6 +434,19 @@ Result<std::unique_ptr<ReplayServer>> ReplayServer::start(std::shared_ptr<const 
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->started_ms = impl->clock->now_ms();
+  if (!options.tls_cert_file.empty()) {
+    try {
+      ssl::context ctx(ssl::context::tls_server);
+      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      ctx.use_certificate_chain_file(options.tls_cert_file);
+      ctx.use_private_key_file(options.tls_key_file, ssl::context::pem);
+      impl->tls.emplace(std::move(ctx));
+    } catch (const std::exception& e) {
+      return make_error("cannot load the TLS certificate '" + options.tls_cert_file +
+                        "' and key '" + options.tls_key_file + "': " + e.what());
+    }
+  }
   Impl* raw = impl.get();
   asio::co_spawn(impl->io, raw->accept_loop(), asio::detached);
   impl->thread = std::thread([raw] { raw->io.run(); });
@@ -425,10 +462,12 @@ uint16_t ReplayServer::port() const {
   return impl_->port;
 }
 std::string ReplayServer::rest_url() const {
-  return "http://" + impl_->options.host + ":" + std::to_string(impl_->port);
+  return (impl_->tls ? "https://" : "http://") + impl_->options.host + ":" +
+         std::to_string(impl_->port);
 }
 std::string ReplayServer::ws_url() const {
-  return "ws://" + impl_->options.host + ":" + std::to_string(impl_->port) + "/ws";
+  return (impl_->tls ? "wss://" : "ws://") + impl_->options.host + ":" +
+         std::to_string(impl_->port) + "/ws";
 }
 RestStats ReplayServer::rest_stats() const {
   return impl_->rest.stats();

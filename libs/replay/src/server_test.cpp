@@ -5,6 +5,12 @@
 
 #include "sf/replay/testing/captures.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "sf/net/testing/tls_certs.h"
 #include "sf/net/transport.h"
 #include "sf/records/parser.h"
 
@@ -180,6 +186,97 @@ TEST(ReplayServer, PingsAndSilence) {
   }
   EXPECT_GT(idle->pings_received(), 0);
 }
+
+// ---------------------------------------------------------------- TLS
+namespace tls_tests {
+
+std::filesystem::path cert_dir() {
+  return std::filesystem::temp_directory_path() / ("sf-replay-tls-" + std::to_string(::getpid()));
+}
+
+std::unique_ptr<ReplayServer> serve_tls(const net_testing::TestCertificates& c) {
+  ServerOptions o;
+  o.tls_cert_file = c.cert_file;
+  o.tls_key_file = c.key_file;
+  return serve(o);
+}
+
+TEST(ReplayServerTls, TrustedHttpsAndWssCarryTheSameData) {
+  const auto certs = net_testing::make_test_certificates(cert_dir());
+  auto s = serve_tls(certs);
+  ASSERT_EQ(s->rest_url().rfind("https://", 0), 0u);
+  net::HttpOptions ho;
+  ho.ca_file = certs.ca_file;
+  auto http = net::HttpClient::create(s->rest_url(), ho);
+  ASSERT_TRUE(http.ok()) << http.error().message;
+  auto r = (*http)->get("/api/v3/klines?symbol=ADABTC&interval=1m&limit=2");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  records::BinanceParser p;
+  auto k = p.rest_klines(r->body, "ADABTC", "1m", INT64_MAX);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(k->size(), 2u);
+
+  net::WsOptions wo;
+  wo.ca_file = certs.ca_file;
+  auto ws = net::WsClient::connect(s->ws_url() + "/btcusdt@trade", wo);
+  ASSERT_TRUE(ws.ok()) << ws.error().message;
+  int64_t expected = data()->find("BTCUSDT")->trades.front().trade_id;
+  for (int i = 0; i < 100; ++i) {
+    auto m = (*ws)->read(5s);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    auto t = p.ws_trade(*m);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_EQ(t->trade_id, expected++);
+  }
+}
+
+TEST(ReplayServerTls, AnUntrustedCertificateIsRefusedAtOnceNamingWhy) {
+  const auto certs = net_testing::make_test_certificates(cert_dir(), "untrusted-");
+  auto s = serve_tls(certs);
+  // No CA given: OpenSSL's default store, which does not hold the test CA.
+  auto http = net::HttpClient::create(s->rest_url());
+  ASSERT_TRUE(http.ok());
+  auto r = (*http)->get("/api/v3/time");
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().retryable) << r.error().message;
+  EXPECT_NE(r.error().message.find("is not trusted"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("local issuer"), std::string::npos) << r.error().message;
+  auto ws = net::WsClient::connect(s->ws_url() + "/btcusdt@trade");
+  ASSERT_FALSE(ws.ok());
+  EXPECT_FALSE(ws.error().retryable) << ws.error().message;
+  EXPECT_NE(ws.error().message.find("is not trusted"), std::string::npos) << ws.error().message;
+}
+
+TEST(ReplayServerTls, ACertificateForAnotherHostIsRefused) {
+  const auto certs =
+      net_testing::make_test_certificates(cert_dir(), "other-", "DNS:exchange.example");
+  auto s = serve_tls(certs);
+  net::HttpOptions ho;
+  ho.ca_file = certs.ca_file;  // trusted CA, wrong name
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto http = net::HttpClient::create("https://" + host + ":" + std::to_string(s->port()), ho);
+    ASSERT_TRUE(http.ok());
+    auto r = (*http)->get("/api/v3/time");
+    ASSERT_FALSE(r.ok()) << host;
+    EXPECT_FALSE(r.error().retryable) << r.error().message;
+    EXPECT_NE(r.error().message.find("mismatch"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(ReplayServerTls, SslCertFileIsHonoured) {
+  const auto certs = net_testing::make_test_certificates(cert_dir(), "env-");
+  auto s = serve_tls(certs);
+  ::setenv("SSL_CERT_FILE", certs.ca_file.c_str(), 1);
+  auto http = net::HttpClient::create(s->rest_url());
+  ASSERT_TRUE(http.ok());
+  auto r = (*http)->get("/api/v3/time");
+  ::unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace tls_tests
 
 }  // namespace
 }  // namespace sf::replay

@@ -53,6 +53,8 @@ struct ServerOptions {
   // Called on the server's thread right after each market-data frame is written (benchmarks:
   // the moment a frame left the exchange), with the message's raw-stream JSON.
   std::function<void(const std::string& json)> on_sent;
+  // Both set: HTTPS and WSS only, with this PEM certificate chain and private key.
+  std::string tls_cert_file, tls_key_file;
 };
 
 struct WsStats {
@@ -67,8 +69,8 @@ class ReplayServer {
   ~ReplayServer();  // stops the server and joins its thread
 
   uint16_t port() const;
-  std::string rest_url() const;  // "http://127.0.0.1:<port>"
-  std::string ws_url() const;    // "ws://127.0.0.1:<port>/ws"
+  std::string rest_url() const;  // "http://127.0.0.1:<port>" (https with TLS)
+  std::string ws_url() const;    // "ws://127.0.0.1:<port>/ws" (wss with TLS)
   RestStats rest_stats() const;
   WsStats ws_stats() const;
 
