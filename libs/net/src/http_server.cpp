@@ -7,9 +7,12 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <mutex>
@@ -25,6 +28,8 @@ namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string ServerRequest::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
@@ -112,20 +117,32 @@ ServerRequest to_request(const http::request<http::string_body>& req, const tcp:
   return r;
 }
 
-// Owned by its session (and by its write handlers while they run); users hold a WsHandle.
-class WsConn : public std::enable_shared_from_this<WsConn> {
+// One WebSocket connection, over TCP or TLS (the Next layer).
+class WsConn {
  public:
-  WsConn(tcp::socket socket, uint64_t id, size_t max_queued, size_t max_bytes, bool drop_oldest)
-      : ws_(std::in_place, std::move(socket)),
+  virtual ~WsConn() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close() = 0;
+  virtual uint64_t id() const = 0;
+  virtual bool open() const = 0;
+  virtual void mark_closed() = 0;
+};
+
+// Owned by its session (and by its write handlers while they run); users hold a WsHandle.
+template <class Next>
+class WsConnOf : public WsConn, public std::enable_shared_from_this<WsConnOf<Next>> {
+ public:
+  WsConnOf(Next next, uint64_t id, size_t max_queued, size_t max_bytes, bool drop_oldest)
+      : ws_(std::in_place, std::move(next)),
         kill_timer_(ws_->get_executor()),
         id_(id),
         max_queued_(max_queued),
         max_bytes_(max_bytes),
         drop_oldest_(drop_oldest) {}
 
-  websocket::stream<beast::tcp_stream>& ws() { return *ws_; }
+  websocket::stream<Next>& ws() { return *ws_; }
 
-  void send(std::string text) {
+  void send(std::string text) override {
     std::lock_guard lock(mu_);
     if (closed_) return;
     auto full = [&] {
@@ -153,11 +170,11 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     queue_.push_back(std::move(text));
     if (!writing_) {
       writing_ = true;
-      asio::post(ws_->get_executor(), [self = shared_from_this()] { self->write_next(); });
+      asio::post(ws_->get_executor(), [self = this->shared_from_this()] { self->write_next(); });
     }
   }
 
-  void close() {
+  void close() override {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
@@ -166,13 +183,13 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     post_close();
   }
 
-  uint64_t id() const { return id_; }
-  bool open() const {
+  uint64_t id() const override { return id_; }
+  bool open() const override {
     std::lock_guard lock(mu_);
     return !closed_;
   }
 
-  void mark_closed() {
+  void mark_closed() override {
     std::lock_guard lock(mu_);
     closed_ = true;
     queue_.clear();
@@ -185,7 +202,7 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   // A close frame once no write is in flight; whatever happens, the socket is closed
   // kCloseGrace later (a peer that neither reads nor answers the close holds nothing).
   void post_close() {
-    asio::post(ws_->get_executor(), [self = shared_from_this()] {
+    asio::post(ws_->get_executor(), [self = this->shared_from_this()] {
       if (!self->ws_) return;
       self->kill_timer_.expires_after(kCloseGrace);
       self->kill_timer_.async_wait([self](beast::error_code ec) {
@@ -205,7 +222,7 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
   void send_close() {
     if (close_sent_) return;
     close_sent_ = true;
-    ws_->async_close(close_code_, [self = shared_from_this()](beast::error_code) {});
+    ws_->async_close(close_code_, [self = this->shared_from_this()](beast::error_code) {});
   }
 
   void write_next() {
@@ -232,7 +249,7 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
     }
     ws_->text(true);
     ws_->async_write(asio::buffer(current_),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) {
                          self->mark_closed();
                          std::lock_guard lock(self->mu_);
@@ -243,7 +260,7 @@ class WsConn : public std::enable_shared_from_this<WsConn> {
                      });
   }
 
-  std::optional<websocket::stream<beast::tcp_stream>> ws_;
+  std::optional<websocket::stream<Next>> ws_;
   asio::steady_timer kill_timer_;
   uint64_t id_;
   size_t max_queued_;
@@ -309,6 +326,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
   WsHandler ws;
+  std::optional<ssl::context> tls;  // set: HTTPS and WSS only
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
@@ -348,10 +366,19 @@ struct HttpServer::Impl {
       auto exec = socket.get_executor();
       if (connections.load() >= static_cast<int64_t>(options.max_connections)) {
         ++refused;
-        asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
+        if (tls) {  // no TLS handshake for a refusal: closed at once
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
+        }
         continue;
       }
-      asio::co_spawn(exec, session(std::move(socket)), asio::detached);
+      if (tls) {
+        asio::co_spawn(exec, tls_session(std::move(socket)), asio::detached);
+      } else {
+        asio::co_spawn(exec, session(std::move(socket)), asio::detached);
+      }
     }
   }
 
@@ -384,20 +411,37 @@ struct HttpServer::Impl {
   }
 
   // Sends `res`, within the write timeout; false when the client did not take it.
-  awaitable<bool> write(beast::tcp_stream& stream, http::response<http::string_body>& res) {
-    stream.expires_after(options.write_timeout);
+  template <class Stream>
+  awaitable<bool> write(Stream& stream, http::response<http::string_body>& res) {
+    beast::get_lowest_layer(stream).expires_after(options.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(use_awaitable));
     co_return !ec;
   }
 
   awaitable<void> session(tcp::socket socket) {
     Counted counted(connections);
-    beast::tcp_stream stream(std::move(socket));
+    co_await serve(beast::tcp_stream(std::move(socket)));
+  }
+
+  // The TLS handshake within the header timeout (a client that refuses our certificate ends
+  // it), then the same HTTP and WebSocket serving.
+  awaitable<void> tls_session(tcp::socket socket) {
+    Counted counted(connections);
+    TlsStream stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::get_lowest_layer(stream).expires_after(options.header_timeout);
+    auto [ec] =
+        co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(use_awaitable));
+    if (ec) co_return;
+    co_await serve(std::move(stream));
+  }
+
+  template <class Stream>
+  awaitable<void> serve(Stream stream) {
     beast::flat_buffer buffer;
     for (;;) {
       // Waiting for the next request (idle), then for the rest of its head (slowloris).
       if (buffer.size() == 0) {
-        stream.expires_after(options.idle_timeout);
+        beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
         auto [ec, n] =
             co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(use_awaitable));
         if (ec) break;
@@ -405,7 +449,7 @@ struct HttpServer::Impl {
       }
       http::request_parser<http::string_body> parser;
       parser.body_limit(boost::none);  // the limit is the route's: set once the head is known
-      stream.expires_after(options.header_timeout);
+      beast::get_lowest_layer(stream).expires_after(options.header_timeout);
       auto [hec, hn] =
           co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
       if (hec) {
@@ -419,7 +463,8 @@ struct HttpServer::Impl {
       const unsigned version = parser.get().version();
       size_t limit = options.body_limit;
       if (options.on_head) {
-        HeadDecision d = options.on_head(to_request(parser.get(), stream.socket()));
+        HeadDecision d =
+            options.on_head(to_request(parser.get(), beast::get_lowest_layer(stream).socket()));
         if (d.answer) {
           http::response<http::string_body> res{static_cast<http::status>(d.answer->status),
                                                 version};
@@ -438,7 +483,7 @@ struct HttpServer::Impl {
       bool too_large = length && *length > limit;
       if (!too_large && !parser.is_done()) {
         parser.body_limit(limit);
-        stream.expires_after(options.body_timeout);
+        beast::get_lowest_layer(stream).expires_after(options.body_timeout);
         auto [bec, bn] =
             co_await http::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
         if (bec == http::error::body_limit) {
@@ -455,13 +500,14 @@ struct HttpServer::Impl {
         break;
       }
       auto req = parser.release();
-      ServerRequest request = to_request(req, stream.socket());
+      ServerRequest request = to_request(req, beast::get_lowest_layer(stream).socket());
       if (websocket::is_upgrade(req)) {
         ServerResponse reject;
         reject.status = 404;
         reject.body = error_body(404, "no WebSocket endpoint at this path");
         if (ws.accept && ws.accept(request, reject)) {
-          stream.expires_never();  // the WebSocket's own timeouts from here
+          beast::get_lowest_layer(stream)
+              .expires_never();  // the WebSocket's own timeouts from here
           co_await ws_session(std::move(stream), std::move(req), request);
           co_return;
         }
@@ -496,14 +542,16 @@ struct HttpServer::Impl {
       if (!sent || !req.keep_alive()) break;
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  awaitable<void> ws_session(beast::tcp_stream stream, http::request<http::string_body> req,
+  template <class Stream>
+  awaitable<void> ws_session(Stream stream, http::request<http::string_body> req,
                              ServerRequest request) {
     const uint64_t id = next_ws_id++;
-    auto conn = std::make_shared<WsConn>(stream.release_socket(), id, options.ws_max_queued,
-                                         options.ws_max_queued_bytes, options.ws_drop_oldest);
+    auto conn =
+        std::make_shared<WsConnOf<Stream>>(std::move(stream), id, options.ws_max_queued,
+                                           options.ws_max_queued_bytes, options.ws_drop_oldest);
     auto& s = conn->ws();
     s.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     s.set_option(websocket::stream_base::decorator(
@@ -546,6 +594,19 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   impl->options = options;
   impl->handler = std::move(handler);
   impl->ws = std::move(ws);
+  if (!options.tls_cert_file.empty()) {
+    try {
+      ssl::context ctx(ssl::context::tls_server);
+      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      ctx.use_certificate_chain_file(options.tls_cert_file);
+      ctx.use_private_key_file(options.tls_key_file, ssl::context::pem);
+      impl->tls.emplace(std::move(ctx));
+    } catch (const std::exception& e) {
+      return make_error("cannot load the TLS certificate '" + options.tls_cert_file +
+                        "' and key '" + options.tls_key_file + "': " + e.what());
+    }
+  }
   if (auto st = net::detail::listen_on(impl->acceptor, options.host, options.port); !st) {
     return st.error();
   }
@@ -576,7 +637,8 @@ uint16_t HttpServer::port() const {
   return impl_->port;
 }
 std::string HttpServer::url() const {
-  return "http://" + impl_->options.host + ":" + std::to_string(impl_->port);
+  return (impl_->tls ? "https://" : "http://") + impl_->options.host + ":" +
+         std::to_string(impl_->port);
 }
 int64_t HttpServer::ws_clients() const {
   return impl_->ws_clients.load();

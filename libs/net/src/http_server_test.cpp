@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sf/net/testing/raw_client.h"
+#include "sf/net/testing/tls_certs.h"
 #include "sf/net/transport.h"
 
 namespace sf::net {
@@ -131,6 +132,44 @@ TEST(HttpServer, WebSocketsAreAcceptedByPathAndBroadcastTo) {
     c->send("after");
     EXPECT_FALSE(c->open());
   }
+}
+
+// The same server over HTTPS and WSS: requests, a WebSocket echo, and a client without the CA
+// refused at the handshake (the server stays up for the next one).
+TEST(HttpServer, ServesHttpsAndWssWithItsCertificate) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-net-tls-" + std::to_string(::getpid()));
+  const auto certs = net_testing::make_test_certificates(dir);
+  WsHandler ws;
+  ws.accept = [](const ServerRequest&, ServerResponse&) { return true; };
+  ws.on_message = [](std::shared_ptr<WsConnection> c, std::string m) { c->send("echo:" + m); };
+  HttpServerOptions o;
+  o.tls_cert_file = certs.cert_file;
+  o.tls_key_file = certs.key_file;
+  auto s = echo_server(ws, o);
+  ASSERT_EQ(s->url().rfind("https://", 0), 0u);
+  auto refused = HttpClient::create(s->url()).value()->get("/a");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("is not trusted"), std::string::npos)
+      << refused.error().message;
+  HttpOptions ho;
+  ho.ca_file = certs.ca_file;
+  auto http = HttpClient::create(s->url(), ho).value();
+  for (int i = 0; i < 3; ++i) {  // one kept-alive TLS connection
+    auto r = http->get("/path?k=" + std::to_string(i));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "GET /path k=" + std::to_string(i) + ";  ");
+  }
+  WsOptions wo;
+  wo.ca_file = certs.ca_file;
+  auto c = WsClient::connect("wss://127.0.0.1:" + std::to_string(s->port()) + "/ws", wo);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->send("over tls").ok());
+  auto m = (*c)->read(std::chrono::seconds(5));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(*m, "echo:over tls");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(HttpServer, BusyPortIsAClearError) {

@@ -246,6 +246,9 @@ class ArangoStore final : public Store {
                           " (HTTP 403). Hint: grant it rw on database " + options_.database);
       }
       if (r && r->status != 503) return r;
+      if (!r && !r.error().retryable) {  // an untrusted certificate: asking again cannot help
+        return make_error("ArangoDB " + method + " " + path + ": " + r.error().message);
+      }
       last = r ? arango_error(*r) : r.error().message;
       if (attempt < options_.max_attempts) {
         std::this_thread::sleep_for(delay);

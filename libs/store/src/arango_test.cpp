@@ -2,6 +2,11 @@
 // client relies on it (status codes, error bodies, overwrite modes, cursors).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "sf/net/testing/tls_certs.h"
 #include "sf/net/transport.h"
 #include "sf/store/store.h"
 #include "sf/store/testing/fake_arango.h"
@@ -130,6 +135,37 @@ TEST(Arango, CursorsPageThroughLargeResults) {
 
 // The fake answers like ArangoDB to requests the client never makes, so tests of other clients
 // (and the next change of ours) meet the real behaviour.
+// The client over HTTPS (a certificate the test makes): with CA_PATH's CA, documents round-trip;
+// without it, the first request fails at once (not retried) naming the certificate problem.
+TEST(Arango, OverHttpsWithItsCaAndRefusedWithout) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-arango-tls-" + std::to_string(::getpid()));
+  const auto certs = net_testing::make_test_certificates(dir);
+  testing::FakeArango fake("market", "sf", "pw", certs.cert_file, certs.key_file);
+  ASSERT_EQ(fake.url().rfind("https://", 0), 0u);
+  auto o = options_for(fake);
+  o.ca_file = certs.ca_file;
+  auto s = open_arango(o).value();
+  ASSERT_TRUE(s->ping().ok());
+  auto w = s->upsert("candles", {doc("a", 1), doc("b", 2)});
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->written, 2);
+  auto got = s->get("candles", "b");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_NE((*got)->find("\"timestamp\":2"), std::string::npos) << **got;
+
+  auto untrusted = open_arango(options_for(fake)).value();  // system CAs only
+  auto st = untrusted->ping();
+  ASSERT_FALSE(st.ok());
+  EXPECT_FALSE(st.error().retryable) << st.error().message;
+  EXPECT_NE(st.error().message.find("is not trusted: unable to get local issuer certificate"),
+            std::string::npos)
+      << st.error().message;
+  EXPECT_EQ(fake.documents("candles").size(), 2u) << "nothing else reached the fake";
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FakeArangoFidelity, InsertWithoutOverwriteConflictsAndUnknownQueriesFail) {
   testing::FakeArango fake("_system", "root", "pw");
   auto http = net::HttpClient::create(fake.url()).value();

@@ -328,13 +328,16 @@ struct FakeArango::State {
   }
 };
 
-FakeArango::FakeArango(std::string database, std::string user, std::string password)
+FakeArango::FakeArango(std::string database, std::string user, std::string password,
+                       std::string tls_cert_file, std::string tls_key_file)
     : state_(std::make_shared<State>()) {
   state_->database = std::move(database);
   state_->user = std::move(user);
   state_->password = std::move(password);
   net::HttpServerOptions o;
   o.server_name = "fake-arangodb";
+  o.tls_cert_file = std::move(tls_cert_file);
+  o.tls_key_file = std::move(tls_key_file);
   auto s = state_;
   auto server =
       net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); });

@@ -86,6 +86,9 @@ struct HttpServerOptions {
   std::function<HeadDecision(const ServerRequest& head)> on_head;
   // The body of the server's own answers (400, 413, 500, 503); default {"error":"<message>"}.
   std::function<std::string(int status, const std::string& message)> error_body;
+  // Both set: HTTPS and WSS only, with this PEM certificate chain and private key (a connection
+  // past max_connections is then closed without a handshake, not answered 503).
+  std::string tls_cert_file, tls_key_file;
   size_t ws_max_queued = 10'000;
   size_t ws_max_queued_bytes = 4 * 1024 * 1024;
   // A client `ws_max_queued` messages behind: closed (the default), or its oldest queued message

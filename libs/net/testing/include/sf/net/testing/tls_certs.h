@@ -79,9 +79,9 @@ inline Cert make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PK
 inline void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) throw std::runtime_error("cannot write " + path);
-  const int ok = cert != nullptr ? PEM_write_X509(f, cert)
-                                 : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr,
-                                                        nullptr);
+  const int ok = cert != nullptr
+                     ? PEM_write_X509(f, cert)
+                     : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(f);
   if (ok != 1) throw std::runtime_error("cannot write " + path);
 }
@@ -90,16 +90,15 @@ inline void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
 
 // Writes <dir>/<prefix>ca.pem, <prefix>server.pem, <prefix>server.key. `san` names what the
 // server certificate is valid for.
-inline TestCertificates make_test_certificates(
-    const std::filesystem::path& dir, const std::string& prefix = "",
-    const char* san = "DNS:localhost,IP:127.0.0.1") {
+inline TestCertificates make_test_certificates(const std::filesystem::path& dir,
+                                               const std::string& prefix = "",
+                                               const char* san = "DNS:localhost,IP:127.0.0.1") {
   std::filesystem::create_directories(dir);
   auto ca_key = detail::p256_key();
   auto ca = detail::make_cert(ca_key.get(), prefix + "StreamForge test CA", nullptr, nullptr, 1,
                               true, nullptr);
   auto key = detail::p256_key();
-  auto server =
-      detail::make_cert(key.get(), "localhost", ca.get(), ca_key.get(), 2, false, san);
+  auto server = detail::make_cert(key.get(), "localhost", ca.get(), ca_key.get(), 2, false, san);
   TestCertificates out{(dir / (prefix + "ca.pem")).string(),
                        (dir / (prefix + "server.pem")).string(),
                        (dir / (prefix + "server.key")).string()};

@@ -30,8 +30,10 @@ namespace sf::store::testing {
 
 class FakeArango {
  public:
+  // `tls_cert_file` and `tls_key_file` set: it answers over HTTPS only.
   FakeArango(std::string database = "_system", std::string user = "root",
-             std::string password = "secret");
+             std::string password = "secret", std::string tls_cert_file = "",
+             std::string tls_key_file = "");
   ~FakeArango();
 
   std::string url() const;
