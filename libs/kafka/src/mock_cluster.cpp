@@ -1,4 +1,5 @@
 #include "sf/kafka/mock_cluster.h"
+#include <vector>
 
 // clang-format off
 #include "rdkafka_util.h"  // rdkafka.h must come before rdkafka_mock.h
@@ -59,6 +60,15 @@ Status MockCluster::set_broker_up(int id) {
 Status MockCluster::set_rtt(int id, int ms) {
   rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(impl_->cluster, id, ms);
   if (err) return make_error(std::string("broker_set_rtt: ") + rd_kafka_err2str(err));
+  return ok_status();
+}
+
+Status MockCluster::fail_next_produce_requests(int count, int error) {
+  if (count <= 0) return ok_status();
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
+                                          static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(impl_->cluster, 0 /* Produce */, errors.size(),
+                                          errors.data());
   return ok_status();
 }
 

@@ -301,6 +301,48 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
   }
 }
 
+// Records whose delivery fails mid-stream (the broker answers five Produce requests with a
+// permanent error, so librdkafka reports them failed at once): seen as they fail, fetched again
+// from REST and published in order; nothing missing, nothing twice, exit 0. The deterministic
+// half of the outage test below (which waits on librdkafka's timeouts).
+//
+// DISABLED: it finds a real flaw, not yet fixed. Trades came out exact; candles did not: a
+// failed request followed by delivered ones leaves a gap *before* records the topic holds, and
+// recovery (which goes on after the topic's last record, or from the first loss when that is
+// later) published 413 candles a second time, out of order. Filling such a gap in order is not
+// possible on an append-only topic; the fix has to stop later batches once one fails
+// (max.in.flight 1 and a pause on the first failure report) or accept out-of-order refills.
+TEST_F(LiveTest, DISABLED_DeliveriesThatFailMidStreamArePublishedAgainInOrder) {
+  for (const std::string type : {"ws_trades", "ws_candles_1m"}) {
+    SCOPED_TRACE(type);
+    replay::ServerOptions so;
+    so.speed = type == "ws_trades" ? 60 : 600;
+    so.ping_interval_ms = 200;
+    auto& cluster = kafka_.cluster();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run(
+        config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "", "enable.idempotence=false"),
+        so, {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 8s; },
+        [&] { (void)cluster.fail_next_produce_requests(5); });
+    EXPECT_EQ(r.exit_code, 0);
+    ASSERT_GT(r.records.size(), 100u);
+    ASSERT_FALSE(r.events.empty());
+    EXPECT_EQ(static_cast<int64_t>(r.records.size()),
+              r.events.back().at("records_written").as_int64());
+    const char* field = type == "ws_trades" ? "trade_id" : "open_time";
+    const int64_t step = type == "ws_trades" ? 1 : 60'000;
+    int64_t prev = -1;
+    for (const auto& rec : r.records) {
+      const int64_t id = boost::json::parse(rec).as_object().at(field).as_int64();
+      if (prev >= 0) ASSERT_EQ(id, prev + step) << "every record once, in order";
+      prev = id;
+    }
+    ASSERT_TRUE(r.events.back().contains("kafka_outages"));
+    EXPECT_GE(r.events.back().at("kafka_outages").to_number<double>(), 1)
+        << "the failed deliveries were seen";
+  }
+}
+
 // Two brokers: the data topic's leader goes down while telemetry's stays up, so telemetry can say
 // what happens while it happens.
 class LiveTwoBrokers : public LiveTest {

@@ -4,12 +4,15 @@
 //   GET    /apis/batch/v1/namespaces/{ns}/jobs/{name}          one job (404: gone)
 //   DELETE /apis/batch/v1/namespaces/{ns}/jobs/{name}?propagationPolicy=Background
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
 
 #include "sf/manager/launcher.h"
+
+#include "kubeconfig.h"
 #include "sf/net/http_server.h"
 #include "sf/net/transport.h"
 
@@ -255,7 +258,7 @@ class KubernetesLauncher final : public Launcher {
     req.method = method;
     req.target = target;
     req.body = body;
-    req.headers["Authorization"] = "Bearer " + o_.token;
+    if (!o_.token.empty()) req.headers["Authorization"] = "Bearer " + o_.token;
     req.idempotent = method != "POST";
     std::lock_guard lock(http_mu_);
     auto r = http_->request(req);
@@ -301,6 +304,8 @@ std::map<std::string, std::string> kv_list(const std::string& text) {
 std::unique_ptr<Launcher> make_kubernetes_launcher(KubernetesOptions options) {
   net::HttpOptions ho;
   ho.ca_file = options.ca_file;
+  ho.client_cert_file = options.client_cert_file;
+  ho.client_key_file = options.client_key_file;
   ho.proxy_from_env = false;
   auto http = net::HttpClient::create(options.api_url, ho);
   if (!http) return nullptr;
@@ -316,30 +321,21 @@ Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config
     o.ca_file = sa + "/ca.crt";
     o.ns = slurp(sa + "/namespace");
   } else if (auto kubeconfig = env("KUBECONFIG")) {
-    // The fields of a plain kubeconfig we need (server, certificate-authority, token); a
-    // kubeconfig with exec plugins or client certificates is not supported.
-    std::ifstream in(*kubeconfig);
-    if (!in) return make_error("KUBECONFIG='" + *kubeconfig + "' cannot be read");
-    std::string line;
-    while (std::getline(in, line)) {
-      auto value = [&](const char* key) -> std::optional<std::string> {
-        const auto at = line.find(key);
-        if (at == std::string::npos) return std::nullopt;
-        std::string v = line.substr(at + std::strlen(key));
-        while (!v.empty() && (v.front() == ' ' || v.front() == '"')) v.erase(v.begin());
-        while (!v.empty() && (v.back() == ' ' || v.back() == '"' || v.back() == '\r')) v.pop_back();
-        return v;
-      };
-      if (auto v = value("server:")) o.api_url = *v;
-      if (auto v = value("certificate-authority:")) o.ca_file = *v;
-      if (auto v = value("token:")) o.token = *v;
-    }
+    const char* tmp = std::getenv("TMPDIR");
+    auto k = read_kubeconfig(*kubeconfig, env("K8S_CONTEXT").value_or(""), tmp ? tmp : "/tmp");
+    if (!k) return k.error();
+    o.api_url = k->server;
+    o.ca_file = k->ca_file;
+    o.token = k->token;
+    o.client_cert_file = k->client_cert_file;
+    o.client_key_file = k->client_key_file;
+    if (!k->ns.empty()) o.ns = k->ns;
   } else {
     return make_error(
         "LAUNCHER=kubernetes needs the in-cluster service account (KUBERNETES_SERVICE_HOST) or "
         "KUBECONFIG");
   }
-  if (o.api_url.empty() || o.token.empty()) {
+  if (o.api_url.empty() || (o.token.empty() && o.client_cert_file.empty())) {
     return make_error(
         "the Kubernetes API server or token is missing (service account or KUBECONFIG)");
   }

@@ -1,8 +1,17 @@
 // The Kubernetes launcher against FakeKube, which checks each Job manifest field by field.
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include "kubeconfig.h"
+#include "sf/net/testing/tls_certs.h"
 
 #include "sf/config/env.h"
 #include "sf/manager/launcher.h"
@@ -159,6 +168,174 @@ TEST(Kubernetes, TheFakeCatchesWhatSpecFiveForbids) {
   EXPECT_NE(all.find("ARANGO_PASSWORD: a secret as a plain value"), std::string::npos) << all;
   EXPECT_NE(all.find("podFailurePolicy"), std::string::npos) << all;
   EXPECT_NE(all.find("restartPolicy: must be Never"), std::string::npos) << all;
+}
+
+// ---------------------------------------------------------------- kubeconfig (yaml-cpp)
+
+std::string base64_of_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string raw = ss.str();
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(raw.data()),
+                                static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+struct KubeconfigDir {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sf-kubeconfig-" + std::to_string(::getpid()));
+  KubeconfigDir() { std::filesystem::create_directories(dir); }
+  ~KubeconfigDir() { std::filesystem::remove_all(dir); }
+};
+
+// A kubeconfig as kubectl writes it: two contexts, the current one with its CA inline, its
+// user's token in a file next to it (a relative path) and a namespace; the launcher made from it
+// creates a Job in that namespace over HTTPS.
+TEST(Kubeconfig, TheCurrentContextsServerCaTokenFileAndNamespaceAreUsed) {
+  KubeconfigDir d;
+  const auto certs = net_testing::make_test_certificates(d.dir / "tls");
+  testing::FakeKube fake("file-token", "sf-prod", certs.cert_file, certs.key_file);
+  ASSERT_EQ(fake.url().rfind("https://", 0), 0u);
+  write_file(d.dir / "token", "file-token\n");
+  const std::string config =
+      "apiVersion: v1\n"
+      "kind: Config\n"
+      "current-context: prod\n"
+      "clusters:\n"
+      "- name: staging\n"
+      "  cluster:\n"
+      "    server: https://staging.invalid:6443\n"
+      "- name: prod-cluster\n"
+      "  cluster:\n"
+      "    server: \"" +
+      fake.url() +
+      "\"\n"
+      "    certificate-authority-data: " +
+      base64_of_file(certs.ca_file) +
+      "\n"
+      "contexts:\n"
+      "- name: staging\n"
+      "  context: {cluster: staging, user: someone}\n"
+      "- name: prod\n"
+      "  context:\n"
+      "    cluster: prod-cluster\n"
+      "    user: deployer\n"
+      "    namespace: sf-prod\n"
+      "users:\n"
+      "- name: someone\n"
+      "  user: {token: staging-token}\n"
+      "- name: deployer\n"
+      "  user:\n"
+      "    tokenFile: token\n";
+  const auto path = write_file(d.dir / "config", config);
+  auto k = read_kubeconfig(path, "", (d.dir / "scratch").string());
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(k->context, "prod");
+  EXPECT_EQ(k->server, fake.url());
+  EXPECT_EQ(k->token, "file-token");
+  EXPECT_EQ(k->ns, "sf-prod");
+  {
+    struct stat st {};
+    ASSERT_EQ(::stat(k->ca_file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << "decoded data is private to the manager";
+    std::ifstream a(k->ca_file), b(certs.ca_file);
+    std::stringstream sa, sb;
+    sa << a.rdbuf();
+    sb << b.rdbuf();
+    EXPECT_EQ(sa.str(), sb.str());
+  }
+  auto l = make_kubernetes_launcher_from_env(
+      config::map_env({{"KUBECONFIG", path}, {"WORKER_IMAGE", "registry.local/sf:1"}}));
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  auto r = (*l)->launch(spec("sf-abcdef-loader-producer-api-candles-5m"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->where, "sf-prod/sf-abcdef-loader-producer-api-candles-5m");
+  EXPECT_TRUE(fake.refusals().empty());
+
+  // K8S_CONTEXT picks another context: its user's inline token.
+  auto staging = read_kubeconfig(path, "staging", (d.dir / "scratch").string());
+  ASSERT_TRUE(staging.ok()) << staging.error().message;
+  EXPECT_EQ(staging->server, "https://staging.invalid:6443");
+  EXPECT_EQ(staging->token, "staging-token");
+}
+
+TEST(Kubeconfig, ClientCertificatesFromDataOrFiles) {
+  KubeconfigDir d;
+  const auto certs = net_testing::make_test_certificates(d.dir / "tls");
+  const std::string config =
+      "current-context: c\n"
+      "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443', certificate-authority: "
+      "tls/ca.pem}}]\n"
+      "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+      "users: [{name: u, user: {client-certificate-data: " +
+      base64_of_file(certs.cert_file) + ", client-key: tls/server.key}}]\n";
+  const auto path = write_file(d.dir / "config", config);
+  auto k = read_kubeconfig(path, "", (d.dir / "scratch").string());
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(k->ca_file, (d.dir / "tls/ca.pem").string()) << "relative to the kubeconfig";
+  EXPECT_EQ(k->client_key_file, (d.dir / "tls/server.key").string());
+  EXPECT_TRUE(k->token.empty());
+  std::ifstream a(k->client_cert_file), b(certs.cert_file);
+  std::stringstream sa, sb;
+  sa << a.rdbuf();
+  sb << b.rdbuf();
+  EXPECT_EQ(sa.str(), sb.str());
+  // A launcher with only a client certificate is accepted (its TLS context loads the pair).
+  auto l = make_kubernetes_launcher_from_env(config::map_env({{"KUBECONFIG", path}}));
+  EXPECT_TRUE(l.ok()) << l.error().message;
+}
+
+TEST(Kubeconfig, WhatCannotBeUsedIsRefusedSayingWhatToDo) {
+  KubeconfigDir d;
+  auto err = [&](const std::string& name, const std::string& text,
+                 const std::string& context = "") {
+    auto r = read_kubeconfig(write_file(d.dir / name, text), context, d.dir.string());
+    EXPECT_FALSE(r.ok()) << name;
+    return r.ok() ? std::string() : r.error().message;
+  };
+  const std::string cluster = "clusters: [{name: k, cluster: {server: 'https://10.0.0.1:6443'}}]\n";
+  EXPECT_NE(err("exec", "current-context: c\n" + cluster +
+                            "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                            "users: [{name: u, user: {exec: {command: aws}}}]\n")
+                .find("exec plugin"),
+            std::string::npos);
+  EXPECT_NE(err("nocontext", "current-context: gone\n" + cluster +
+                                 "contexts: [{name: c, context: {cluster: k, user: u}}]\n")
+                .find("no context 'gone'; contexts: c"),
+            std::string::npos);
+  EXPECT_NE(err("nocurrent", cluster).find("has no current-context"), std::string::npos);
+  EXPECT_NE(err("notyaml", "clusters: [unclosed\n").find("not valid YAML"), std::string::npos);
+  EXPECT_NE(err("nokey", "current-context: c\n" + cluster +
+                             "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                             "users: [{name: u, user: {client-certificate-data: QUJD}}]\n")
+                .find("without its key"),
+            std::string::npos);
+  EXPECT_NE(err("insecure",
+                "current-context: c\n"
+                "clusters: [{name: k, cluster: {server: 'https://x', insecure-skip-tls-verify: "
+                "true}}]\n"
+                "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                "users: [{name: u, user: {token: t}}]\n")
+                .find("insecure-skip-tls-verify"),
+            std::string::npos);
+  EXPECT_NE(err("nocreds", "current-context: c\n" + cluster +
+                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                               "users: [{name: u, user: {}}]\n")
+                .find("gives no credentials"),
+            std::string::npos);
+  EXPECT_NE(err("empty", "").find("is not a kubeconfig"), std::string::npos);
+  auto absent = read_kubeconfig((d.dir / "absent").string(), "", d.dir.string());
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.error().message.find("cannot be read"), std::string::npos);
 }
 
 }  // namespace

@@ -136,13 +136,19 @@ Error net_error(std::string what, const beast::error_code& ec) {
   return make_error(what + ": " + ec.message(), true);
 }
 
-ssl::context make_tls_context(const std::string& ca_file) {
+// Throws (boost::system::system_error) on a file it cannot load.
+ssl::context make_tls_context(const std::string& ca_file, const std::string& client_cert = "",
+                              const std::string& client_key = "") {
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_verify_mode(ssl::verify_peer);
   if (ca_file.empty()) {
     ctx.set_default_verify_paths();
   } else {
     ctx.load_verify_file(ca_file);
+  }
+  if (!client_cert.empty()) {
+    ctx.use_certificate_chain_file(client_cert);
+    ctx.use_private_key_file(client_key, ssl::context::pem);
   }
   return ctx;
 }
@@ -420,7 +426,8 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(std::string_view base_url
   }
   if (url->tls()) {
     try {
-      impl->tls_ctx = make_tls_context(options.ca_file);
+      impl->tls_ctx =
+          make_tls_context(options.ca_file, options.client_cert_file, options.client_key_file);
     } catch (const std::exception& e) {
       return make_error("cannot load CA certificates '" + options.ca_file + "': " + e.what());
     }

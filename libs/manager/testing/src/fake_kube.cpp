@@ -212,12 +212,16 @@ struct FakeKube::State {
   }
 };
 
-FakeKube::FakeKube(std::string token, std::string ns) : state_(std::make_shared<State>()) {
+FakeKube::FakeKube(std::string token, std::string ns, std::string tls_cert_file,
+                   std::string tls_key_file)
+    : state_(std::make_shared<State>()) {
   state_->token = std::move(token);
   state_->ns = std::move(ns);
   auto s = state_;
   net::HttpServerOptions o;
   o.server_name = "fake-kube-apiserver";
+  o.tls_cert_file = std::move(tls_cert_file);
+  o.tls_key_file = std::move(tls_key_file);
   server_ =
       net::HttpServer::start(o, [s](const net::ServerRequest& r) { return s->handle(r); }).value();
 }

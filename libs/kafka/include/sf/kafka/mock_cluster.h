@@ -28,6 +28,9 @@ class MockCluster {
   Status set_partition_leader(const std::string& topic, int partition, int broker);
   // Adds `ms` of round-trip time to broker `id`.
   Status set_rtt(int id, int ms);
+  // The next `count` Produce requests (to any broker) are answered with Kafka error `error`
+  // (10, MESSAGE_TOO_LARGE: a permanent one, so their records fail their delivery at once).
+  Status fail_next_produce_requests(int count, int error = 10);
 
   struct Impl;
 

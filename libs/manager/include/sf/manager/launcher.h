@@ -73,8 +73,9 @@ namespace sf::manager {
 // Jobs as Kubernetes Jobs (batch/v1) through the API server.
 struct KubernetesOptions {
   std::string api_url;  // https://kubernetes.default.svc (in-cluster) or the kubeconfig's server
-  std::string token;    // bearer token (service account)
+  std::string token;    // bearer token (service account); may be empty with a client cert
   std::string ca_file;  // the API server's CA
+  std::string client_cert_file, client_key_file;  // a kubeconfig user's client certificate
   std::string ns = "streamforge";
   std::map<std::string, std::string> images;                     // target -> image (WORKER_IMAGES)
   std::string default_image = "streamforge/streamforge:latest";  // WORKER_IMAGE
@@ -91,7 +92,8 @@ struct KubernetesOptions {
 std::string job_manifest(const KubernetesOptions& options, const LaunchSpec& spec);
 std::unique_ptr<Launcher> make_kubernetes_launcher(KubernetesOptions options);
 // In-cluster (KUBERNETES_SERVICE_HOST + the service account's token, CA and namespace) or
-// KUBECONFIG (server, certificate-authority, token of the current context's user), then
+// KUBECONFIG read with yaml-cpp (K8S_CONTEXT or current-context; its cluster's server and CA,
+// file or data; its user's token, tokenFile or client certificate; its namespace), then
 // K8S_NAMESPACE, WORKER_IMAGE, WORKER_IMAGES="target=image;...", JOB_BACKOFF_LIMIT,
 // JOB_TTL_SECONDS, JOB_CPU_REQUEST/LIMIT, JOB_MEMORY_REQUEST/LIMIT, KAFKA_CA_SECRET.
 Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config::EnvLookup& env);

@@ -23,6 +23,9 @@ struct HttpOptions {
   milliseconds timeout{10'000};  // connect + request + response
   std::string user_agent = "streamforge/0.1";
   std::string ca_file;  // empty: the system's CA store
+  // A client certificate (PEM chain) and its key, for servers that authenticate clients by TLS
+  // (a Kubernetes API server).
+  std::string client_cert_file, client_key_file;
   // "http://host:port" of an HTTP proxy reached with CONNECT. Empty: HTTPS_PROXY (https URLs) or
   // HTTP_PROXY (http URLs) from the environment, unless NO_PROXY names the host.
   std::string proxy;

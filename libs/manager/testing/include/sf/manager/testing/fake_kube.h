@@ -19,7 +19,9 @@ namespace sf::manager::testing {
 
 class FakeKube {
  public:
-  explicit FakeKube(std::string token = "test-token", std::string ns = "streamforge");
+  // `tls_cert_file` and `tls_key_file` set: it answers over HTTPS only, as a real API server.
+  explicit FakeKube(std::string token = "test-token", std::string ns = "streamforge",
+                    std::string tls_cert_file = "", std::string tls_key_file = "");
   ~FakeKube();
   std::string url() const;
   // Sets the Job's status condition (Complete, or Failed with a reason).
