@@ -8,7 +8,7 @@ PACKAGES=(
   librdkafka-dev
   libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libfmt-dev libspdlog-dev libsqlite3-dev libcli11-dev
-  libssl-dev zlib1g-dev libarchive-dev libyaml-cpp-dev
+  libssl-dev zlib1g-dev libarchive-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   clang-format wrk curl procps python3-yaml
   libtorch-dev libopenblas0-pthread python3-torch

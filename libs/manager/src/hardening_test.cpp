@@ -350,6 +350,40 @@ TEST_F(ManagerProgram, RandomMethodsDoNotGrowTheMetrics) {
   EXPECT_NE(metrics.body.find("method=\"other\""), std::string::npos);
 }
 
+// Item 9: every metric the Grafana dashboard in deploy/ queries is one the running manager
+// exposes (histograms by their _bucket series), in prometheus-cpp's text format.
+TEST_F(ManagerProgram, TheGrafanaDashboardQueriesOnlyMetricsTheManagerExposes) {
+  auto m = start();
+  (void)raw(m.port, get("/queues"));  // one request: the HTTP series exist
+  Reply metrics = raw(m.port, get("/metrics"));
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE streamforge_http_request_duration_seconds histogram"),
+            std::string::npos)
+      << metrics.body;
+  std::ifstream in(std::string(SF_SOURCE_DIR) + "/deploy/grafana/streamforge-queue-manager.json");
+  ASSERT_TRUE(in) << "the dashboard is missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto dashboard = json::parse(ss.str());
+  std::set<std::string> queried;
+  const std::regex name(R"(streamforge_[a-z_]+)");
+  for (const auto& p : dashboard.at("panels").as_array()) {
+    for (const auto& t : p.at("targets").as_array()) {
+      const std::string expr(t.at("expr").as_string());
+      for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it) {
+        queried.insert(it->str());
+      }
+    }
+  }
+  ASSERT_GE(queried.size(), 9u);
+  for (const auto& n : queried) {
+    const std::string family =
+        n.size() > 7 && n.substr(n.size() - 7) == "_bucket" ? n.substr(0, n.size() - 7) : n;
+    EXPECT_NE(metrics.body.find("# TYPE " + family + " "), std::string::npos)
+        << n << " is queried by the dashboard but not exposed";
+  }
+}
+
 // #7: jobs inherited the manager's sockets, so a restarted manager could not bind its port.
 TEST_F(ManagerProgram, JobsHoldNoManagerSocketAndARestartedManagerGetsItsPort) {
   auto m = start();

@@ -82,7 +82,8 @@ Result<std::string> file_or_data(const YAML::Node& n, const std::string& key, co
   const std::string path = text_of(n, key.c_str());
   if (!path.empty()) {
     const fs::path p = fs::path(path).is_absolute() ? fs::path(path) : base / path;
-    if (!fs::exists(p)) return make_error("kubeconfig: " + key + " '" + p.string() + "' does not exist");
+    if (!fs::exists(p))
+      return make_error("kubeconfig: " + key + " '" + p.string() + "' does not exist");
     return p.string();
   }
   const std::string data = text_of(n, (key + "-data").c_str());
@@ -161,12 +162,14 @@ Result<KubeconfigAccess> read_kubeconfig(const std::string& path, const std::str
     if (const std::string tf = text_of(user, "tokenFile"); out.token.empty() && !tf.empty()) {
       const fs::path p = fs::path(tf).is_absolute() ? fs::path(tf) : base / tf;
       std::ifstream in(p);
-      if (!in) return make_error("kubeconfig user '" + user_name + "': tokenFile '" + p.string() + "' cannot be read");
+      if (!in)
+        return make_error("kubeconfig user '" + user_name + "': tokenFile '" + p.string() +
+                          "' cannot be read");
       std::stringstream ss;
       ss << in.rdbuf();
       out.token = ss.str();
-      while (!out.token.empty() && (out.token.back() == '\n' || out.token.back() == '\r' ||
-                                    out.token.back() == ' ')) {
+      while (!out.token.empty() &&
+             (out.token.back() == '\n' || out.token.back() == '\r' || out.token.back() == ' ')) {
         out.token.pop_back();
       }
     }

@@ -1,115 +1,139 @@
 #include "sf/manager/metrics.h"
 
-#include <cmath>
-#include <cstdio>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
 
 namespace sf::manager {
-namespace {
 
-std::string escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
+// One family per name, of one kind; the metrics added to it are kept by labels (prometheus-cpp
+// returns the same object for the same labels, and Remove needs it for reset()).
+struct Metrics::Impl {
+  struct Entry {
+    prometheus::Family<prometheus::Counter>* counters = nullptr;
+    prometheus::Family<prometheus::Gauge>* gauges = nullptr;
+    prometheus::Family<prometheus::Histogram>* histograms = nullptr;
+    prometheus::Histogram::BucketBoundaries buckets;
+    std::string type, help;
+    std::map<Labels, prometheus::Counter*> counter_of;
+    std::map<Labels, prometheus::Gauge*> gauge_of;
+    std::map<Labels, prometheus::Histogram*> histogram_of;
+  };
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  mutable std::mutex mu;
+  std::map<std::string, Entry> entries;
+
+  Entry& counter_family(const std::string& name, const std::string& help) {
+    auto& e = entries[name];
+    if (e.counters == nullptr && e.gauges == nullptr && e.histograms == nullptr) {
+      e.counters = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry);
+      e.type = "counter";
+      e.help = help;
     }
-    out.push_back(c);
+    return e;
   }
-  return out;
-}
-
-std::string labels_text(const Labels& l, const std::string& extra = "") {
-  if (l.empty() && extra.empty()) return "";
-  std::string out = "{";
-  for (const auto& [k, v] : l) {
-    if (out.size() > 1) out += ",";
-    out += k + "=\"" + escape(v) + "\"";
+  Entry& gauge_family(const std::string& name, const std::string& help) {
+    auto& e = entries[name];
+    if (e.counters == nullptr && e.gauges == nullptr && e.histograms == nullptr) {
+      e.gauges = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry);
+      e.type = "gauge";
+      e.help = help;
+    }
+    return e;
   }
-  if (!extra.empty()) out += (out.size() > 1 ? "," : "") + extra;
-  return out + "}";
-}
+};
 
-std::string num(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-}  // namespace
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
 
 void Metrics::describe(const std::string& name, const std::string& type, const std::string& help) {
-  std::lock_guard lock(mu_);
-  auto& f = families_[name];
-  f.type = type;
-  f.help = help;
+  std::lock_guard lock(impl_->mu);
+  if (type == "counter") {
+    impl_->counter_family(name, help);
+  } else {
+    impl_->gauge_family(name, help);
+  }
 }
 
 void Metrics::describe_histogram(const std::string& name, const std::string& help,
                                  std::vector<double> buckets) {
-  std::lock_guard lock(mu_);
-  auto& f = families_[name];
-  f.type = "histogram";
-  f.help = help;
-  f.buckets = std::move(buckets);
+  std::lock_guard lock(impl_->mu);
+  auto& e = impl_->entries[name];
+  if (e.histograms == nullptr) {
+    e.histograms = &prometheus::BuildHistogram().Name(name).Help(help).Register(*impl_->registry);
+    e.type = "histogram";
+    e.help = help;
+  }
+  e.buckets = std::move(buckets);
 }
 
 void Metrics::inc(const std::string& name, const Labels& labels, double by) {
-  std::lock_guard lock(mu_);
-  families_[name].values[labels] += by;
+  std::lock_guard lock(impl_->mu);
+  auto& e = impl_->counter_family(name, name);
+  if (e.counters != nullptr) {
+    auto& c = e.counter_of[labels];
+    if (c == nullptr) c = &e.counters->Add(labels);
+    c->Increment(by);
+  } else if (e.gauges != nullptr) {
+    auto& g = e.gauge_of[labels];
+    if (g == nullptr) g = &e.gauges->Add(labels);
+    g->Increment(by);
+  }
 }
 
 void Metrics::set(const std::string& name, const Labels& labels, double value) {
-  std::lock_guard lock(mu_);
-  families_[name].values[labels] = value;
+  std::lock_guard lock(impl_->mu);
+  auto& e = impl_->gauge_family(name, name);
+  if (e.gauges == nullptr) return;  // a counter is never set
+  auto& g = e.gauge_of[labels];
+  if (g == nullptr) g = &e.gauges->Add(labels);
+  g->Set(value);
 }
 
 void Metrics::reset(const std::string& name) {
-  std::lock_guard lock(mu_);
-  families_[name].values.clear();
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->entries.find(name);
+  if (it == impl_->entries.end() || it->second.gauges == nullptr) return;
+  for (auto& [labels, g] : it->second.gauge_of) it->second.gauges->Remove(g);
+  it->second.gauge_of.clear();
 }
 
 void Metrics::observe(const std::string& name, const Labels& labels, double value) {
-  std::lock_guard lock(mu_);
-  auto& f = families_[name];
-  auto& c = f.counts[labels];
-  if (c.empty()) c.assign(f.buckets.size() + 1, 0);
-  for (size_t i = 0; i < f.buckets.size(); ++i) {
-    if (value <= f.buckets[i]) ++c[i];
-  }
-  ++c.back();
-  f.sums[labels] += value;
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->entries.find(name);
+  if (it == impl_->entries.end() || it->second.histograms == nullptr) return;
+  auto& e = it->second;
+  auto& h = e.histogram_of[labels];
+  if (h == nullptr) h = &e.histograms->Add(labels, e.buckets);
+  h->Observe(value);
 }
 
 double Metrics::value(const std::string& name, const Labels& labels) const {
-  std::lock_guard lock(mu_);
-  auto f = families_.find(name);
-  if (f == families_.end()) return 0;
-  auto v = f->second.values.find(labels);
-  return v == f->second.values.end() ? 0 : v->second;
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->entries.find(name);
+  if (it == impl_->entries.end()) return 0;
+  if (auto c = it->second.counter_of.find(labels); c != it->second.counter_of.end()) {
+    return c->second->Value();
+  }
+  if (auto g = it->second.gauge_of.find(labels); g != it->second.gauge_of.end()) {
+    return g->second->Value();
+  }
+  return 0;
 }
 
+// prometheus-cpp writes nothing for a family without series; its HELP and TYPE lines are
+// added, so that what the manager measures is listed before the first sample (a job that has
+// not failed yet) and a dashboard can be checked against it.
 std::string Metrics::text() const {
-  std::lock_guard lock(mu_);
-  std::string out;
-  for (const auto& [name, f] : families_) {
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
-    if (f.type == "histogram") {
-      for (const auto& [labels, counts] : f.counts) {
-        for (size_t i = 0; i < f.buckets.size(); ++i) {
-          out += name + "_bucket" + labels_text(labels, "le=\"" + num(f.buckets[i]) + "\"") + " " +
-                 std::to_string(counts[i]) + "\n";
-        }
-        out += name + "_bucket" + labels_text(labels, "le=\"+Inf\"") + " " +
-               std::to_string(counts.back()) + "\n";
-        out += name + "_sum" + labels_text(labels) + " " + num(f.sums.at(labels)) + "\n";
-        out += name + "_count" + labels_text(labels) + " " + std::to_string(counts.back()) + "\n";
-      }
-      continue;
-    }
-    for (const auto& [labels, v] : f.values)
-      out += name + labels_text(labels) + " " + num(v) + "\n";
+  std::string out = prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  std::lock_guard lock(impl_->mu);
+  for (const auto& [name, e] : impl_->entries) {
+    if (!e.counter_of.empty() || !e.gauge_of.empty() || !e.histogram_of.empty()) continue;
+    out += "# HELP " + name + " " + e.help + "\n# TYPE " + name + " " + e.type + "\n";
   }
   return out;
 }

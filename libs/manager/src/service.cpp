@@ -739,6 +739,11 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
              "Telemetry events that changed a job");
   m.describe("streamforge_telemetry_events_ignored_total", "counter",
              "Telemetry events that changed nothing (duplicates, unknown jobs), by reason");
+  m.describe("streamforge_state_write_failures_total", "counter",
+             "queue_state writes that failed and are retried with backoff");
+  // Unlabelled counters start at 0, so that rate() has a series from the start.
+  m.inc("streamforge_telemetry_events_applied_total", {}, 0);
+  m.inc("streamforge_state_write_failures_total", {}, 0);
   if (auto st = impl->store->ensure_collection(kCollection); !st) return st.error();
 
   kafka::ProducerOptions po;

@@ -1,10 +1,11 @@
-// A small Prometheus registry (counters, gauges, histograms with labels) and its text exposition
-// format (version 0.0.4). Debian's archive has no prometheus-cpp package for this release, and
-// the format is a page long. Thread-safe.
+// The manager's Prometheus metrics (counters, gauges, histograms with labels) on prometheus-cpp's
+// registry (prometheus-cpp-dev 1.0.1, Debian 12), exposed in the text format by our own HTTP
+// server (prometheus-cpp's civetweb exposer is not used). Names used before they are described
+// become counters (inc) or gauges (set). Thread-safe.
 #pragma once
 
 #include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@ using Labels = std::map<std::string, std::string>;
 
 class Metrics {
  public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
   void describe(const std::string& name, const std::string& type, const std::string& help);
   void inc(const std::string& name, const Labels& labels = {}, double by = 1);
   void set(const std::string& name, const Labels& labels, double value);
@@ -26,16 +32,10 @@ class Metrics {
   std::string text() const;
   double value(const std::string& name, const Labels& labels = {}) const;
 
+  struct Impl;
+
  private:
-  struct Family {
-    std::string type, help;
-    std::map<Labels, double> values;
-    std::vector<double> buckets;
-    std::map<Labels, std::vector<uint64_t>> counts;  // per bucket, then +Inf
-    std::map<Labels, double> sums;
-  };
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sf::manager
