@@ -28,12 +28,12 @@ void StreamConnection::wait_before_attempt() {
     pause(milliseconds(jitter(rng_)));
   }
   // Binance allows 300 connection attempts per 5 minutes per IP.
-  const auto now = steady::now();
+  const auto now = clock_.steady_now();
   while (!attempts_.empty() && now - attempts_.front() > 5min) attempts_.pop_front();
   if (static_cast<int>(attempts_.size()) >= o_.max_attempts_per_5min) {
     pause(std::chrono::duration_cast<milliseconds>(attempts_.front() + 5min - now));
   }
-  attempts_.push_back(steady::now());
+  attempts_.push_back(clock_.steady_now());
 }
 
 bool StreamConnection::connect() {
@@ -43,7 +43,7 @@ bool StreamConnection::connect() {
     auto c = net::WsClient::connect(url_);
     if (c) {
       ws_ = std::move(c).value();
-      connected_at_ = last_activity_ = steady::now();
+      connected_at_ = last_activity_ = clock_.steady_now();
       pings_seen_ = 0;
       log::get().info("stream connected: {}", url_);
       if (ever_connected_) {
@@ -74,19 +74,19 @@ std::optional<records::WsMessage> StreamConnection::next() {
 
 std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) {
   const auto give_up =
-      max_wait == milliseconds::max() ? steady::time_point::max() : steady::now() + max_wait;
+      max_wait == milliseconds::max() ? steady::time_point::max() : clock_.steady_now() + max_wait;
   for (;;) {
     if (stop_.stop_requested()) return std::nullopt;
-    if (steady::now() >= give_up) return std::nullopt;
+    if (clock_.steady_now() >= give_up) return std::nullopt;
     if (!ws_ && !connect()) return std::nullopt;
-    const auto now = steady::now();
+    const auto now = clock_.steady_now();
     if (now - connected_at_ >= o_.max_connection_age) {
       // Make before break: the new connection is open before the old one goes; the overlap
       // is dropped by the caller's id / open-time logic.
       auto fresh = net::WsClient::connect(url_);
       if (fresh) {
         ws_ = std::move(fresh).value();
-        connected_at_ = last_activity_ = steady::now();
+        connected_at_ = last_activity_ = clock_.steady_now();
         pings_seen_ = 0;
         ++stats_.rotations;
         log::get().info("rotated the stream connection before its age limit");
@@ -99,9 +99,9 @@ std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) 
       if (frame.error().message.rfind("timeout", 0) == 0) {
         if (ws_->pings_received() != pings_seen_) {
           pings_seen_ = ws_->pings_received();
-          last_activity_ = steady::now();
+          last_activity_ = clock_.steady_now();
         }
-        if (steady::now() - last_activity_ > o_.silence_timeout) {
+        if (clock_.steady_now() - last_activity_ > o_.silence_timeout) {
           ++stats_.silences;
           log::get().warn("no frame and no ping for {} ms: reconnecting",
                           o_.silence_timeout.count());
@@ -113,7 +113,7 @@ std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) 
       ws_.reset();
       continue;
     }
-    last_activity_ = steady::now();
+    last_activity_ = clock_.steady_now();
     auto msg = parser_.ws_message(*frame);
     if (!msg) {
       if (++stats_.garbage <= 5) {

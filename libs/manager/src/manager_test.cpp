@@ -580,7 +580,21 @@ TEST_F(ManagerTest, AJobThatDiesWithoutAFinalEventIsAnError) {
   const std::string id = start(kAdaWorkflow);
   auto q = wait_status(id, {"error", "finished", "interrupted"});
   EXPECT_EQ(q.at("status").as_string(), "error");
+  // The queue is in error with its first dead job; the other one may still be dying (slowly,
+  // in the sanitizer build): wait until each has its message.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto all_told = [](const json::object& queue) {
+    for (const auto& j : queue.at("jobs").as_array()) {
+      if (!j.at("error_message").is_string()) return false;
+    }
+    return true;
+  };
+  while (!all_told(q) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    q = queue(id);
+  }
   for (const auto& j : q.at("jobs").as_array()) {
+    ASSERT_TRUE(j.at("error_message").is_string()) << json::serialize(q);
     const std::string why(j.at("error_message").as_string());
     EXPECT_NE(why.find("exit code 2"), std::string::npos) << why;
     EXPECT_NE(why.find("TELEMETRY_INTERVAL"), std::string::npos) << why;

@@ -132,6 +132,26 @@ void abandon(asio::io_context& ioc, Stream& s, const std::shared_ptr<OpState>& o
   run_until(ioc, op->done, until);
 }
 
+// The wait for one asynchronous operation, in one place: `start` is handed a completion
+// handler (for any signature whose first argument is the error code) and starts the operation;
+// the io_context runs until it completes or `deadline` passes. Returns the operation's error, or
+// timed_out. On a failure with `abandon_on` set, that stream is closed and the operation run to
+// its end first (the buffers and parsers it uses are the caller's).
+template <class Start, class Stream = beast::tcp_stream>
+beast::error_code await_op(asio::io_context& ioc, std::chrono::steady_clock::time_point deadline,
+                           Start&& start, Stream* abandon_on = nullptr) {
+  auto op = std::make_shared<OpState>();
+  start([op](beast::error_code e, auto&&...) {
+    op->ec = e;
+    op->done = true;
+  });
+  const bool finished = run_until(ioc, op->done, deadline);
+  if (finished && !op->ec) return {};
+  const beast::error_code ec = finished ? op->ec : beast::error_code(asio::error::timed_out);
+  if (abandon_on != nullptr) abandon(ioc, *abandon_on, op);
+  return ec;
+}
+
 Error net_error(std::string what, const beast::error_code& ec) {
   return make_error(what + ": " + ec.message(), true);
 }
@@ -160,15 +180,9 @@ Status connect_tcp(asio::io_context& ioc, beast::tcp_stream& stream, const Url& 
   beast::error_code ec;
   auto endpoints = resolver.resolve(url.host, url.port, ec);
   if (ec) return net_error("cannot resolve " + url.host, ec);
-  auto op = std::make_shared<OpState>();
   stream.expires_at(deadline);
-  stream.async_connect(endpoints, [op](beast::error_code e, const tcp::endpoint&) {
-    op->ec = e;
-    op->done = true;
-  });
-  if (!run_until(ioc, op->done, deadline) || op->ec) {
-    return net_error("cannot connect to " + url.host + ":" + url.port,
-                     op->ec ? op->ec : asio::error::timed_out);
+  if (auto e = await_op(ioc, deadline, [&](auto h) { stream.async_connect(endpoints, h); })) {
+    return net_error("cannot connect to " + url.host + ":" + url.port, e);
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   return ok_status();
@@ -196,14 +210,10 @@ Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
       return make_error("cannot set up TLS for the host name " + url.host);
     }
   }
-  auto op = std::make_shared<OpState>();
-  s.async_handshake(ssl::stream_base::client, [op](beast::error_code e) {
-    op->ec = e;
-    op->done = true;
-  });
-  if (!run_until(ioc, op->done, deadline) || op->ec) {
+  if (auto e = await_op(ioc, deadline,
+                        [&](auto h) { s.async_handshake(ssl::stream_base::client, h); })) {
     const long verdict = SSL_get_verify_result(ssl_handle);
-    if (op->ec && verdict != X509_V_OK) {
+    if (e != asio::error::timed_out && verdict != X509_V_OK) {
       // A certificate we do not trust does not become trusted by trying again: not retryable.
       return make_error("TLS: the certificate of " + url.host + ":" + url.port +
                             " is not trusted: " + X509_verify_cert_error_string(verdict) +
@@ -211,8 +221,7 @@ Status tls_handshake(asio::io_context& ioc, Stream& s, const Url& url,
                             "check the URL's host name",
                         false);
     }
-    return net_error("TLS handshake with " + url.host + " failed",
-                     op->ec ? op->ec : asio::error::timed_out);
+    return net_error("TLS handshake with " + url.host + " failed", e);
   }
   return ok_status();
 }
@@ -247,29 +256,17 @@ struct HttpClient::Impl {
     http::request<http::empty_body> req{http::verb::connect, authority, 11};
     req.set(http::field::host, authority);
     req.set(http::field::user_agent, options.user_agent);
-    auto op = std::make_shared<OpState>();
     s.expires_at(deadline);
-    http::async_write(s, req, [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
-    });
-    if (!run_until(ioc, op->done, deadline) || op->ec) {
-      abandon(ioc, s, op);
-      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT",
-                       op->ec ? op->ec : asio::error::timed_out);
+    if (auto e = await_op(
+            ioc, deadline, [&](auto h) { http::async_write(s, req, h); }, &s)) {
+      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT", e);
     }
     http::response_parser<http::empty_body> parser;
     parser.skip(true);  // a CONNECT answer has no body
     beast::flat_buffer buf;
-    op->done = false;
-    http::async_read_header(s, buf, parser, [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
-    });
-    if (!run_until(ioc, op->done, deadline) || op->ec) {
-      abandon(ioc, s, op);
-      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT answer",
-                       op->ec ? op->ec : asio::error::timed_out);
+    if (auto e = await_op(
+            ioc, deadline, [&](auto h) { http::async_read_header(s, buf, parser, h); }, &s)) {
+      return net_error("proxy " + proxy->host + ":" + proxy->port + " CONNECT answer", e);
     }
     if (parser.get().result_int() != 200) {
       return make_error("proxy " + proxy->host + ":" + proxy->port + " refused CONNECT " +
@@ -313,22 +310,15 @@ struct HttpClient::Impl {
   // The answer's body streamed into in.body_file (an archive of hundreds of MB never in memory).
   template <class Stream>
   Result<HttpResponse> download(Stream& s, const HttpRequest& in, const std::string& target,
-                                std::chrono::steady_clock::time_point deadline,
-                                const std::shared_ptr<OpState>& op) {
+                                std::chrono::steady_clock::time_point deadline) {
     http::response_parser<http::file_body> parser;
     parser.body_limit(in.body_file_limit);
     beast::error_code fec;
     parser.get().body().open(in.body_file.c_str(), beast::file_mode::write, fec);
     if (fec) return make_error("cannot write " + in.body_file + ": " + fec.message());
-    op->done = false;
-    http::async_read(s, buffer, parser, [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
-    });
-    if (!run_until(ioc, op->done, deadline) || op->ec) {
-      abandon(ioc, s, op);
-      return net_error("downloading " + target + " into " + in.body_file,
-                       op->ec ? op->ec : asio::error::timed_out);
+    if (auto e = await_op(
+            ioc, deadline, [&](auto h) { http::async_read(s, buffer, parser, h); }, &s)) {
+      return net_error("downloading " + target + " into " + in.body_file, e);
     }
     auto res = parser.release();
     HttpResponse out;
@@ -355,28 +345,16 @@ struct HttpClient::Impl {
     }
     req.keep_alive(true);
     beast::get_lowest_layer(s).expires_at(deadline);
-    auto op = std::make_shared<OpState>();
-    http::async_write(s, req, [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
-    });
-    if (!run_until(ioc, op->done, deadline) || op->ec) {
-      abandon(ioc, s, op);
-      return net_error("sending " + in.method + " " + target,
-                       op->ec ? op->ec : asio::error::timed_out);
+    if (auto e = await_op(
+            ioc, deadline, [&](auto h) { http::async_write(s, req, h); }, &s)) {
+      return net_error("sending " + in.method + " " + target, e);
     }
-    if (!in.body_file.empty()) return download(s, in, target, deadline, op);
+    if (!in.body_file.empty()) return download(s, in, target, deadline);
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
-    op->done = false;
-    http::async_read(s, buffer, parser, [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
-    });
-    if (!run_until(ioc, op->done, deadline) || op->ec) {
-      abandon(ioc, s, op);
-      return net_error("reading the answer to " + in.method + " " + target,
-                       op->ec ? op->ec : asio::error::timed_out);
+    if (auto e = await_op(
+            ioc, deadline, [&](auto h) { http::async_read(s, buffer, parser, h); }, &s)) {
+      return net_error("reading the answer to " + in.method + " " + target, e);
     }
     auto res = parser.release();
     HttpResponse out;
@@ -523,26 +501,23 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
     }
   }
   Impl* raw = impl.get();
-  auto op = std::make_shared<OpState>();
-  d.with([&](auto& ws) {
-    beast::get_lowest_layer(ws).expires_never();
-    ws.set_option(websocket::stream_base::timeout{options.connect_timeout,
-                                                  websocket::stream_base::none(), false});
-    ws.control_callback([raw](websocket::frame_type kind, beast::string_view) {
-      if (kind == websocket::frame_type::ping) ++raw->pings;
+  auto handshake = [&](auto h) {
+    d.with([&](auto& ws) {
+      beast::get_lowest_layer(ws).expires_never();
+      ws.set_option(websocket::stream_base::timeout{options.connect_timeout,
+                                                    websocket::stream_base::none(), false});
+      ws.control_callback([raw](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::ping) ++raw->pings;
+      });
+      ws.read_message_max(64 * 1024 * 1024);
+      const std::string host = url->host + ":" + url->port;
+      const std::string target = url->path.empty() ? "/" : url->path;
+      ws.async_handshake(host, target, h);
+      return 0;
     });
-    ws.read_message_max(64 * 1024 * 1024);
-    const std::string host = url->host + ":" + url->port;
-    const std::string target = url->path.empty() ? "/" : url->path;
-    ws.async_handshake(host, target, [op](beast::error_code e) {
-      op->ec = e;
-      op->done = true;
-    });
-    return 0;
-  });
-  if (!run_until(d.ioc, op->done, deadline) || op->ec) {
-    return net_error("WebSocket handshake with " + std::string(url_text) + " failed",
-                     op->ec ? op->ec : asio::error::timed_out);
+  };
+  if (auto e = await_op(d.ioc, deadline, handshake)) {
+    return net_error("WebSocket handshake with " + std::string(url_text) + " failed", e);
   }
   d.open = true;
   return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
@@ -579,17 +554,15 @@ Result<std::string> WsClient::read(milliseconds timeout) {
 Status WsClient::send(std::string_view text, milliseconds timeout) {
   auto& d = *impl_;
   if (!d.open) return make_error("closed: the connection is closed", true);
-  auto op = std::make_shared<OpState>();
-  d.with([&](auto& ws) {
-    ws.text(true);
-    ws.async_write(asio::buffer(text.data(), text.size()), [op](beast::error_code e, size_t) {
-      op->ec = e;
-      op->done = true;
+  auto write = [&](auto h) {
+    d.with([&](auto& ws) {
+      ws.text(true);
+      ws.async_write(asio::buffer(text.data(), text.size()), h);
+      return 0;
     });
-    return 0;
-  });
-  if (!run_until(d.ioc, op->done, std::chrono::steady_clock::now() + timeout) || op->ec) {
-    return net_error("WebSocket send failed", op->ec ? op->ec : asio::error::timed_out);
+  };
+  if (auto e = await_op(d.ioc, std::chrono::steady_clock::now() + timeout, write)) {
+    return net_error("WebSocket send failed", e);
   }
   return ok_status();
 }
@@ -597,16 +570,14 @@ Status WsClient::send(std::string_view text, milliseconds timeout) {
 Status WsClient::ping(milliseconds timeout) {
   auto& d = *impl_;
   if (!d.open) return make_error("closed: the connection is closed", true);
-  auto op = std::make_shared<OpState>();
-  d.with([&](auto& ws) {
-    ws.async_ping({}, [op](beast::error_code e) {
-      op->ec = e;
-      op->done = true;
+  auto ping = [&](auto h) {
+    d.with([&](auto& ws) {
+      ws.async_ping({}, h);
+      return 0;
     });
-    return 0;
-  });
-  if (!run_until(d.ioc, op->done, std::chrono::steady_clock::now() + timeout) || op->ec) {
-    return net_error("WebSocket ping failed", op->ec ? op->ec : asio::error::timed_out);
+  };
+  if (auto e = await_op(d.ioc, std::chrono::steady_clock::now() + timeout, ping)) {
+    return net_error("WebSocket ping failed", e);
   }
   return ok_status();
 }
