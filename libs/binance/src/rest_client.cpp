@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "sf/core/backoff.h"
 #include "sf/records/parser.h"
 
 namespace sf::binance {
@@ -99,11 +100,7 @@ Result<std::unique_ptr<RestClient>> RestClient::sibling() const {
 }
 
 milliseconds RestClient::backoff(int attempt) {
-  const int64_t cap = policy_.max_backoff.count();
-  const int64_t exp = std::min<int64_t>(cap, policy_.base_backoff.count() << std::min(attempt, 20));
-  // "Full jitter": anywhere in [exp/2, exp], so clients that failed together do not retry together.
-  std::uniform_int_distribution<int64_t> d(exp / 2, exp);
-  return milliseconds(d(rng_));
+  return jittered(backoff_delay(policy_.base_backoff, policy_.max_backoff, attempt), rng_);
 }
 
 Result<HttpResponse> RestClient::get_once(const std::string& target, int weight) {

@@ -4,6 +4,7 @@
 #include <future>
 #include <thread>
 
+#include "sf/core/backoff.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
 
@@ -176,8 +177,8 @@ class Connector {
   template <class F>
   auto with_store_retry(F&& f) -> decltype(f()) {
     const auto deadline = Clock::now() + o_.store_retry_budget;
-    milliseconds delay(100);
-    for (;;) {
+    for (int attempt = 0;; ++attempt) {
+      const auto delay = backoff_delay(milliseconds(100), milliseconds(5000), attempt);
       auto r = f();
       if (r.ok() || !r.error().retryable) return r;
       if (Clock::now() + delay > deadline) {
@@ -187,7 +188,6 @@ class Connector {
       }
       lg_.warn("store unavailable, retrying in {} ms: {}", delay.count(), r.error().message);
       std::this_thread::sleep_for(delay);
-      delay = std::min(delay * 2, milliseconds(5000));
     }
   }
 

@@ -1,5 +1,6 @@
 #include "connection.h"
 
+#include "sf/core/backoff.h"
 #include "sf/log/log.h"
 
 namespace sf::live {
@@ -21,11 +22,7 @@ void StreamConnection::wait_before_attempt() {
     }
   };
   if (failures_ > 0) {
-    const int64_t cap = o_.backoff_max.count();
-    const int64_t exp =
-        std::min<int64_t>(cap, o_.backoff_base.count() << std::min(failures_ - 1, 20));
-    std::uniform_int_distribution<int64_t> jitter(exp / 2, exp);
-    pause(milliseconds(jitter(rng_)));
+    pause(jittered(backoff_delay(o_.backoff_base, o_.backoff_max, failures_ - 1), rng_));
   }
   // Binance allows 300 connection attempts per 5 minutes per IP.
   const auto now = clock_.steady_now();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "connection.h"
+#include "sf/core/backoff.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
 #include "sf/records/writer.h"
@@ -195,10 +196,11 @@ std::optional<DeliveryTracker::Loss> wait_out_outage(worker::WorkerContext& ctx,
       "published again from REST once the broker answers",
       what, loss.from, loss.failed, loss.why);
   ctx.set_metric("undelivered_since", static_cast<double>(loss.from));
-  for (int64_t wait_ms = 250;; wait_ms = std::min<int64_t>(wait_ms * 2, 5000)) {
+  for (int attempt = 0;; ++attempt) {
     if (ctx.stop.stop_requested()) return std::nullopt;
     if (ctx.producer.prepare(ctx.config.kafka_topic, std::chrono::milliseconds(2000))) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    std::this_thread::sleep_for(
+        backoff_delay(std::chrono::milliseconds(250), std::chrono::milliseconds(5000), attempt));
   }
   lg.info("Kafka answers again: backfilling from {} {}", what, loss.from);
   return loss;

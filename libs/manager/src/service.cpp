@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "sf/core/backoff.h"
 #include "sf/core/clock.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
@@ -217,7 +218,8 @@ struct QueueManager::Impl {
     auto w = store->upsert(kCollection, batch);
     if (!w || !w->errors.empty()) {
       ++write_failures;
-      const auto backoff = std::min<int64_t>(5'000, int64_t{100} << std::min(write_failures, 6));
+      const auto backoff =
+          backoff_delay(milliseconds(100), milliseconds(5'000), write_failures).count();
       retry_at = now + milliseconds(backoff);
       metrics->inc("streamforge_state_write_failures_total");
       if (write_failures == 1 || write_failures % 20 == 0) {

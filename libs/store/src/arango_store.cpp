@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "sf/core/backoff.h"
 #include "sf/net/http_server.h"
 #include "sf/net/transport.h"
 #include "sf/store/store.h"
@@ -228,7 +229,6 @@ class ArangoStore final : public Store {
     req.body = body;
     req.headers["Authorization"] = auth_;
     req.idempotent = true;  // every write we make is an upsert by key
-    auto delay = options_.backoff;
     std::string last;
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       Result<net::HttpResponse> r = make_error("");
@@ -251,8 +251,8 @@ class ArangoStore final : public Store {
       }
       last = r ? arango_error(*r) : r.error().message;
       if (attempt < options_.max_attempts) {
-        std::this_thread::sleep_for(delay);
-        delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+        std::this_thread::sleep_for(
+            backoff_delay(options_.backoff, std::chrono::milliseconds(5000), attempt - 1));
       }
     }
     return make_error("ArangoDB " + method + " " + path + " failed after " +
