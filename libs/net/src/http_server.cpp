@@ -1,6 +1,7 @@
 // HttpServer: one of the two files of this library that include Beast (they are slow to compile).
 #include "sf/net/http_server.h"
 #include "sf/net/detail/listen.h"
+#include "sf/net/detail/tls_server.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -595,18 +596,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
   impl->handler = std::move(handler);
   impl->ws = std::move(ws);
   if (!options.tls_cert_file.empty()) {
-    try {
-      ssl::context ctx(ssl::context::tls_server);
-      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      ctx.use_certificate_chain_file(options.tls_cert_file);
-      ctx.use_private_key_file(options.tls_key_file, ssl::context::pem);
-      impl->tls.emplace(std::move(ctx));
-    } catch (const std::exception& e) {
-      return make_error("cannot load the TLS certificate '" + options.tls_cert_file +
-                        "' and key '" + options.tls_key_file + "': " + e.what());
+    if (auto st =
+            net::detail::load_server_tls(impl->tls, options.tls_cert_file, options.tls_key_file);
+        !st) {
+      return st.error();
     }
   }
+
   if (auto st = net::detail::listen_on(impl->acceptor, options.host, options.port); !st) {
     return st.error();
   }

@@ -1,6 +1,7 @@
 // The replay exchange's network side. The only file of this library that includes Beast.
 #include "sf/replay/server.h"
 #include "sf/net/detail/listen.h"
+#include "sf/net/detail/tls_server.h"
 
 #include <zlib.h>
 #include <atomic>
@@ -435,18 +436,13 @@ Result<std::unique_ptr<ReplayServer>> ReplayServer::start(std::shared_ptr<const 
   impl->port = impl->acceptor.local_endpoint().port();
   impl->started_ms = impl->clock->now_ms();
   if (!options.tls_cert_file.empty()) {
-    try {
-      ssl::context ctx(ssl::context::tls_server);
-      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      ctx.use_certificate_chain_file(options.tls_cert_file);
-      ctx.use_private_key_file(options.tls_key_file, ssl::context::pem);
-      impl->tls.emplace(std::move(ctx));
-    } catch (const std::exception& e) {
-      return make_error("cannot load the TLS certificate '" + options.tls_cert_file +
-                        "' and key '" + options.tls_key_file + "': " + e.what());
+    if (auto st =
+            net::detail::load_server_tls(impl->tls, options.tls_cert_file, options.tls_key_file);
+        !st) {
+      return st.error();
     }
   }
+
   Impl* raw = impl.get();
   asio::co_spawn(impl->io, raw->accept_loop(), asio::detached);
   impl->thread = std::thread([raw] { raw->io.run(); });
