@@ -376,6 +376,29 @@ TEST_F(ManagerProgram, TheGrafanaDashboardQueriesOnlyMetricsTheManagerExposes) {
     }
   }
   ASSERT_GE(queried.size(), 9u);
+  // The labels a panel groups by are labels of that metric (checked where it has series).
+  const std::regex grouped(R"(by \(([a-z_, ]+)\) \((?:rate\()?(streamforge_[a-z_]+))");
+  for (const auto& p : dashboard.at("panels").as_array()) {
+    for (const auto& t : p.at("targets").as_array()) {
+      const std::string expr(t.at("expr").as_string());
+      for (std::sregex_iterator it(expr.begin(), expr.end(), grouped), end; it != end; ++it) {
+        const std::string metric = (*it)[2].str();
+        if (metric.size() > 7 && metric.substr(metric.size() - 7) == "_bucket") continue;
+        std::vector<std::string> series;
+        std::istringstream lines(metrics.body);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.rfind(metric + "{", 0) == 0) series.push_back(line);
+        }
+        if (series.empty()) continue;
+        std::stringstream labels((*it)[1].str());
+        for (std::string label; std::getline(labels, label, ',');) {
+          label.erase(0, label.find_first_not_of(' '));
+          EXPECT_NE(series.front().find(label + "=\""), std::string::npos)
+              << metric << " has no label " << label << ": " << series.front();
+        }
+      }
+    }
+  }
   for (const auto& n : queried) {
     const std::string family =
         n.size() > 7 && n.substr(n.size() - 7) == "_bucket" ? n.substr(0, n.size() - 7) : n;
