@@ -159,8 +159,6 @@ int main(int argc, char** argv) {
       {"LOG_FORMAT", "json"}};
   if (std::getenv("BENCH_DEBUG")) env["DEBUG"] = "1";
   if (const char* p = std::getenv("BENCH_KAFKA_PROPERTIES")) env["KAFKA_PROPERTIES"] = p;
-  for (const char* k : {"KICK", "QKB", "QMSG"})
-    if (const char* v = std::getenv(k)) env[k] = v;
   auto stored_in = [&](const std::string& file) -> int64_t {
     sf::store::SqliteOptions co;
     co.path = (dir / file).string();

@@ -159,7 +159,7 @@ class Connector {
 
   // The data consumer's prefetch, bounded whatever the partition count (librdkafka 2.0.2
   // applies queued.min.messages and queued.max.messages.kbytes to the one consumer queue):
-  // 20,000 messages (the kbytes bound, 16 MiB, binds only for documents over 800 bytes), a
+  // 10,000 messages (the kbytes bound, 16 MiB, binds only for documents over 1.6 KB), a
   // fetch response of at most 1 MiB compressed (at least one batch of one partition), and
   // long polls of at most 100 ms. Consumer::poll keeps the fetcher going when the queue runs
   // dry after being full.
@@ -168,7 +168,7 @@ class Connector {
     co.settings = cfg_.kafka;
     co.client_id = cfg_.producer_id;
     co.group_id = o_.group_id;
-    co.properties = {{"auto.offset.reset", "error"},          {"queued.min.messages", "20000"},
+    co.properties = {{"auto.offset.reset", "error"},          {"queued.min.messages", "10000"},
                      {"queued.max.messages.kbytes", "16384"}, {"fetch.max.bytes", "1048576"},
                      {"max.partition.fetch.bytes", "262144"}, {"fetch.wait.max.ms", "100"}};
     return co;
@@ -429,7 +429,9 @@ int connector_main() {
   const auto& cfg = std::get<config::WorkerConfig>(loaded);
   auto opts = connector_options_from_env(env, cfg);
   if (auto* e = std::get_if<config::ConfigError>(&opts)) config::exit_with_config_error(*e);
-  auto store = store::open_store_or_exit(env);
+  // A 16 MiB SQLite page cache: with 32 the connector peaked at 81 MiB and wrote no faster
+  // (connector_bench: 254,000 vs 211,000 docs/s; interleaved keys 40,500 vs 41,300).
+  auto store = store::open_store_or_exit(env, 16 * 1024);
   const auto& options = std::get<ConnectorOptions>(opts);
   return worker::run_worker(
       cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, *store, options); });
