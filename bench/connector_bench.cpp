@@ -37,6 +37,15 @@ Run run_connector(const std::map<std::string, std::string>& env, const std::stri
   return sf::bench::run_child("arango-connector", env, log);
 }
 
+// The final event a loader sends for `queue_id`: the connector then writes up to the topic's end.
+void send_loader_finished(sf::kafka::Producer& p, const std::string& queue_id) {
+  (void)p.send("queue-events", queue_id,
+               R"({"queue_id":")" + queue_id +
+                   R"(","symbol":"BENCHUSDT","type":"api_candles_1m","status":"finished",)"
+                   R"("message":"finished","records_written":0,"finished":true,)"
+                   R"("producer":"loader-producer__bench","timestamp":1})");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,10 +132,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     (void)producer->send("bench-data", block_key(i), docs[static_cast<size_t>(i)]);
   }
-  (void)producer->send("queue-events", "wf-bench",
-                       R"({"queue_id":"wf-bench","symbol":"BENCHUSDT","type":"api_candles_1m",)"
-                       R"("status":"finished","message":"finished","records_written":0,)"
-                       R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
+  send_loader_finished(*producer, "wf-bench");
   if (!producer->flush(std::chrono::seconds(300))) return 1;
   const int small_batch =
       std::getenv("BENCH_SMALL_BATCH") ? std::atoi(std::getenv("BENCH_SMALL_BATCH")) : 100;
@@ -138,11 +144,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       (void)small->send("bench-small", block_key(i), docs[static_cast<size_t>(i)]);
     }
-    (void)small->send(
-        "queue-events", "wf-bench-small",
-        R"({"queue_id":"wf-bench-small","symbol":"BENCHUSDT","type":"api_candles_1m",)"
-        R"("status":"finished","message":"finished","records_written":0,)"
-        R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
+    send_loader_finished(*small, "wf-bench-small");
     if (!small->flush(std::chrono::seconds(600))) return 1;
   }
 
@@ -194,11 +196,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < arango_n && i < n; ++i) {
     (void)producer->send("bench-arango", block_key(i), docs[static_cast<size_t>(i)]);
   }
-  (void)producer->send(
-      "queue-events", "wf-bench-arango",
-      R"({"queue_id":"wf-bench-arango","symbol":"BENCHUSDT","type":"api_candles_1m",)"
-      R"("status":"finished","message":"finished","records_written":0,)"
-      R"("finished":true,"producer":"loader-producer__bench","timestamp":1})");
+  send_loader_finished(*producer, "wf-bench-arango");
   (void)producer->flush(std::chrono::seconds(300));
   env["QUEUE_ID"] = "wf-bench-arango";
   env["KAFKA_TOPIC"] = "bench-arango";

@@ -27,23 +27,26 @@ struct Metrics::Impl {
   mutable std::mutex mu;
   std::map<std::string, Entry> entries;
 
-  Entry& counter_family(const std::string& name, const std::string& help) {
+  // The family of `name`, registered on first use as a counter or a gauge (a name keeps the
+  // kind it was first used as).
+  Entry& family(const std::string& name, const std::string& help, bool counter) {
     auto& e = entries[name];
     if (e.counters == nullptr && e.gauges == nullptr && e.histograms == nullptr) {
-      e.counters = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry);
-      e.type = "counter";
+      if (counter) {
+        e.counters = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry);
+      } else {
+        e.gauges = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry);
+      }
+      e.type = counter ? "counter" : "gauge";
       e.help = help;
     }
     return e;
   }
+  Entry& counter_family(const std::string& name, const std::string& help) {
+    return family(name, help, true);
+  }
   Entry& gauge_family(const std::string& name, const std::string& help) {
-    auto& e = entries[name];
-    if (e.counters == nullptr && e.gauges == nullptr && e.histograms == nullptr) {
-      e.gauges = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry);
-      e.type = "gauge";
-      e.help = help;
-    }
-    return e;
+    return family(name, help, false);
   }
 };
 
