@@ -55,6 +55,97 @@ std::string_view raw_key(od::field& f) {
   return std::string_view(k, n);
 }
 
+// The one key -> field table of each object. A reader `r` reads the value in front of it:
+// r.int64(int64_t&), r.str(std::string_view&), r.boolean(bool&), r.kline(KlineFields&) (a nested
+// object) and r.skip() (a key not ours); the simdjson path and the fast scanner below are the two
+// readers, so both read exactly the same fields.
+template <class Reader>
+auto kline_field(char key, KlineFields& k, Reader& r) {
+  switch (key) {
+    case 't':
+      return r.int64(k.t);
+    case 'T':
+      return r.int64(k.T);
+    case 'n':
+      return r.int64(k.n);
+    case 's':
+      return r.str(k.s);
+    case 'i':
+      return r.str(k.i);
+    case 'o':
+      return r.str(k.o);
+    case 'c':
+      return r.str(k.c);
+    case 'h':
+      return r.str(k.h);
+    case 'l':
+      return r.str(k.l);
+    case 'v':
+      return r.str(k.v);
+    case 'q':
+      return r.str(k.q);
+    case 'V':
+      return r.str(k.V);
+    case 'Q':
+      return r.str(k.Q);
+    case 'x':
+      k.has_x = true;
+      return r.boolean(k.x);
+    default:
+      return r.skip();
+  }
+}
+
+template <class Reader>
+auto event_field(char key, EventFields& ev, Reader& r) {
+  switch (key) {
+    case 'e':
+      return r.str(ev.e);
+    case 'E':
+      return r.int64(ev.E);
+    case 's':
+      return r.str(ev.s);
+    case 't':
+      return r.int64(ev.t);
+    case 'p':
+      return r.str(ev.p);
+    case 'q':
+      return r.str(ev.q);
+    case 'T':
+      return r.int64(ev.T);
+    case 'a':
+      return r.int64(ev.a);
+    case 'f':
+      return r.int64(ev.f);
+    case 'l':
+      return r.int64(ev.l);
+    case 'm':
+      ev.has_m = true;
+      return r.boolean(ev.m);
+    case 'k':
+      ev.has_k = true;
+      return r.kline(ev.k);
+    default:
+      return r.skip();
+  }
+}
+
+simdjson::error_code read_kline(od::object obj, KlineFields& k);
+
+// The simdjson reader of one value.
+struct ValueReader {
+  od::value& v;
+  simdjson::error_code int64(int64_t& out) { return v.get_int64().get(out); }
+  simdjson::error_code str(std::string_view& out) { return raw_string(v, out); }
+  simdjson::error_code boolean(bool& out) { return v.get_bool().get(out); }
+  simdjson::error_code kline(KlineFields& k) {
+    od::object obj;
+    if (auto ec = v.get_object().get(obj)) return ec;
+    return read_kline(obj, k);
+  }
+  simdjson::error_code skip() { return simdjson::SUCCESS; }
+};
+
 simdjson::error_code read_kline(od::object obj, KlineFields& k) {
   for (auto field_result : obj) {
     od::field field;
@@ -62,55 +153,8 @@ simdjson::error_code read_kline(od::object obj, KlineFields& k) {
     const std::string_view key = raw_key(field);
     if (key.size() != 1) continue;
     od::value v = field.value();
-    simdjson::error_code ec = simdjson::SUCCESS;
-    switch (key[0]) {
-      case 't':
-        ec = v.get_int64().get(k.t);
-        break;
-      case 'T':
-        ec = v.get_int64().get(k.T);
-        break;
-      case 'n':
-        ec = v.get_int64().get(k.n);
-        break;
-      case 's':
-        ec = raw_string(v, k.s);
-        break;
-      case 'i':
-        ec = raw_string(v, k.i);
-        break;
-      case 'o':
-        ec = raw_string(v, k.o);
-        break;
-      case 'c':
-        ec = raw_string(v, k.c);
-        break;
-      case 'h':
-        ec = raw_string(v, k.h);
-        break;
-      case 'l':
-        ec = raw_string(v, k.l);
-        break;
-      case 'v':
-        ec = raw_string(v, k.v);
-        break;
-      case 'q':
-        ec = raw_string(v, k.q);
-        break;
-      case 'V':
-        ec = raw_string(v, k.V);
-        break;
-      case 'Q':
-        ec = raw_string(v, k.Q);
-        break;
-      case 'x':
-        ec = v.get_bool().get(k.x);
-        k.has_x = true;
-        break;
-      default:
-        break;
-    }
-    if (ec) return ec;
+    ValueReader r{v};
+    if (auto ec = kline_field(key[0], k, r)) return ec;
   }
   return simdjson::SUCCESS;
 }
@@ -121,60 +165,15 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
     if (auto ec = std::move(field_result).get(field)) return ec;
     const std::string_view key = raw_key(field);
     od::value v = field.value();
-    simdjson::error_code ec = simdjson::SUCCESS;
     if (key == "data") {  // combined-stream envelope: the event is inside
       od::object inner;
-      if ((ec = v.get_object().get(inner))) return ec;
-      if ((ec = read_event(inner, ev))) return ec;
+      if (auto ec = v.get_object().get(inner)) return ec;
+      if (auto ec = read_event(inner, ev)) return ec;
       continue;
     }
     if (key.size() != 1) continue;
-    switch (key[0]) {
-      case 'e':
-        ec = raw_string(v, ev.e);
-        break;
-      case 'E':
-        ec = v.get_int64().get(ev.E);
-        break;
-      case 's':
-        ec = raw_string(v, ev.s);
-        break;
-      case 't':
-        ec = v.get_int64().get(ev.t);
-        break;
-      case 'p':
-        ec = raw_string(v, ev.p);
-        break;
-      case 'q':
-        ec = raw_string(v, ev.q);
-        break;
-      case 'T':
-        ec = v.get_int64().get(ev.T);
-        break;
-      case 'a':
-        ec = v.get_int64().get(ev.a);
-        break;
-      case 'f':
-        ec = v.get_int64().get(ev.f);
-        break;
-      case 'l':
-        ec = v.get_int64().get(ev.l);
-        break;
-      case 'm':
-        ec = v.get_bool().get(ev.m);
-        ev.has_m = true;
-        break;
-      case 'k': {
-        od::object k;
-        if ((ec = v.get_object().get(k))) return ec;
-        ec = read_kline(k, ev.k);
-        ev.has_k = true;
-        break;
-      }
-      default:
-        break;
-    }
-    if (ec) return ec;
+    ValueReader r{v};
+    if (auto ec = event_field(key[0], ev, r)) return ec;
   }
   return simdjson::SUCCESS;
 }
@@ -190,57 +189,12 @@ class FastScan {
 
   bool event(EventFields& ev) {
     return object([&](std::string_view key) {
-      bool ok = true;
       if (key.size() == 1) {
-        switch (key[0]) {
-          case 'e':
-            ok = string(ev.e);
-            break;
-          case 'E':
-            ok = integer(ev.E);
-            break;
-          case 's':
-            ok = string(ev.s);
-            break;
-          case 't':
-            ok = integer(ev.t);
-            break;
-          case 'p':
-            ok = string(ev.p);
-            break;
-          case 'q':
-            ok = string(ev.q);
-            break;
-          case 'T':
-            ok = integer(ev.T);
-            break;
-          case 'a':
-            ok = integer(ev.a);
-            break;
-          case 'f':
-            ok = integer(ev.f);
-            break;
-          case 'l':
-            ok = integer(ev.l);
-            break;
-          case 'm':
-            ok = boolean(ev.m);
-            ev.has_m = true;
-            break;
-          case 'k':
-            ok = kline(ev.k);
-            ev.has_k = true;
-            break;
-          default:
-            ok = skip_scalar();
-            break;
-        }
-      } else if (key == "data") {
-        ok = event(ev);
-      } else {
-        ok = skip_scalar();
+        Reader r{*this};
+        return event_field(key[0], ev, r);
       }
-      return ok;
+      if (key == "data") return event(ev);
+      return skip_scalar();
     });
   }
 
@@ -250,62 +204,21 @@ class FastScan {
   }
 
  private:
+  // This scanner as a reader for the field tables.
+  struct Reader {
+    FastScan& s;
+    bool int64(int64_t& out) { return s.integer(out); }
+    bool str(std::string_view& out) { return s.string(out); }
+    bool boolean(bool& out) { return s.boolean(out); }
+    bool kline(KlineFields& k) { return s.kline(k); }
+    bool skip() { return s.skip_scalar(); }
+  };
+
   bool kline(KlineFields& k) {
     return object([&](std::string_view key) {
-      bool ok = true;
-      if (key.size() == 1) {
-        switch (key[0]) {
-          case 't':
-            ok = integer(k.t);
-            break;
-          case 'T':
-            ok = integer(k.T);
-            break;
-          case 'n':
-            ok = integer(k.n);
-            break;
-          case 's':
-            ok = string(k.s);
-            break;
-          case 'i':
-            ok = string(k.i);
-            break;
-          case 'o':
-            ok = string(k.o);
-            break;
-          case 'c':
-            ok = string(k.c);
-            break;
-          case 'h':
-            ok = string(k.h);
-            break;
-          case 'l':
-            ok = string(k.l);
-            break;
-          case 'v':
-            ok = string(k.v);
-            break;
-          case 'q':
-            ok = string(k.q);
-            break;
-          case 'V':
-            ok = string(k.V);
-            break;
-          case 'Q':
-            ok = string(k.Q);
-            break;
-          case 'x':
-            ok = boolean(k.x);
-            k.has_x = true;
-            break;
-          default:
-            ok = skip_scalar();
-            break;
-        }
-      } else {
-        ok = skip_scalar();
-      }
-      return ok;
+      if (key.size() != 1) return skip_scalar();
+      Reader r{*this};
+      return kline_field(key[0], k, r);
     });
   }
 
