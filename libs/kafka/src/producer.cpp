@@ -24,6 +24,10 @@ struct Producer::Impl {
     DeliveryReport r;
     r.tag = reinterpret_cast<intptr_t>(m->_private);
     r.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    r.partition = m->partition;
+    r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+    r.offset = r.ok ? m->offset : -1;
+    r.possibly_persisted = !r.ok && rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
     if (r.ok) {
       self->delivered.fetch_add(1);
       int64_t prev = self->max_tag.load();
@@ -160,6 +164,9 @@ int64_t Producer::max_delivered_tag() const {
 }
 void Producer::acknowledge_failures(int64_t n) {
   impl_->acknowledged.fetch_add(n);
+}
+void Producer::purge_queued() {
+  (void)rd_kafka_purge(impl_->rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
 }
 std::string Producer::first_error() const {
   std::lock_guard lock(impl_->mu);

@@ -1,9 +1,12 @@
 #include "sf/live/live.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "connection.h"
@@ -35,13 +38,17 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Which data records the broker did not take. Their delivery reports come back in the order they
-// were sent (one partition per symbol, an idempotent producer), so a FIFO of their ids (trade
-// ids, candle open times) names the first one lost: everything from it on is published again
-// from REST, in order, once the broker is back. Seen as it happens, not at stop.
+// Which data records the broker did not take. Each delivery report names its record (its id is
+// read back from the value: reports do not always come in send order, e.g. purged records are
+// reported before those already on their way). Seen as it happens, not at stop. Once one fails,
+// nothing more is sent and what waits in the local queue is failed at once (purged), so nothing
+// newer lands after the gap; records already on their way to the broker may still land, which
+// recovery finds (see wait_out_outage).
 class DeliveryTracker {
  public:
-  explicit DeliveryTracker(kafka::Producer& p) : producer_(p) {
+  // `field`: the record's id in its JSON ("trade_id", "open_time").
+  DeliveryTracker(kafka::Producer& p, const std::string& field)
+      : producer_(p), key_("\"" + field + "\":") {
     listener_ = p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
   }
   ~DeliveryTracker() { producer_.remove_on_delivery(listener_); }
@@ -53,25 +60,51 @@ class DeliveryTracker {
   void sent(int64_t id) {
     std::lock_guard lock(mu_);
     if (pending_.empty()) last_report_ = std::chrono::steady_clock::now();
-    pending_.push_back(id);
+    pending_.insert(id);
+    if (id >= 0 && (!max_sent_ || id > *max_sent_)) max_sent_ = id;
   }
-  void unsend() {
+  void unsend(int64_t id) {
     std::lock_guard lock(mu_);
-    if (!pending_.empty()) pending_.pop_back();
+    if (auto it = pending_.find(id); it != pending_.end()) pending_.erase(it);
+    if (max_sent_ && id == *max_sent_) max_sent_ = prev_max_sent_;
+  }
+  void confirm_sent() {
+    std::lock_guard lock(mu_);
+    prev_max_sent_ = max_sent_;
   }
   // Records wait and no report came for `quiet`: the broker is away (before librdkafka gives
   // up on them, which may take its whole message.timeout.ms), or records were lost.
   bool outage(std::chrono::milliseconds quiet = std::chrono::milliseconds(2000)) const {
     std::lock_guard lock(mu_);
     if (lost_) return true;
-    return !pending_.empty() && std::chrono::steady_clock::now() - last_report_ > quiet;
+    return stalled(quiet);
   }
+  // Records have waited kStall without a single report: the broker is not taking them. Rather
+  // than wait out message.timeout.ms (5 minutes by default), after which librdkafka fails the
+  // oldest while newer ones may still land once the broker is back (a gap), the queue is purged
+  // now: every record in it fails at once, certainly unwritten, and is published again later.
+  void give_up_if_stalled() {
+    bool purge = false;
+    {
+      std::lock_guard lock(mu_);
+      purge = stalled(kStall) && std::chrono::steady_clock::now() - last_purge_ > kStall;
+      if (purge) last_purge_ = std::chrono::steady_clock::now();
+    }
+    if (purge) {
+      log::get().warn("Kafka has not acknowledged a record for {} s: failing the queued ones now",
+                      kStall.count() / 1000);
+      producer_.purge_queued();
+    }
+  }
+  // While lost records wait for their reports: anything still queued goes at once.
+  void purge_queued() { producer_.purge_queued(); }
   // A record the producer would not queue (its queue stayed full): lost from here on.
   void refused(int64_t id, const std::string& why) {
     std::lock_guard lock(mu_);
     if (id >= 0 && !lost_) {
       lost_ = id;
       why_ = why;
+      mark_scan_start();
     }
   }
   std::optional<int64_t> first_lost() const {
@@ -82,132 +115,256 @@ class DeliveryTracker {
     std::lock_guard lock(mu_);
     return pending_.size();
   }
-  // Once every report is back: the first id lost, the failed deliveries among them, why; reset.
+  // Once every report is back: the first id lost, the ids that failed (ascending) and whether
+  // some may be written all the same, the largest id ever sent and delivered, where in the topic
+  // to look for records that landed after the first failure, why. Reset for the next round.
   struct Loss {
-    int64_t from = 0, failed = 0;
+    int64_t from = 0;
+    std::vector<int64_t> failed_ids;
+    int64_t failed_reports = 0;  // every data report that failed (open candles' updates too)
+    bool possibly_written = false;
+    std::optional<int64_t> max_sent, max_delivered;
+    std::optional<kafka::PartitionOffset> scan_from;
     std::string why;
   };
   Loss take() {
     std::lock_guard lock(mu_);
-    Loss l{lost_.value_or(0), failed_, why_};
+    Loss l;
+    l.from = lost_.value_or(0);
+    l.failed_ids = std::move(failed_ids_);
+    std::sort(l.failed_ids.begin(), l.failed_ids.end());
+    l.failed_reports = failed_;
+    l.possibly_written = possibly_written_;
+    l.max_sent = max_sent_;
+    l.max_delivered = max_delivered_;
+    l.scan_from = scan_from_;
+    l.why = why_;
     lost_.reset();
+    failed_ids_.clear();
     failed_ = 0;
+    possibly_written_ = false;
     why_.clear();
+    scan_from_.reset();
     return l;
   }
 
  private:
+  static constexpr std::chrono::milliseconds kStall{5000};
+
+  bool stalled(std::chrono::milliseconds quiet) const {
+    return !pending_.empty() && std::chrono::steady_clock::now() - last_report_ > quiet;
+  }
+  // Records that land after the first failure sit after the last record delivered before it; a
+  // non-idempotent producer's retries can reorder records within its queue (at most
+  // queue.buffering.max.messages of them), so the search starts that far back.
+  void mark_scan_start() {
+    if (scan_from_) return;
+    if (last_ok_) {
+      scan_from_ = kafka::PartitionOffset{
+          last_ok_->partition, std::max(first_ok_offset_, last_ok_->offset - kReorderWindow)};
+    } else {
+      scan_from_ = kafka::PartitionOffset{-1, 0};  // nothing delivered yet: every partition
+    }
+  }
+  static constexpr int64_t kReorderWindow = 100'000;
+
   void report(const kafka::DeliveryReport& r) {
     if (r.tag < 0) return;  // telemetry
-    std::lock_guard lock(mu_);
-    last_report_ = std::chrono::steady_clock::now();
-    if (pending_.empty()) return;
-    const int64_t id = pending_.front();
-    pending_.pop_front();
-    if (r.ok || id < 0) return;  // id < 0: an open candle's update, superseded by its close
-    ++failed_;
-    if (!lost_ || id < *lost_) {
-      lost_ = id;
-      why_ = r.error;
+    bool purge = false;
+    {
+      std::lock_guard lock(mu_);
+      last_report_ = std::chrono::steady_clock::now();
+      const int64_t id = id_of(r.value);
+      auto it = pending_.find(id);
+      if (it == pending_.end()) return;  // not a record this tracker sent
+      pending_.erase(it);
+      if (r.ok) {
+        if (!last_ok_) first_ok_offset_ = r.offset;
+        last_ok_ = kafka::PartitionOffset{r.partition, r.offset};
+        if (id >= 0 && (!max_delivered_ || id > *max_delivered_)) max_delivered_ = id;
+        return;
+      }
+      ++failed_;
+      if (id < 0) return;  // an open candle's update, superseded by its close
+      failed_ids_.push_back(id);
+      if (r.possibly_persisted) possibly_written_ = true;
+      if (!lost_ || id < *lost_) {
+        purge = !lost_;
+        mark_scan_start();
+        lost_ = id;
+        why_ = r.error;
+      }
     }
+    if (purge) producer_.purge_queued();  // nothing newer lands after the gap
+  }
+
+  // The id in a record's JSON; -1 for an open candle's update (it says "closed":false).
+  int64_t id_of(std::string_view value) const {
+    if (value.find("\"closed\":false") != std::string_view::npos) return -1;
+    const size_t at = value.find(key_);
+    if (at == std::string_view::npos) return INT64_MIN;
+    int64_t v = 0;
+    const char* p = value.data() + at + key_.size();
+    const char* end = value.data() + value.size();
+    if (std::from_chars(p, end, v).ec != std::errc()) return INT64_MIN;
+    return v;
   }
 
   kafka::Producer& producer_;
+  const std::string key_;
   uint64_t listener_ = 0;
   mutable std::mutex mu_;
-  std::deque<int64_t> pending_;
-  std::optional<int64_t> lost_;
+  std::multiset<int64_t> pending_;
+  std::optional<int64_t> lost_, max_sent_, prev_max_sent_, max_delivered_;
+  std::vector<int64_t> failed_ids_;
   int64_t failed_ = 0;
+  bool possibly_written_ = false;
+  std::optional<kafka::PartitionOffset> last_ok_, scan_from_;
+  int64_t first_ok_offset_ = 0;
   std::string why_;
   std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_purge_{};
 };
 
 // Publishes one record (tag = its timestamp, for last_loaded_timestamp) unless records are
 // already lost: then nothing more goes out until recovery has published them again. A queue
 // that stays full for a second pauses the stream (this call blocks) and then counts as a loss.
+// True when the record was handed to the producer.
 template <class Record>
-Status publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Record& r, int64_t id,
-               int64_t ts, std::string& buf) {
-  if (tracker.first_lost()) return ok_status();
+Result<bool> publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Record& r,
+                     int64_t id, int64_t ts, std::string& buf) {
+  if (tracker.first_lost()) return false;
   buf.clear();
   records::append_json(r, buf);
   tracker.sent(id);
   auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, buf, ts,
                               std::chrono::milliseconds(1000));
-  if (st) return ok_status();
-  tracker.unsend();
-  if (!st.error().retryable) return st;
+  if (st) {
+    tracker.confirm_sent();
+    return true;
+  }
+  tracker.unsend(id);
+  if (!st.error().retryable) return st.error();
   tracker.refused(id, st.error().message);
-  return ok_status();
+  return false;
 }
 
-// The largest `field` (trade_id, open_time) among the last records of the topic's partitions:
-// a record whose delivery "failed" may still have been written (librdkafka's "possibly
-// persisted"), so recovery starts after what the topic really holds. Nothing when it cannot be
-// read (e.g. the loader's Kafka user may not read): then recovery starts at the first loss.
-std::optional<int64_t> last_in_topic(worker::WorkerContext& ctx, const std::string& field) {
+// What the topic holds: the `field` values of its records from `from` on (every partition from
+// its start when from->partition < 0), read up to the ends the partitions have now. An Error when
+// the broker does not answer within `timeout` (the caller waits and asks again).
+Result<std::vector<int64_t>> ids_in_topic(worker::WorkerContext& ctx, const std::string& field,
+                                          const kafka::PartitionOffset& from,
+                                          std::chrono::milliseconds timeout) {
   kafka::ConsumerOptions co;
   co.settings = ctx.config.kafka;
   co.client_id = ctx.config.producer_id + "-tail";
   auto c = kafka::Consumer::create(co);
-  if (!c) return std::nullopt;
-  const auto t = std::chrono::milliseconds(5000);
-  auto n = (*c)->partition_count(ctx.config.kafka_topic, t);
-  if (!n) return std::nullopt;
-  auto marks = (*c)->all_watermarks(ctx.config.kafka_topic, *n, t);
-  if (!marks) return std::nullopt;
-  std::optional<int64_t> best;
+  if (!c) return c.error();
+  auto n = (*c)->partition_count(ctx.config.kafka_topic, timeout);
+  if (!n) return n.error();
+  auto marks = (*c)->all_watermarks(ctx.config.kafka_topic, *n, timeout);
+  if (!marks) return marks.error();
+  std::vector<int64_t> ids;
   const std::string key = "\"" + field + "\":";
   for (int32_t p = 0; p < *n; ++p) {
+    if (from.partition >= 0 && p != from.partition) continue;
     const auto& m = (*marks)[static_cast<size_t>(p)];
-    if (m.high <= m.low) continue;
-    if (!(*c)->assign(ctx.config.kafka_topic, {{p, m.high - 1}})) return std::nullopt;
-    for (int tries = 0; tries < 20; ++tries) {
-      auto msg = (*c)->poll(std::chrono::milliseconds(250));
-      if (!msg) return std::nullopt;
-      if (!*msg) continue;
+    const int64_t start = std::max(m.low, from.partition >= 0 ? from.offset : m.low);
+    if (start >= m.high) continue;
+    if (auto st = (*c)->assign(ctx.config.kafka_topic, {{p, start}}); !st) return st.error();
+    auto quiet_since = std::chrono::steady_clock::now();
+    for (int64_t next = start; next < m.high;) {
+      auto msg = (*c)->poll(std::chrono::milliseconds(100));
+      if (!msg) return msg.error();
+      if (!*msg) {
+        if (std::chrono::steady_clock::now() - quiet_since > timeout) {
+          return make_error("reading " + ctx.config.kafka_topic + " timed out", true);
+        }
+        continue;
+      }
+      quiet_since = std::chrono::steady_clock::now();
+      next = (*msg)->offset + 1;
       const size_t at = (*msg)->value.find(key);
-      if (at == std::string::npos) break;
-      const int64_t v = std::atoll((*msg)->value.c_str() + at + key.size());
-      if (!best || v > *best) best = v;
-      break;
+      if (at != std::string::npos) {
+        ids.push_back(std::atoll((*msg)->value.c_str() + at + key.size()));
+      }
     }
   }
-  return best;
+  return ids;
 }
 
-// Waits for the broker after a loss: every report back, then the broker's metadata answering.
-// Returns the loss (or nothing when stopped) and says so in telemetry while it lasts.
-std::optional<DeliveryTracker::Loss> wait_out_outage(worker::WorkerContext& ctx,
-                                                     DeliveryTracker& tracker, const char* what,
-                                                     int64_t& outages) {
+// Everything a loader owes the topic after losses, across rounds (a refill can fail again).
+struct Recovery {
+  std::set<int64_t> owed;     // sent, failed, not in the topic: published again, ascending
+  std::set<int64_t> present;  // ids >= the first loss that the topic holds (never sent twice)
+  int64_t top = INT64_MIN;    // the largest id the topic holds
+  int64_t out_of_order = 0;   // owed records published after a larger one had landed
+  std::set<int64_t> counted_out_of_order;  // (a record that fails again is not counted twice)
+  std::optional<int64_t> resume;  // nothing from here on was sent: the normal path goes on here
+};
+
+// Waits for the broker after a loss: every report back, then the data partitions' leader
+// answering (a metadata answer alone can come from another broker). Folds the loss into `rec`
+// (reading the topic when some failed records may have been written all the same) and says so in
+// telemetry while it lasts. False when stopped.
+bool wait_out_outage(worker::WorkerContext& ctx, DeliveryTracker& tracker, const char* what,
+                     const std::string& field, int64_t& outages, Recovery& rec) {
   auto& lg = log::get();
   ++outages;
   ctx.set_metric("kafka_outage", 1);
   ctx.set_metric("kafka_outages", static_cast<double>(outages));
-  while (tracker.pending() > 0) {
-    if (ctx.stop.stop_requested()) return std::nullopt;
+  for (int polls = 0; tracker.pending() > 0; ++polls) {
+    if (ctx.stop.stop_requested()) return false;
+    if (polls % 20 == 0) tracker.purge_queued();  // records retried back into the queue
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   auto loss = tracker.take();
-  ctx.producer.acknowledge_failures(loss.failed);
+  ctx.producer.acknowledge_failures(loss.failed_reports);
   lg.warn(
       "Kafka did not take the records from {} {} on ({} deliveries failed: {}); they are "
       "published again from REST once the broker answers",
-      what, loss.from, loss.failed, loss.why);
+      what, loss.from, loss.failed_reports, loss.why);
   ctx.set_metric("undelivered_since", static_cast<double>(loss.from));
   for (int attempt = 0;; ++attempt) {
-    if (ctx.stop.stop_requested()) return std::nullopt;
-    if (ctx.producer.prepare(ctx.config.kafka_topic, std::chrono::milliseconds(2000))) break;
+    if (ctx.stop.stop_requested()) return false;
     std::this_thread::sleep_for(
         backoff_delay(std::chrono::milliseconds(250), std::chrono::milliseconds(5000), attempt));
+    if (!ctx.producer.prepare(ctx.config.kafka_topic, std::chrono::milliseconds(2000))) continue;
+    // Reading the topic needs its leader: the broker that lost the records is back.
+    const auto from = loss.possibly_written && loss.scan_from
+                          ? *loss.scan_from
+                          : kafka::PartitionOffset{0, INT64_MAX};  // only probe the ends
+    auto ids = ids_in_topic(ctx, field, from, std::chrono::milliseconds(3000));
+    if (!ids) {
+      if (attempt % 8 == 7) lg.warn("Kafka does not answer yet: {}", ids.error().message);
+      continue;
+    }
+    for (const int64_t id : *ids) {
+      rec.top = std::max(rec.top, id);
+      if (id >= loss.from) rec.present.insert(id);
+    }
+    break;
   }
-  lg.info("Kafka answers again: backfilling from {} {}", what, loss.from);
-  return loss;
+  if (loss.max_delivered) rec.top = std::max(rec.top, *loss.max_delivered);
+  for (const int64_t id : loss.failed_ids) {
+    if (rec.present.count(id)) continue;
+    rec.owed.insert(id);
+    if (rec.counted_out_of_order.erase(id)) --rec.out_of_order;  // counted when it lands
+  }
+  if (loss.max_sent && (!rec.resume || *loss.max_sent >= *rec.resume)) {
+    rec.resume = *loss.max_sent;  // the caller goes on after it
+  } else if (!rec.resume) {
+    rec.resume = loss.from - 1;  // nothing sent at all: from the first refused record
+  }
+  rec.present.erase(rec.present.begin(), rec.present.upper_bound(*rec.resume));
+  lg.info("Kafka answers again: {} records to publish again, going on after {} {}", rec.owed.size(),
+          what, *rec.resume);
+  return true;
 }
 
 void report(worker::WorkerContext& ctx, const StreamStats& s, int64_t backfilled, int64_t dropped,
-            const DeliveryTracker& tracker) {
+            DeliveryTracker& tracker) {
+  tracker.give_up_if_stalled();
   ctx.set_metric("kafka_outage", tracker.outage() ? 1 : 0);
   ctx.set_metric("reconnects", static_cast<double>(s.reconnects));
   ctx.set_metric("rotations", static_cast<double>(s.rotations));
@@ -274,10 +431,50 @@ class RangeClock {
 // message.timeout.ms, and while their broker is unreachable it reports them only once it reaches
 // it again; the loader waits for that rather than guess (a record given up on too early may still
 // be written, and then be published twice).
-void await_reports(worker::WorkerContext& ctx, const DeliveryTracker& tracker) {
+void await_reports(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
   while (tracker.pending() > 0 && !ctx.stop.stop_requested()) {
+    tracker.give_up_if_stalled();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+// At the end: every report back, and whatever they say was lost published again.
+template <class Recover>
+Status finish_recovery(worker::WorkerContext& ctx, DeliveryTracker& tracker, Recover& recover) {
+  for (;;) {
+    await_reports(ctx, tracker);
+    if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
+    if (auto st = recover(); !st) return st;
+  }
+}
+
+// Publishes again, ascending, the records `rec` owes whose ids `page(from)` serves (REST pages
+// starting at `from`, each record with its id and timestamp). Stops early at a new loss.
+template <class Page, class IdOf>
+Status republish_owed(worker::WorkerContext& ctx, DeliveryTracker& tracker, Recovery& rec,
+                      std::string& buf, int64_t& backfilled, Page page, IdOf id_of) {
+  while (!rec.owed.empty() && !tracker.first_lost() && !ctx.stop.stop_requested()) {
+    const int64_t from = *rec.owed.begin();
+    auto records = page(from);
+    if (!records) return records.error();
+    bool progressed = false;
+    for (const auto& r : *records) {
+      const auto [id, ts] = id_of(r);
+      if (!rec.owed.count(id)) continue;
+      auto sent = publish(ctx, tracker, r, id, ts, buf);
+      if (!sent) return sent.error();
+      if (!*sent) return ok_status();  // a new loss: the next round
+      if (rec.top > id && rec.counted_out_of_order.insert(id).second) ++rec.out_of_order;
+      rec.owed.erase(id);
+      ++backfilled;
+      progressed = true;
+    }
+    if (!progressed) {
+      return make_error("REST no longer serves the record " + std::to_string(from));
+    }
+  }
+  ctx.set_metric("republished_out_of_order", static_cast<double>(rec.out_of_order));
+  return ok_status();
 }
 
 }  // namespace
@@ -289,11 +486,13 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
   int64_t next_id = -1, backfilled = 0, dropped = 0, outages = 0;
   bool done = false;
   std::string buf;
-  DeliveryTracker tracker(ctx.producer);
+  DeliveryTracker tracker(ctx.producer, "trade_id");
+
+  Recovery rec;
 
   auto accept = [&](const records::Trade& t) -> Status {
-    if (t.trade_id < next_id) {
-      ++dropped;  // already published (reconnect or rotation overlap)
+    if (t.trade_id < next_id || rec.present.count(t.trade_id)) {
+      ++dropped;  // already published (reconnect or rotation overlap, or before a loss)
       return ok_status();
     }
     next_id = t.trade_id + 1;
@@ -302,7 +501,9 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       return ok_status();
     }
     if (range && t.timestamp < range->start_ms) return ok_status();
-    return publish(ctx, tracker, t, t.trade_id, t.timestamp, buf);
+    auto sent = publish(ctx, tracker, t, t.trade_id, t.timestamp, buf);
+    if (!sent) return sent.error();
+    return ok_status();
   };
   // REST fills [next_id, until) (until < 0: as far as REST has trades). False: REST had nothing.
   // A loss seen meanwhile ends it early (the caller recovers).
@@ -327,24 +528,33 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     }
     return true;
   };
-  // After a loss: once the broker answers, back to the first trade lost and on through REST.
+  // After a loss: once the broker answers, the trades lost again from REST, then on from the
+  // last one sent.
   auto recover = [&]() -> Status {
     for (;;) {
       if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
-      await_reports(ctx, tracker);
-      auto loss = wait_out_outage(ctx, tracker, "trade id", outages);
-      if (!loss) return ok_status();
-      next_id = loss->from;
-      if (auto last = last_in_topic(ctx, "trade_id"); last && *last >= next_id) {
-        log::get().info("the topic holds trades up to id {} already: going on from there", *last);
-        next_id = *last + 1;
+      if (!wait_out_outage(ctx, tracker, "trade id", "trade_id", outages, rec)) {
+        return ok_status();
       }
-      done = false;
-      if (auto r = fill(-1); !r) {
-        return make_error(
-            "trades from id " + std::to_string(loss->from) +
-            " did not reach Kafka and REST cannot serve them again: " + r.error().message);
+      const int64_t from = rec.owed.empty() ? *rec.resume + 1 : *rec.owed.begin();
+      auto st = republish_owed(
+          ctx, tracker, rec, buf, backfilled,
+          [&](int64_t id) { return rest.historical_trades(cfg.symbol, id, 1000); },
+          [](const records::Trade& t) {
+            return std::pair{t.trade_id, t.timestamp};
+          });
+      Result<bool> r = true;
+      if (st && !tracker.first_lost()) {
+        next_id = *rec.resume + 1;
+        done = false;
+        r = fill(-1);
       }
+      if (!st || !r) {
+        return make_error("trades from id " + std::to_string(from) +
+                          " did not reach Kafka and REST cannot serve them again: " +
+                          (!st ? st.error().message : r.error().message));
+      }
+      if (tracker.first_lost()) continue;
       ctx.set_metric("kafka_outage", 0);
       ctx.set_metric("backfilled", static_cast<double>(backfilled));
     }
@@ -404,7 +614,7 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (auto st = accept(*t); !st) return st;
     report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
-  if (auto st = recover(); !st) return st;  // nothing lost is left behind at the end
+  if (auto st = finish_recovery(ctx, tracker, recover); !st) return st;  // nothing left behind
   report(ctx, conn.stats(), backfilled, dropped, tracker);
   if (conn.error()) return *conn.error();
   return ok_status();
@@ -419,10 +629,12 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
   int64_t next_open = -1, backfilled = 0, dropped = 0, outages = 0;
   bool done = false;
   std::string buf;
-  DeliveryTracker tracker(ctx.producer);
+  DeliveryTracker tracker(ctx.producer, "open_time");
+
+  Recovery rec;
 
   auto accept_closed = [&](const records::Candle& c) -> Status {
-    if (c.open_time < next_open) {
+    if (c.open_time < next_open || rec.present.count(c.open_time)) {
       ++dropped;
       return ok_status();
     }
@@ -432,7 +644,9 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
       return ok_status();
     }
     if (range && c.open_time < range->start_ms) return ok_status();
-    return publish(ctx, tracker, c, c.open_time, c.open_time, buf);
+    auto sent = publish(ctx, tracker, c, c.open_time, c.open_time, buf);
+    if (!sent) return sent.error();
+    return ok_status();
   };
   // REST fills the closed candles opening in [next_open, until].
   auto fill = [&](int64_t until) -> Status {
@@ -462,23 +676,31 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
   auto recover = [&]() -> Status {
     for (;;) {
       if (!tracker.first_lost() || ctx.stop.stop_requested()) return ok_status();
-      await_reports(ctx, tracker);
-      auto loss = wait_out_outage(ctx, tracker, "candle open time", outages);
-      if (!loss) return ok_status();
-      next_open = loss->from;
-      if (auto last = last_in_topic(ctx, "open_time"); last && *last >= next_open) {
-        log::get().info("the topic holds candles up to open time {} already: going on from there",
-                        *last);
-        next_open = interval.next_open(*last);
+      if (!wait_out_outage(ctx, tracker, "candle open time", "open_time", outages, rec)) {
+        return ok_status();
       }
-      done = false;
-      const int64_t until =
-          range ? std::min(range->end_ms, ctx.clock.now_ms()) : ctx.clock.now_ms();
-      if (auto st = fill(until); !st) {
+      const int64_t from = rec.owed.empty() ? *rec.resume + 1 : *rec.owed.begin();
+      auto st = republish_owed(
+          ctx, tracker, rec, buf, backfilled,
+          [&](int64_t open) {
+            return rest.klines(cfg.symbol, name, open, *rec.owed.rbegin(), 1000);
+          },
+          [](const records::Candle& c) {
+            return std::pair{c.closed ? c.open_time : int64_t{-1}, c.open_time};
+          });
+      if (st && !tracker.first_lost()) {
+        next_open = interval.next_open(*rec.resume);
+        done = false;
+        const int64_t until =
+            range ? std::min(range->end_ms, ctx.clock.now_ms()) : ctx.clock.now_ms();
+        st = fill(until);
+      }
+      if (!st) {
         return make_error(
-            "candles from open time " + std::to_string(loss->from) +
+            "candles from open time " + std::to_string(from) +
             " did not reach Kafka and REST cannot serve them again: " + st.error().message);
       }
+      if (tracker.first_lost()) continue;
       ctx.set_metric("kafka_outage", 0);
       ctx.set_metric("backfilled", static_cast<double>(backfilled));
     }
@@ -525,7 +747,7 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (c == nullptr || c->interval != name) continue;
     if (!c->closed) {
       if (o.live_updates && c->open_time >= next_open) {
-        if (auto st = publish(ctx, tracker, *c, -1, c->open_time, buf); !st) return st;
+        if (auto st = publish(ctx, tracker, *c, -1, c->open_time, buf); !st) return st.error();
       }
       continue;
     }
@@ -536,7 +758,7 @@ Status run_live_candles(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (auto st = accept_closed(*c); !st) return st;
     report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
-  if (auto st = recover(); !st) return st;
+  if (auto st = finish_recovery(ctx, tracker, recover); !st) return st;
   report(ctx, conn.stats(), backfilled, dropped, tracker);
   if (conn.error()) return *conn.error();
   return ok_status();

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -301,20 +303,40 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
   }
 }
 
+// Every record once (no gap, no duplicate) and, apart from those the loader says it published
+// after a later one had landed (telemetry's republished_out_of_order), in order.
+void expect_complete_and_exact(const std::vector<std::string>& records, const char* field,
+                               int64_t step, const boost::json::object& last_event) {
+  std::vector<int64_t> ids;
+  for (const auto& rec : records) {
+    ids.push_back(boost::json::parse(rec).as_object().at(field).as_int64());
+  }
+  int64_t out_of_order = 0, top = INT64_MIN;
+  for (const int64_t id : ids) {
+    if (id < top) ++out_of_order;
+    top = std::max(top, id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (size_t i = 1; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i], ids[i - 1] + step)
+        << "every record once: " << (ids[i] == ids[i - 1] ? "a duplicate" : "a gap");
+  }
+  const double said = last_event.contains("republished_out_of_order")
+                          ? last_event.at("republished_out_of_order").to_number<double>()
+                          : 0;
+  EXPECT_EQ(static_cast<double>(out_of_order), said)
+      << "records out of order in the topic, as the loader counted them";
+  std::printf("[ %zu records, %lld published again after a later one ]\n", ids.size(),
+              static_cast<long long>(out_of_order));
+}
+
 // Records whose delivery fails mid-stream (the broker answers five Produce requests with a
 // permanent error, so librdkafka reports them failed at once): seen as they fail, fetched again
-// from REST and published in order; nothing missing, nothing twice, exit 0. The deterministic
-// half of the outage test below (which waits on librdkafka's timeouts).
-//
-// DISABLED: it finds a real flaw, not yet fixed. A failed request followed by delivered ones
-// leaves a gap *before* records the topic holds. Recovery goes on after the topic's last record
-// (when that is past the first loss), so the gap stays: one run lost trades 3735683494..95 ("the
-// topic holds trades up to id 3735684204 already"); another published 413 candles twice, out of
-// order (the refill from the first loss met records that had been written). The same shape can
-// follow a real outage when the oldest records expire and newer ones are delivered once the
-// broker is back. The fix has to keep later batches from landing once one fails (purge the
-// queue on the first failure report, one request in flight) or refill exactly the missing ids.
-TEST_F(LiveTest, DISABLED_DeliveriesThatFailMidStreamArePublishedAgainInOrder) {
+// from REST and published; nothing missing, nothing twice, exit 0. Records already on their way
+// to the broker when the first failed may land after the gap; the loader publishes the missing
+// ones after them and counts them (republished_out_of_order). The deterministic half of the
+// outage test below.
+TEST_F(LiveTest, DeliveriesThatFailMidStreamArePublishedAgainExactly) {
   for (const std::string type : {"ws_trades", "ws_candles_1m"}) {
     SCOPED_TRACE(type);
     replay::ServerOptions so;
@@ -323,7 +345,9 @@ TEST_F(LiveTest, DISABLED_DeliveriesThatFailMidStreamArePublishedAgainInOrder) {
     auto& cluster = kafka_.cluster();
     const auto t0 = std::chrono::steady_clock::now();
     auto r = run(
-        config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "", "enable.idempotence=false"),
+        // Trades with the default idempotent producer, candles without idempotence.
+        config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "",
+               type == "ws_trades" ? "" : "enable.idempotence=false"),
         so, {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 8s; },
         [&] { (void)cluster.fail_next_produce_requests(5); });
     EXPECT_EQ(r.exit_code, 0);
@@ -331,14 +355,8 @@ TEST_F(LiveTest, DISABLED_DeliveriesThatFailMidStreamArePublishedAgainInOrder) {
     ASSERT_FALSE(r.events.empty());
     EXPECT_EQ(static_cast<int64_t>(r.records.size()),
               r.events.back().at("records_written").as_int64());
-    const char* field = type == "ws_trades" ? "trade_id" : "open_time";
-    const int64_t step = type == "ws_trades" ? 1 : 60'000;
-    int64_t prev = -1;
-    for (const auto& rec : r.records) {
-      const int64_t id = boost::json::parse(rec).as_object().at(field).as_int64();
-      if (prev >= 0) ASSERT_EQ(id, prev + step) << "every record once, in order";
-      prev = id;
-    }
+    expect_complete_and_exact(r.records, type == "ws_trades" ? "trade_id" : "open_time",
+                              type == "ws_trades" ? 1 : 60'000, r.events.back());
     ASSERT_TRUE(r.events.back().contains("kafka_outages"));
     EXPECT_GE(r.events.back().at("kafka_outages").to_number<double>(), 1)
         << "the failed deliveries were seen";
@@ -353,15 +371,11 @@ class LiveTwoBrokers : public LiveTest {
 };
 
 // The data's broker stays down far past the producer's delivery timeout (4 s here, 5 min by
-// default): the expired records are seen as they fail, fetched again from REST once the broker is
-// back and published in order; telemetry shows the outage while it lasts. Issue 13, review #8.
-//
-// DISABLED: it depends on when librdkafka 2.0.2 reports the expired records of an unreachable
-// leader on its mock cluster. On an idle machine it passed (3 of 5 runs, trades and candles
-// exact); on the loaded CI machine the reports came only at the final flush, so the loader never
-// saw the loss while running and the test failed. Run it by hand with
-// --gtest_also_run_disabled_tests. See docs/decisions.md.
-TEST_F(LiveTwoBrokers, DISABLED_BrokerDownPastTheDeliveryTimeoutEndsCompleteAndExact) {
+// default): the loader does not wait for librdkafka to expire the records (2.0.2 may report
+// them only once it reaches the broker again, or at the final flush): after 5 s without an
+// acknowledgement it fails its queue, waits for the partition's leader, and publishes them
+// again from REST; telemetry shows the outage while it lasts. Issue 13, review #8.
+TEST_F(LiveTwoBrokers, BrokerDownPastTheDeliveryTimeoutEndsCompleteAndExact) {
   for (const std::string type : {"ws_trades", "ws_candles_1m"}) {
     SCOPED_TRACE(type);
     replay::ServerOptions so;
@@ -369,13 +383,13 @@ TEST_F(LiveTwoBrokers, DISABLED_BrokerDownPastTheDeliveryTimeoutEndsCompleteAndE
     so.ping_interval_ms = 200;
     auto& cluster = kafka_.cluster();
     const auto t0 = std::chrono::steady_clock::now();
-    // librdkafka reports the expired records only once it reaches the broker again; the
-    // backfill follows. 60 s (45 after the broker is back) leaves room on a loaded machine.
+    // The loader fails what waits in its queue after 5 s without an acknowledgement, waits for
+    // the leader and publishes them again: 35 s (19 after the broker is back) leaves room.
     auto r = run(
         // ADABTC's candles: two days of 1m klines (BTCUSDT's capture holds a quarter hour).
         config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "",
                "message.timeout.ms=4000;enable.idempotence=false"),
-        so, {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 60s; },
+        so, {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 35s; },
         [&] {
           std::thread([&cluster, topic = "data-" + std::to_string(runs_)] {
             (void)cluster.set_partition_leader("queue-events", 0, 1);
@@ -391,16 +405,8 @@ TEST_F(LiveTwoBrokers, DISABLED_BrokerDownPastTheDeliveryTimeoutEndsCompleteAndE
     ASSERT_FALSE(r.events.empty());
     const auto written = r.events.back().at("records_written").as_int64();
     EXPECT_EQ(static_cast<int64_t>(r.records.size()), written);
-    const char* field = type == "ws_trades" ? "trade_id" : "open_time";
-    const int64_t step = type == "ws_trades" ? 1 : 60'000;
-    int64_t prev = -1;
-    for (const auto& rec : r.records) {
-      const int64_t id = boost::json::parse(rec).as_object().at(field).as_int64();
-      if (prev >= 0) {
-        ASSERT_EQ(id, prev + step) << "every record once, in order, across the outage";
-      }
-      prev = id;
-    }
+    expect_complete_and_exact(r.records, type == "ws_trades" ? "trade_id" : "open_time",
+                              type == "ws_trades" ? 1 : 60'000, r.events.back());
     bool outage_seen = false, recovered = false;
     for (const auto& e : r.events) {
       if (!e.contains("kafka_outage")) continue;

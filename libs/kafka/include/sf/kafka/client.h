@@ -37,6 +37,12 @@ struct DeliveryReport {
   bool ok = false;
   std::string error;  // empty when ok
   int64_t tag = 0;    // what the caller passed to send()
+  int32_t partition = -1;
+  int64_t offset = -1;  // where the broker wrote it (ok only)
+  // Failed but perhaps written all the same (its request reached the broker and the answer was
+  // lost); a failure without this flag is certainly not in the topic.
+  bool possibly_persisted = false;
+  std::string_view value;  // the record's value, valid only during the callback
 };
 
 // Thread-safe. A background thread serves delivery reports; delivered() counts a record only when
@@ -60,6 +66,10 @@ class Producer {
   // The caller has sent `n` failed data records again (a loader's backfill): flush() stops
   // counting them against it.
   void acknowledge_failures(int64_t n);
+  // Fails every record still waiting in the local queue (not those already sent to a broker) at
+  // once: their reports say "purged", never persisted. A loader that has lost records calls it so
+  // that nothing newer lands after the gap.
+  void purge_queued();
 
   int64_t delivered() const;
   int64_t failed() const;
