@@ -72,9 +72,7 @@ class SqliteStore final : public Store {
           continue;
         }
         (void)exec("ROLLBACK");
-        return make_error(
-            "SQLite write into " + collection + " failed: " + why,
-            rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_FULL);
+        return make_error("SQLite write into " + collection + " failed: " + why, transient(rc));
       }
       ++out.written;
     }
@@ -179,6 +177,21 @@ class SqliteStore final : public Store {
  private:
   enum class Op { upsert, get };
 
+  // Errors that pass: another connection's lock, a full disk (freed later), an I/O error. The
+  // same at a statement and at COMMIT (where WAL mode usually meets a full disk). Extended codes
+  // (SQLITE_IOERR_WRITE, ...) count as their primary one.
+  static bool transient(int rc) {
+    switch (rc & 0xff) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+      case SQLITE_IOERR:
+      case SQLITE_FULL:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   static std::string column_text(sqlite3_stmt* s, int col) {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
     return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, col)));
@@ -187,7 +200,7 @@ class SqliteStore final : public Store {
   Error db_error(const std::string& what) const {
     const int rc = sqlite3_errcode(db_);
     return make_error("SQLite error " + what + " (" + options_.path + "): " + sqlite3_errmsg(db_),
-                      rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+                      transient(rc));
   }
 
   Status exec(const std::string& sql) {
@@ -198,7 +211,7 @@ class SqliteStore final : public Store {
       sqlite3_free(err);
       return make_error(
           "SQLite '" + sql.substr(0, 60) + "' failed on " + options_.path + ": " + why,
-          rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR);
+          transient(rc));
     }
     return ok_status();
   }

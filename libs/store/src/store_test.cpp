@@ -9,6 +9,7 @@
 
 #include "sf/store/store.h"
 #include "sf/store/testing/fake_arango.h"
+#include "sf/store/testing/full_disk.h"
 
 namespace sf::store {
 namespace {
@@ -209,6 +210,31 @@ TEST(Sqlite, SurvivesReopenAndUsesWal) {
   EXPECT_EQ(s->count("c").value(), 2);
   EXPECT_TRUE(std::filesystem::exists(o.path + "-wal") || std::filesystem::exists(o.path));
   EXPECT_EQ(s->describe(), "sqlite:" + o.path);
+}
+
+// Review #18: in WAL mode a full disk usually shows at COMMIT, not at a statement. Either way the
+// error is retryable (the connector rides it out within its budget), nothing of the batch is
+// written, and once space is back the same batch goes in whole.
+TEST(Sqlite, ADiskFullAtCommitIsRetryableAndWritesNothingOfTheBatch) {
+  testing::FullDisk disk;
+  SqliteOptions o;
+  o.path = temp_db("full");
+  auto s = open_sqlite(o).value();
+  ASSERT_TRUE(s->upsert("c", {candle(1), candle(2)}).ok());
+  std::vector<Document> batch;
+  for (int64_t i = 3; i < 503; ++i) batch.push_back(candle(i * 60'000));
+  disk.full = true;
+  auto r = s->upsert("c", batch);
+  ASSERT_FALSE(r.ok());
+  EXPECT_GT(disk.refused_writes.load(), 0);
+  EXPECT_TRUE(r.error().retryable) << r.error().message;
+  EXPECT_NE(r.error().message.find("COMMIT"), std::string::npos)
+      << "the full disk met the commit: " << r.error().message;
+  disk.full = false;
+  EXPECT_EQ(s->count("c").value(), 2) << "nothing of the failed batch";
+  auto again = s->upsert("c", batch);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(s->count("c").value(), 502);
 }
 
 TEST(Sqlite, UnwritablePathIsAClearError) {
