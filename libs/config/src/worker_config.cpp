@@ -179,8 +179,8 @@ static KafkaSettings read_kafka(const Reader& r, KafkaRole role) {
           b.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       const size_t colon = item.rfind(':');
       const std::string port = colon == std::string::npos ? "" : item.substr(colon + 1);
-      if (colon == 0 || colon == std::string::npos || port.empty() ||
-          !all_of(port, [](char c) { return c >= '0' && c <= '9'; }) || std::stol(port) > 65535) {
+      if (colon == 0 || colon == std::string::npos || port.empty() || port.size() > 5 ||
+          !all_of(port, [](char c) { return c >= '0' && c <= '9'; }) || std::stoi(port) > 65535) {
         fail("KAFKA_BOOTSTRAP_SERVERS", b,
              "a comma-separated list of host:port, e.g. localhost:9092");
       }

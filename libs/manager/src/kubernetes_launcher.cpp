@@ -159,6 +159,7 @@ class KubernetesLauncher final : public Launcher {
     std::lock_guard lock(mu_);
     if (auto* items = v.as_object().if_contains("items"); items && items->is_array()) {
       for (const auto& item : items->as_array()) {
+        if (!item.is_object()) continue;  // review #23: a stray value must not end the supervisor
         const auto* meta = item.as_object().if_contains("metadata");
         if (!meta || !meta->is_object()) continue;
         const auto* name = meta->as_object().if_contains("name");

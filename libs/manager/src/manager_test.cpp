@@ -601,6 +601,58 @@ TEST_F(ManagerTest, AJobThatDiesWithoutAFinalEventIsAnError) {
   }
 }
 
+// Review #15: the manager concluded "ended without a final event" (here: every worker exits 2
+// before it says anything), then the workers' real final events arrive late. They count: the
+// jobs are finished, and the graph-builder that had been failed for want of its input is
+// launched after all (it then dies like the others, for the same bad TELEMETRY_INTERVAL).
+TEST_F(ManagerTest, ALateFinalEventOverridesTheManagersConclusion) {
+  cfg_.telemetry_interval = "not-a-number";
+  start_manager();
+  const std::string id =
+      start(R"({"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
+    {"target":"loader-producer","type":"api_candles_1m"},
+    {"target":"arango-connector","type":"api_candles_1m"},
+    {"target":"graph-builder","type":"gnn_graph","collection_inputs":["ada_candles_1m_2021_11"],"collection_output":"ada_graph_2021_11"}]})");
+  ASSERT_FALSE(id.empty());
+  auto q = queue(id);
+  ASSERT_TRUE(eventually_true(
+      [&] {
+        q = queue(id);
+        const auto& jobs = q.at("jobs").as_array();
+        return q.at("status") == "error" && jobs[2].at("status") == "error" &&
+               jobs[0].at("status") == "error" && jobs[1].at("status") == "error";
+      },
+      60s))
+      << json::serialize(q);
+  const auto& jobs = q.at("jobs").as_array();
+  EXPECT_NE(std::string(jobs[2].at("error_message").as_string()).find("was not completed"),
+            std::string::npos)
+      << json::serialize(jobs[2]);
+  auto p = kafka::Producer::create({kafka_.settings(), "late-events", {}}).value();
+  for (int i = 0; i < 2; ++i) {
+    const std::string producer(jobs[i].at("producer_id").as_string());
+    const std::string ev = R"({"queue_id":")" + id + R"(","producer":")" + producer +
+                           R"(","status":"finished","records_written":2880,"timestamp":1.7e9})";
+    ASSERT_TRUE(p->send("queue-events", producer, ev).ok());
+  }
+  ASSERT_TRUE(p->flush(10s).ok());
+  ASSERT_TRUE(eventually_true(
+      [&] {
+        q = queue(id);
+        const auto& j = q.at("jobs").as_array();
+        return j[0].at("status") == "finished" && j[1].at("status") == "finished" &&
+               j[2].at("log").as_string() != "" && j[2].at("status") == "error";
+      },
+      60s))
+      << json::serialize(q);
+  const auto& after = q.at("jobs").as_array();
+  EXPECT_TRUE(after[0].at("error_message").is_null()) << json::serialize(after[0]);
+  EXPECT_EQ(after[1].at("records_written").as_int64(), 2880);
+  EXPECT_NE(std::string(after[2].at("error_message").as_string()).find("exit code 2"),
+            std::string::npos)
+      << "the graph-builder was launched after all: " << json::serialize(after[2]);
+}
+
 TEST_F(ManagerTest, RestartKeepsEveryQueueAndResumesTheDispatcher) {
   start_manager();
   const std::string done = start(kAdaWorkflow);

@@ -371,6 +371,7 @@ struct QueueManager::Impl {
       if (!broken.empty()) {
         j.status = "error";
         j.error_message = broken;
+        j.ended_by_manager = true;
         j.finished_at = now_iso();
         job_ended_metrics(j);
         changed = true;
@@ -514,6 +515,18 @@ struct QueueManager::Impl {
       job_ended_metrics(j);
       deaths.erase(j.plan.job_name);
       schedule(q);
+    } else if (was_terminal && j.status == "finished") {
+      // A late final event (review #15): the jobs failed for want of this input get their turn.
+      lg.info("queue {}: {} said finished after all", q.id, j.plan.job_name);
+      for (auto& other : q.jobs) {
+        if (other.ended_by_manager && other.status == "error" && other.log.empty()) {
+          other.status = "pending";
+          other.ended_by_manager = false;
+          other.error_message.clear();
+          other.finished_at.clear();
+        }
+      }
+      schedule(q);
     }
     if (q.started_at.empty() && !j.started_at.empty()) q.started_at = j.started_at;
     touch(q);
@@ -561,6 +574,7 @@ struct QueueManager::Impl {
             j.status = "error";
             j.error_message = "ended without a final event: " + it->second.detail;
           }
+          j.ended_by_manager = true;
           j.finished_at = now_iso();
           job_ended_metrics(j);
           lg.warn("queue {}: {} {}", q.id, j.plan.job_name,

@@ -12,8 +12,21 @@ namespace sf::manager {
 
 namespace json = boost::json;
 
+namespace {
+// A JSON number as a whole int64 without undefined behaviour or a throw: rounded, clamped to
+// int64's range; `fallback` for NaN or infinity. (Review #23: a stored 1.5 or a telemetry 1e300
+// crashed start-up or was an undefined cast.)
+int64_t whole(double v, int64_t fallback) {
+  if (!std::isfinite(v)) return fallback;
+  constexpr double kMax = 9.2e18;
+  if (v >= kMax) return static_cast<int64_t>(kMax);
+  if (v <= -kMax) return -static_cast<int64_t>(kMax);
+  return static_cast<int64_t>(std::llround(v));
+}
+}  // namespace
+
 std::string iso_utc(double unix_seconds) {
-  const auto ms = static_cast<int64_t>(std::llround(unix_seconds * 1000.0));
+  const auto ms = whole(unix_seconds * 1000.0, 0);
   return records::format_utc(ms);
 }
 
@@ -81,6 +94,8 @@ bool QueueState::derive_status(const std::string& now_iso) {
     status = "pending";
   }
   if (all_ended && finished_at.empty()) finished_at = now_iso;
+  if (!all_ended) finished_at.clear();  // a job runs again (a late final event revived it)
+  if (!any_error) error_message.clear();
   if (any_error && error_message.empty()) {
     for (const auto& j : jobs) {
       if (j.status == "error") {
@@ -112,10 +127,10 @@ std::optional<TelemetryEvent> parse_event(const std::string& text) {
   if (e.queue_id.empty() || e.producer.empty() || job_rank(e.status) < 2) return std::nullopt;
   e.message = str("message");
   e.error_message = str("error_message");
-  e.records_written = static_cast<int64_t>(num("records_written", -1));
-  e.last_loaded_timestamp = static_cast<int64_t>(num("last_loaded_timestamp", 0));
+  e.records_written = whole(num("records_written", -1), -1);
+  e.last_loaded_timestamp = whole(num("last_loaded_timestamp", 0), 0);
   e.timestamp = num("timestamp", 0);
-  e.dead_lettered = static_cast<int64_t>(num("dead_lettered", -1));
+  e.dead_lettered = whole(num("dead_lettered", -1), -1);
   e.progress = num("progress", -1);
   static const std::set<std::string_view> known = {"records_written", "last_loaded_timestamp",
                                                    "timestamp", "dead_lettered", "progress"};
@@ -127,8 +142,15 @@ std::optional<TelemetryEvent> parse_event(const std::string& text) {
 }
 
 bool apply_event(JobState& job, const TelemetryEvent& e) {
-  if (is_terminal(job.status)) return false;
-  const int now = job_rank(job.status), next = job_rank(e.status);
+  // The worker's own final word beats the manager's conclusion that it died without one.
+  const bool late_final = is_terminal(job.status) && job.ended_by_manager && is_terminal(e.status);
+  if (is_terminal(job.status) && !late_final) return false;
+  if (late_final) {
+    job.ended_by_manager = false;
+    job.error_message.clear();
+    job.message.clear();
+  }
+  const int now = late_final ? -1 : job_rank(job.status), next = job_rank(e.status);
   if (next < now) return false;
   bool changed = false;
   if (next > now) {
@@ -151,7 +173,7 @@ bool apply_event(JobState& job, const TelemetryEvent& e) {
     changed = true;
   }
   if (e.progress >= 0) {
-    const int64_t permille = static_cast<int64_t>(std::llround(std::min(1.0, e.progress) * 1000));
+    const int64_t permille = whole(std::min(1.0, e.progress) * 1000, 0);
     if (permille > job.progress_permille) {
       job.progress_permille = permille;
       changed = true;
@@ -274,6 +296,7 @@ void write_job(Writer& w, const JobState& j) {
   w.key("log").str(j.log);
   w.key("pid").num(j.pid);
   w.key("dead_lettered").num(j.dead_lettered);
+  if (j.ended_by_manager) w.key("ended_by_manager").boolean(true);
   w.key("progress")
       .raw(j.progress_permille < 0 ? "null" : std::to_string(j.progress_permille / 1000.0));
   if (!j.metrics.empty()) {
@@ -305,7 +328,7 @@ std::string s(const json::object& o, const char* k) {
 }
 int64_t n(const json::object& o, const char* k) {
   auto* x = o.if_contains(k);
-  return x && x->is_number() ? x->to_number<int64_t>() : 0;
+  return x && x->is_number() ? whole(x->to_number<double>(), 0) : 0;
 }
 std::vector<std::string> sv(const json::object& o, const char* k) {
   std::vector<std::string> out;
@@ -410,8 +433,11 @@ std::optional<QueueState> queue_from_json(const std::string& text) {
       j.log = s(jo, "log");
       j.pid = n(jo, "pid");
       j.dead_lettered = n(jo, "dead_lettered");
+      if (auto* x = jo.if_contains("ended_by_manager"); x && x->is_bool()) {
+        j.ended_by_manager = x->as_bool();
+      }
       if (auto* x = jo.if_contains("progress"); x && x->is_number()) {
-        j.progress_permille = static_cast<int64_t>(std::llround(x->to_number<double>() * 1000));
+        j.progress_permille = whole(x->to_number<double>() * 1000, 0);
       }
       if (auto* x = jo.if_contains("metrics"); x && x->is_object()) {
         for (const auto& [k, v] : x->as_object()) {

@@ -107,5 +107,31 @@ TEST(State, DocumentsRoundTrip) {
   EXPECT_FALSE(parse_event(R"({"command":"stop","queue_id":"q"})").has_value());
 }
 
+// Review #23: odd numbers in a stored document or in telemetry neither throw nor overflow.
+TEST(State, OddNumbersAreReadWithoutAThrowOrAnOverflow) {
+  const std::string stored =
+      R"({"id":"q1","created_at":1.5,"stop_requested_at":1e300,"jobs":[{"target":"loader-producer",)"
+      R"("status":"loading","records_written":-1e30,"pid":2.5,"last_loaded_timestamp":1e19,)"
+      R"("progress":1e300,"dead_lettered":18446744073709551615}]})";
+  auto q = queue_from_json(stored);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->created_at_ms, 2);
+  EXPECT_GT(q->stop_requested_at_ms, int64_t{9'000'000'000'000'000'000});
+  EXPECT_LT(q->jobs[0].records_written, int64_t{-9'000'000'000'000'000'000});
+  EXPECT_EQ(q->jobs[0].pid, 3);
+  EXPECT_GT(q->jobs[0].dead_lettered, 0);
+  auto e =
+      parse_event(R"({"queue_id":"q1","producer":"p","status":"loading","records_written":1e300,)"
+                  R"("last_loaded_timestamp":-1e300,"progress":1e300,"timestamp":1e300})");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_GT(e->records_written, int64_t{9'000'000'000'000'000'000});
+  EXPECT_LT(e->last_loaded_timestamp, int64_t{-9'000'000'000'000'000'000});
+  JobState j;
+  j.status = "loading";
+  EXPECT_TRUE(apply_event(j, *e));
+  EXPECT_EQ(j.progress_permille, 1000);
+  EXPECT_FALSE(iso_utc(1e300).empty());
+}
+
 }  // namespace
 }  // namespace sf::manager

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -333,6 +334,52 @@ TEST(HttpServer, AWebSocketClientThatDoesNotReadIsClosedAndTheOthersGetEverythin
   EXPECT_TRUE(clients.back()->open());
   // Its session is gone within the close grace although it never answers the close.
   EXPECT_TRUE(eventually([&] { return s->ws_clients() == 1; }, 5000));
+}
+
+// `size` bytes of `fill`, gzip-compressed.
+std::string gzip_of(size_t size, char fill) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  const std::string chunk(1 << 20, fill);
+  std::string out;
+  char buf[1 << 16];
+  for (size_t done = 0; done < size;) {
+    const size_t n = std::min(chunk.size(), size - done);
+    done += n;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+    zs.avail_in = static_cast<uInt>(n);
+    const int flush = done == size ? Z_FINISH : Z_NO_FLUSH;
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buf);
+      zs.avail_out = sizeof buf;
+      deflate(&zs, flush);
+      out.append(buf, sizeof buf - zs.avail_out);
+    } while (zs.avail_out == 0);
+  }
+  deflateEnd(&zs);
+  return out;
+}
+
+// Review #22: a gzip answer is inflated (the client asks for gzip), but never past 64 MiB: a
+// 100 KiB answer that would inflate to 200 MiB is refused, not retried, and costs no more.
+TEST(HttpClient, GzipAnswersAreInflatedButABombIsRefused) {
+  const std::string small = gzip_of(10'000, 'a'), bomb = gzip_of(200u << 20, '0');
+  ASSERT_LT(bomb.size(), 512u << 10);
+  auto s = HttpServer::start({}, [&](const ServerRequest& r) {
+             ServerResponse out;
+             out.body = r.path == "/bomb" ? bomb : small;
+             out.content_type = "application/json";
+             out.headers["Content-Encoding"] = "gzip";
+             return out;
+           }).value();
+  auto c = HttpClient::create(s->url()).value();
+  auto ok = c->get("/small");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->body, std::string(10'000, 'a'));
+  auto r = c->get("/bomb");
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(r.error().retryable);
+  EXPECT_NE(r.error().message.find("inflates past 64 MiB"), std::string::npos) << r.error().message;
 }
 
 TEST(Url, EncodingRoundTripsAndBasicAuth) {

@@ -92,17 +92,31 @@ bool run_until(asio::io_context& ioc, const bool& done,
   return done;
 }
 
-// Inflates a gzip body. A corrupt one is a retryable Error (like a truncated body).
-Result<std::string> gunzip(const std::string& in) {
+// A gzip body never inflates past this (review #22: a hostile upstream or proxy cannot make a
+// small answer exhaust the loader's memory); Binance's largest answers are a few MiB.
+constexpr size_t kMaxInflated = 64u << 20;
+
+// Inflates a gzip body. A corrupt one is a retryable Error (like a truncated body); one that would
+// inflate past `max_out` is not.
+Result<std::string> gunzip(const std::string& in, size_t max_out = kMaxInflated) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return make_error("zlib init failed");
   std::string out;
-  out.resize(std::max<size_t>(in.size() * 4, 4096));
+  out.resize(std::min(max_out, std::max<size_t>(in.size() * 4, 4096)));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc == Z_OK) {
-    if (zs.total_out == out.size()) out.resize(out.size() * 2);
+    if (zs.total_out == out.size()) {
+      if (out.size() >= max_out) {
+        inflateEnd(&zs);
+        return make_error("a gzip answer of " + std::to_string(in.size()) +
+                              " bytes inflates past " + std::to_string(max_out >> 20) +
+                              " MiB: refused (a decompression bomb, or not the API expected)",
+                          false);
+      }
+      out.resize(std::min(max_out, out.size() * 2));
+    }
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
     zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
     rc = inflate(&zs, Z_NO_FLUSH);

@@ -30,6 +30,10 @@ struct JobState {
   int64_t pid = 0;                      // local launcher
   int64_t dead_lettered = 0;
   int64_t progress_permille = -1;  // the loader's `progress` (0..1) x 1000; -1 unknown
+  // Its end was the manager's conclusion, not the worker's word: it died without a final event,
+  // or (never launched) its input ended without completing. A late final event from the worker
+  // still counts (review #15), and a job failed for its input runs once that input finishes.
+  bool ended_by_manager = false;
   // The worker's own numeric telemetry fields (nodes, edges, epoch, accuracy, ...), latest value.
   std::map<std::string, double> metrics;
 };
