@@ -382,6 +382,37 @@ TEST(HttpClient, GzipAnswersAreInflatedButABombIsRefused) {
   EXPECT_NE(r.error().message.find("inflates past 64 MiB"), std::string::npos) << r.error().message;
 }
 
+// Review #20: a send that times out (the server has stopped reading) leaves its write pending;
+// the write owns its bytes (the caller's buffer is gone at once here: ASan in `make test-dev`
+// would see a use after free), and the client is closed: no second write, a clear error.
+TEST(WsClient, ASendThatTimesOutClosesTheClientAndKeepsNoPointerIntoTheCaller) {
+  std::atomic<bool> release{false};
+  WsHandler ws;
+  ws.accept = [](const ServerRequest&, ServerResponse&) { return true; };
+  ws.on_message = [&](std::shared_ptr<WsConnection>, std::string) {
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  auto s = echo_server(ws);
+  auto c = WsClient::connect("ws://127.0.0.1:" + std::to_string(s->port()) + "/ws").value();
+  Status st = ok_status();
+  int sent = 0;
+  for (; sent < 200 && st; ++sent) {
+    auto frame = std::make_unique<std::string>(1 << 20, 'x');
+    st = c->send(*frame, std::chrono::milliseconds(200));
+    frame.reset();  // the caller's bytes are gone while the write may still be pending
+  }
+  release = true;
+  ASSERT_FALSE(st.ok()) << "a server that stopped reading filled the socket within " << sent
+                        << " MiB";
+  EXPECT_NE(st.error().message.find("WebSocket send failed"), std::string::npos);
+  auto again = c->send("after", std::chrono::milliseconds(200));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().message.rfind("closed", 0), 0u) << again.error().message;
+  auto r = c->read(std::chrono::milliseconds(200));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("closed", 0), 0u) << r.error().message;
+}
+
 TEST(Url, EncodingRoundTripsAndBasicAuth) {
   EXPECT_EQ(url_decode(url_encode("a b/c:d?e=f&g")), "a b/c:d?e=f&g");
   EXPECT_EQ(url_decode("%zz%4"), "%zz%4");

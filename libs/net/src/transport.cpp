@@ -568,14 +568,26 @@ Result<std::string> WsClient::read(milliseconds timeout) {
 Status WsClient::send(std::string_view text, milliseconds timeout) {
   auto& d = *impl_;
   if (!d.open) return make_error("closed: the connection is closed", true);
+  // The write owns its copy of the text: one that times out is still pending when send()
+  // returns (review #20), and must not point into the caller's memory.
+  auto payload = std::make_shared<std::string>(text);
   auto write = [&](auto h) {
     d.with([&](auto& ws) {
       ws.text(true);
-      ws.async_write(asio::buffer(text.data(), text.size()), h);
+      ws.async_write(asio::buffer(*payload),
+                     [h, payload](beast::error_code e, size_t n) mutable { h(e, n); });
       return 0;
     });
   };
   if (auto e = await_op(d.ioc, std::chrono::steady_clock::now() + timeout, write)) {
+    // Half a frame may be out: the connection is done. Closing its socket ends the pending write
+    // (aborted) the next time the loop runs; no second write can start on a closed client.
+    d.open = false;
+    d.with([](auto& ws) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws).socket().close(ignored);
+      return 0;
+    });
     return net_error("WebSocket send failed", e);
   }
   return ok_status();
