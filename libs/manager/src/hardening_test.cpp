@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "sf/kafka/testing/embedded_kafka.h"
+#include "sf/manager/launcher.h"
 #include "sf/net/testing/raw_client.h"
 #include "sf/net/transport.h"
 #include "sf/process/child.h"
@@ -457,6 +458,54 @@ TEST_F(ManagerProgram, JobsHoldNoManagerSocketAndARestartedManagerGetsItsPort) {
       },
       30'000));
   for (pid_t job : jobs) ::kill(job, SIGKILL);  // orphans of the first manager, if any are left
+}
+
+// Review #25: a job that writes without end keeps its log under the cap (checked at each reap,
+// as the supervisor does), the one before is kept beside it, and the log is not world-readable.
+TEST(LocalLauncherLogs, AChattyJobsLogIsCappedAndNotWorldReadable) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-logcap-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "bin");
+  {
+    std::ofstream script(dir / "bin" / "chatty");
+    script << "#!/bin/sh\nwhile :; do echo 'a line of a chatty job, again and again'; done\n";
+  }
+  std::filesystem::permissions(dir / "bin" / "chatty", std::filesystem::perms::owner_all);
+  LocalLauncherOptions o;
+  o.bin_dir = (dir / "bin").string();
+  o.log_dir = (dir / "logs").string();
+  o.log_cap_bytes = 256 << 10;
+  auto launcher = make_local_launcher(o);
+  LaunchSpec spec;
+  spec.job_name = "sf-000000-chatty";
+  spec.queue_id = "q-logcap";
+  spec.target = "chatty";
+  auto l = launcher->launch(spec);
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  uint64_t largest = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(50ms);
+    largest = std::max<uint64_t>(largest, std::filesystem::file_size(l->where));
+    EXPECT_TRUE(launcher->reap().empty());
+  }
+  ASSERT_TRUE(std::filesystem::exists(l->where + ".1")) << "the log was never rotated";
+  // Between two reaps the job writes on: a loaded machine can overshoot; 16 MiB would be
+  // a cap that did nothing (the job writes about that in 2 s).
+  EXPECT_LT(std::filesystem::file_size(l->where + ".1"), uint64_t{16} << 20);
+  std::stringstream text;
+  text << std::ifstream(l->where).rdbuf();
+  EXPECT_NE(text.str().find("[queue-manager: this log passed 262144 bytes; what came before is in "
+                            "sf-000000-chatty.log.1]"),
+            std::string::npos)
+      << "the rotated log says so";
+  const auto perms = std::filesystem::status(l->where).permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::others_read, std::filesystem::perms::none);
+  ASSERT_TRUE(launcher->kill(spec.job_name).ok());
+  launcher->shutdown(2s);
+  std::printf("[ largest log seen before a reap: %llu KiB with a 256 KiB cap ]\n",
+              static_cast<unsigned long long>(largest >> 10));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -32,6 +32,21 @@ std::string last_line(const std::string& path) {
 
 class LocalLauncher final : public Launcher {
  public:
+  // Copy, then truncate: the job keeps writing to its open (O_APPEND) descriptor, now at the
+  // start of the emptied file. Lines written between the copy and the truncation are lost.
+  void cap_log(const std::string& path) const {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size <= o_.log_cap_bytes) return;
+    std::filesystem::copy_file(path, path + ".1", std::filesystem::copy_options::overwrite_existing,
+                               ec);
+    std::filesystem::resize_file(path, 0, ec);
+    std::ofstream(path, std::ios::app)
+        << "[queue-manager: this log passed " << o_.log_cap_bytes
+        << " bytes; what came before is in " << std::filesystem::path(path).filename().string()
+        << ".1]\n";
+  }
+
   explicit LocalLauncher(LocalLauncherOptions o) : o_(std::move(o)) {}
   ~LocalLauncher() override { shutdown(o_.kill_grace); }
 
@@ -69,6 +84,7 @@ class LocalLauncher final : public Launcher {
     for (auto it = children_.begin(); it != children_.end();) {
       auto st = it->second.child->exit_status();
       if (!st) {
+        cap_log(it->second.log);
         ++it;
         continue;
       }

@@ -44,7 +44,7 @@ Result<std::unique_ptr<Child>> Child::spawn(const SpawnOptions& o) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   const std::string log = o.log_file.empty() ? "/dev/null" : o.log_file;
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   // Nothing else of ours reaches the child: not the API's listening socket (a job outliving us

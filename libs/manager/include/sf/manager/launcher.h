@@ -63,6 +63,9 @@ struct LocalLauncherOptions {
   std::string bin_dir;  // where the programs are
   std::string log_dir;  // <log_dir>/<queue_id>/<job_name>.log
   std::chrono::milliseconds kill_grace{5000};
+  // A running job's log past this is moved to <log>.1 (the one before is dropped) and started
+  // again, checked at every supervisor tick: a chatty job cannot fill the disk (review #25).
+  uint64_t log_cap_bytes = 64ull << 20;
 };
 std::unique_ptr<Launcher> make_local_launcher(LocalLauncherOptions options);
 
