@@ -43,6 +43,14 @@ std::string base_asset(const std::string& symbol) {
 
 namespace {
 
+// A collection a request may name: a valid one, and not the control plane's own (queue_state)
+// nor one of the sf_ names kept for it (review #24: a workflow must not overwrite the state).
+bool user_collection(const std::string& name) {
+  return store::valid_collection_name(name) && name != "queue_state" && name.rfind("sf_", 0) != 0;
+}
+constexpr const char* kCollectionRule =
+    "a letter, then letters, digits, '_' or '-' (at most 64); not queue_state nor sf_...";
+
 std::string ymd(int64_t ms, const char* sep, bool day) {
   const std::string iso = records::format_utc(ms);  // 2024-08-09T...
   std::string out = iso.substr(0, 4) + sep + iso.substr(5, 2);
@@ -323,9 +331,9 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
       bool bad = false;
       for (size_t i = 0; i < inputs->as_array().size(); ++i) {
         const auto& x = inputs->as_array()[i];
-        if (!x.is_string() || !store::valid_collection_name(std::string(x.as_string()))) {
+        if (!x.is_string() || !user_collection(std::string(x.as_string()))) {
           fail(at + "collection_inputs[" + std::to_string(i) + "]", "not a valid collection name",
-               "a letter, then letters, digits, '_' or '-' (at most 64)");
+               kCollectionRule);
           bad = true;
         } else {
           job.collection_inputs.emplace_back(x.as_string());
@@ -333,9 +341,9 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
       }
       auto out_c = get_string(*r.obj, "collection_output", at + "collection_output", true,
                               "the graph's collection, e.g. btc_graph_2024_06");
-      if (out_c && !store::valid_collection_name(*out_c)) {
+      if (out_c && !user_collection(*out_c)) {
         fail(at + "collection_output", "'" + *out_c + "' is not a valid collection name",
-             "a letter, then letters, digits, '_' or '-' (at most 64)");
+             kCollectionRule);
         bad = true;
       }
       if (bad || !out_c) continue;
@@ -352,8 +360,9 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
       job.realtime = *type == "realtime_gnn_infer";
       auto graph = get_string(*r.obj, "graph_collection", at + "graph_collection", true,
                               "the graph collection to read, e.g. btc_graph_2024_06");
-      if (graph && !store::valid_collection_name(*graph)) {
-        fail(at + "graph_collection", "not a valid collection name", "e.g. btc_graph_2024_06");
+      if (graph && !user_collection(*graph)) {
+        fail(at + "graph_collection", "not a valid collection name",
+             std::string(kCollectionRule) + ", e.g. btc_graph_2024_06");
         continue;
       }
       if (!graph) continue;
@@ -362,8 +371,9 @@ PlanResult plan_request(const std::string& body, int64_t now_ms,
         auto model = get_string(*r.obj, "model_output", at + "model_output", true,
                                 "where to store the model, e.g. gnn_model_btc_2024_06");
         if (!model) continue;
-        if (!store::valid_collection_name(*model)) {
-          fail(at + "model_output", "not a valid name", "e.g. gnn_model_btc_2024_06");
+        if (!user_collection(*model)) {
+          fail(at + "model_output", "not a valid name",
+               std::string(kCollectionRule) + ", e.g. gnn_model_btc_2024_06");
           continue;
         }
         job.model_output = *model;

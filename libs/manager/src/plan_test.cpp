@@ -136,6 +136,15 @@ TEST(Plan, EveryBadInputIsNamed) {
       {R"({"symbol":"BTCUSDT","requests":[{"target":"loader-producer","type":"ws_trades"},{"target":"loader-producer","type":"ws_trades"}]})",
        "requests"},
       {R"({"symbol":5,"type":"ws_trades"})", "symbol"},
+      // Review #24: the control plane's collections are not a workflow's to write or read.
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"graph-builder","type":"gnn_graph","collection_inputs":["a"],"collection_output":"queue_state"}]})",
+       "requests[0].collection_output"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"graph-builder","type":"gnn_graph","collection_inputs":["queue_state"],"collection_output":"g"}]})",
+       "requests[0].collection_inputs[0]"},
+      {R"({"symbol":"BTCUSDT","time_range":"2024-01-01:2024-01-02","requests":[{"target":"gnn-trainer","type":"gnn_train","graph_collection":"g","model_output":"sf_models"}]})",
+       "requests[0].model_output"},
+      {R"({"symbol":"BTCUSDT","requests":[{"target":"gnn-trainer","type":"realtime_gnn_infer","graph_collection":"queue_state","inference_interval":"5m"}]})",
+       "requests[0].graph_collection"},
   };
   for (const auto& c : cases) {
     auto r = plan_request(c.body, kNow, hex_counter);
