@@ -230,12 +230,16 @@ struct ApiServer::Impl {
       auto it = r.query.find("queue_id");
       return answer(manager.stop_queue(it == r.query.end() ? "" : it->second));
     }
+    // Reads: GET, and HEAD (the same head, no body: the server drops it). Review #27.
+    const bool read_method = r.method == "GET" || r.method == "HEAD";
+    const bool read_route = p == "/queues" || p == "/queues/" || p.rfind("/queues/", 0) == 0 ||
+                            p.rfind("/health/", 0) == 0 || p == "/metrics" ||
+                            p == "/openapi.json" || p == "/docs" || p.rfind("/docs/", 0) == 0;
+    if (read_route && !read_method) return method_not_allowed("GET, HEAD");
     if (p == "/queues" || p == "/queues/") {
-      if (r.method != "GET") return method_not_allowed("GET");
       return answer(manager.list_queues(r.query));
     }
     if (p.rfind("/queues/", 0) == 0) {
-      if (r.method != "GET") return method_not_allowed("GET");
       return answer(manager.get_queue(p.substr(8)));
     }
     if (p == "/health/live" || p == "/health/startup") {

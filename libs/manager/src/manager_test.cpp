@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "sf/kafka/testing/embedded_kafka.h"
+#include "sf/net/testing/raw_client.h"
 #ifdef SF_HAVE_TRAINER
 #include "sf/gnn/trainer.h"
 #include "sf/graph/graph.h"
@@ -735,6 +736,23 @@ TEST_F(ManagerTest, EveryEndpointAndErrorPath) {
   EXPECT_EQ(call("POST", "/queues/stop", "", "s3cret").status, 422);
   EXPECT_EQ(call("GET", "/queues/start").status, 405);
   EXPECT_EQ(call("GET", "/nowhere").status, 404);
+  // Review #27: every route checks its method; a read answers HEAD with its head only.
+  for (const char* path : {"/health/live", "/metrics", "/openapi.json", "/queues", "/docs"}) {
+    auto r = call("DELETE", path);
+    EXPECT_EQ(r.status, 405) << path;
+    EXPECT_EQ(r.header("allow"), "GET, HEAD") << path;
+  }
+  {
+    net::testing::RawClient raw(server_->port());
+    ASSERT_TRUE(
+        raw.send("HEAD /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+    const std::string head = raw.read_all(2000);
+    EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+    const size_t end = head.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos) << head;
+    EXPECT_EQ(head.size(), end + 4) << "no body after the head of a HEAD answer";
+    EXPECT_EQ(head.find("Content-Length: 0\r\n"), std::string::npos) << head;
+  }
   // Both seeds' workflow examples are accepted as written.
   for (const char* seed : {R"({"symbol":"BTCUSDT","time_range":"2024-06-01:2024-06-30","requests":[
       {"target":"loader-producer","type":"api_candles_5m","interval":"5m"},

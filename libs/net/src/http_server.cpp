@@ -17,6 +17,7 @@
 #include <boost/url/parse.hpp>
 #include <deque>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -509,7 +510,10 @@ struct HttpServer::Impl {
         if (ws.accept && ws.accept(request, reject)) {
           beast::get_lowest_layer(stream)
               .expires_never();  // the WebSocket's own timeouts from here
-          co_await ws_session(std::move(stream), std::move(req), request);
+          // Bytes the client sent right behind its upgrade request (its first frames) are
+          // already in `buffer`: they go to the WebSocket, not away (review #27).
+          std::string early = beast::buffers_to_string(buffer.data());
+          co_await ws_session(std::move(stream), std::move(req), request, std::move(early));
           co_return;
         }
         http::response<http::string_body> res{static_cast<http::status>(reject.status),
@@ -548,7 +552,7 @@ struct HttpServer::Impl {
 
   template <class Stream>
   awaitable<void> ws_session(Stream stream, http::request<http::string_body> req,
-                             ServerRequest request) {
+                             ServerRequest request, std::string early) {
     const uint64_t id = next_ws_id++;
     auto conn =
         std::make_shared<WsConnOf<Stream>>(std::move(stream), id, options.ws_max_queued,
@@ -559,7 +563,16 @@ struct HttpServer::Impl {
         [name = options.server_name](websocket::response_type& res) {
           res.set(http::field::server, name);
         }));
-    auto [aec] = co_await s.async_accept(req, asio::as_tuple(use_awaitable));
+    beast::error_code aec;
+    if (early.empty()) {
+      std::tie(aec) = co_await s.async_accept(req, asio::as_tuple(use_awaitable));
+    } else {
+      // accept(buffers) reads the request from the buffers and keeps what follows it.
+      std::ostringstream head;
+      head << req;
+      auto bytes = std::make_shared<std::string>(head.str() + early);
+      std::tie(aec) = co_await s.async_accept(asio::buffer(*bytes), asio::as_tuple(use_awaitable));
+    }
     if (aec) co_return;
     {
       std::lock_guard lock(conns_mu);

@@ -413,6 +413,37 @@ TEST(WsClient, ASendThatTimesOutClosesTheClientAndKeepsNoPointerIntoTheCaller) {
   EXPECT_EQ(r.error().message.rfind("closed", 0), 0u) << r.error().message;
 }
 
+// Review #27: a client that sends its first frame right behind its upgrade request, in one
+// packet, has that frame read (it was in the server's HTTP buffer already).
+TEST(HttpServer, AFrameSentWithTheUpgradeRequestIsNotLost) {
+  std::mutex mu;
+  std::vector<std::string> got;
+  WsHandler ws;
+  ws.accept = [](const ServerRequest&, ServerResponse&) { return true; };
+  ws.on_message = [&](std::shared_ptr<WsConnection>, std::string m) {
+    std::lock_guard lock(mu);
+    got.push_back(std::move(m));
+  };
+  auto s = echo_server(ws);
+  RawClient raw(s->port());
+  const unsigned char mask[4] = {1, 2, 3, 4};
+  std::string frame = {static_cast<char>(0x81), static_cast<char>(0x80 | 5)};
+  frame.append(reinterpret_cast<const char*>(mask), 4);
+  const std::string text = "hello";
+  for (size_t i = 0; i < text.size(); ++i)
+    frame.push_back(static_cast<char>(text[i] ^ mask[i % 4]));
+  ASSERT_TRUE(raw.send(
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+      frame));
+  EXPECT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return got.size() == 1 && got[0] == "hello";
+      },
+      3000));
+}
+
 TEST(Url, EncodingRoundTripsAndBasicAuth) {
   EXPECT_EQ(url_decode(url_encode("a b/c:d?e=f&g")), "a b/c:d?e=f&g");
   EXPECT_EQ(url_decode("%zz%4"), "%zz%4");
