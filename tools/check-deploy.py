@@ -85,6 +85,8 @@ for probe, path in probes.items():
 pod = dep["spec"]["template"]["spec"]
 if not pod.get("securityContext", {}).get("runAsNonRoot"):
     fail("Deployment must run as non-root")
+if pod.get("securityContext", {}).get("seccompProfile", {}).get("type") != "RuntimeDefault":
+    fail("Deployment must use the RuntimeDefault seccomp profile")
 if not container.get("securityContext", {}).get("readOnlyRootFilesystem"):
     fail("Deployment must have a read-only root filesystem")
 for r in ("requests", "limits"):
@@ -125,6 +127,22 @@ for v in ("create", "get", "list", "delete"):
 binding = one("RoleBinding", "queue-manager")
 if binding.get("subjects", [{}])[0].get("name") != sa:
     fail("RoleBinding does not bind the Deployment's service account")
+
+# Network policies: the manager's API on 8000 only; the Jobs take no connections.
+policies = [d for ds in docs.values() for d in ds if d.get("kind") == "NetworkPolicy"]
+def selects(p, labels):
+    return p["spec"].get("podSelector", {}).get("matchLabels", {}).items() <= labels.items()
+mgr_labels = dep["spec"]["template"]["metadata"]["labels"]
+mgr = [p for p in policies if selects(p, mgr_labels)]
+if not mgr or "Ingress" not in mgr[0]["spec"].get("policyTypes", []):
+    fail("no NetworkPolicy limits the queue-manager's ingress")
+elif {port.get("port") for rule in mgr[0]["spec"].get("ingress", []) for port in rule.get("ports", [])} != {8000}:
+    fail("the queue-manager's NetworkPolicy must admit port 8000 only")
+if '{"app.kubernetes.io/managed-by", "queue-manager"}' not in source:
+    fail("the Job builder no longer labels Jobs managed-by=queue-manager")
+jobs = [p for p in policies if selects(p, {"app.kubernetes.io/managed-by": "queue-manager"}) and p not in mgr]
+if not jobs or jobs[0]["spec"].get("ingress") not in ([], None) or "Ingress" not in jobs[0]["spec"].get("policyTypes", []):
+    fail("no NetworkPolicy shuts the Jobs' ingress")
 
 # Service, ServiceMonitor, topics.
 svc = one("Service", "queue-manager")

@@ -176,6 +176,16 @@ TEST_F(ManagerProgram, ListensOnLoopbackByDefaultAndWarnsWhenExposedWithoutAToke
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(st->code, 2);
   EXPECT_NE(slurp(o.log_file).find("API_TOKEN_FOR_READS=1 needs API_TOKEN"), std::string::npos);
+  // #28: the example Secret's placeholder is no token.
+  o.env.erase("API_TOKEN_FOR_READS");
+  o.env["API_TOKEN"] = "change-me";
+  o.log_file = (dir_ / "placeholder.log").string();
+  auto placeholder = process::Child::spawn(o).value();
+  st = placeholder->wait(30s);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->code, 2);
+  EXPECT_NE(slurp(o.log_file).find("placeholder 'change-me'"), std::string::npos)
+      << slurp(o.log_file);
 }
 
 // #13: config-error lines quoted secrets back (KAFKA_PROPERTIES, URLs with a password), and the

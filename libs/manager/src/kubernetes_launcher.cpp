@@ -69,8 +69,13 @@ std::string job_manifest(const KubernetesOptions& o, const LaunchSpec& spec) {
        json::object{{"allowPrivilegeEscalation", false},
                     {"readOnlyRootFilesystem", true},
                     {"capabilities", json::object{{"drop", json::array{"ALL"}}}}}}};
+  // Workers never call the Kubernetes API: no token in their pods (review #28).
   json::object pod{{"restartPolicy", "Never"},
-                   {"securityContext", json::object{{"runAsNonRoot", true}, {"runAsUser", 10001}}},
+                   {"automountServiceAccountToken", false},
+                   {"securityContext",
+                    json::object{{"runAsNonRoot", true},
+                                 {"runAsUser", 10001},
+                                 {"seccompProfile", json::object{{"type", "RuntimeDefault"}}}}},
                    {"containers", json::array{container}}};
   if (!o.service_account.empty()) pod["serviceAccountName"] = o.service_account;
   if (!o.ca_secret.empty()) {

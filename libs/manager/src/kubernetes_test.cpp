@@ -62,6 +62,9 @@ TEST(Kubernetes, JobsAreCreatedWithTheManifestTheSpecAsks) {
   EXPECT_EQ(labels.at("app.kubernetes.io/name").as_string(), "loader-producer");
   const auto& pod = v.at("spec").at("template").at("spec").as_object();
   EXPECT_EQ(pod.at("restartPolicy").as_string(), "Never");
+  EXPECT_FALSE(pod.at("automountServiceAccountToken").as_bool());  // review #28
+  EXPECT_EQ(pod.at("securityContext").at("seccompProfile").at("type").as_string(),
+            "RuntimeDefault");
   const auto& c = pod.at("containers").as_array()[0].as_object();
   EXPECT_EQ(c.at("image").as_string(), "registry.local/streamforge:1.2.3");
   bool ca = false;

@@ -67,6 +67,12 @@ int queue_manager_main(int, char**) {
     config::exit_with_config_error(
         {"API_TOKEN_FOR_READS", "config error: API_TOKEN_FOR_READS=1 needs API_TOKEN to be set"});
   }
+  if (api.api_token == "change-me") {  // deploy/k8s/secrets.example.yaml's placeholder
+    config::exit_with_config_error(
+        {"API_TOKEN",
+         "config error: API_TOKEN is the example's placeholder 'change-me': set a "
+         "random one (openssl rand -hex 32)"});
+  }
   if (!loopback(api.host) && api.api_token.empty()) {
     lg.warn(
         "WARNING: serving {} (not loopback) WITHOUT API_TOKEN: anyone who can reach this port "
