@@ -168,6 +168,7 @@ Result<KubeconfigAccess> read_kubeconfig(const std::string& path, const std::str
       std::stringstream ss;
       ss << in.rdbuf();
       out.token = ss.str();
+      out.token_file = p.string();
       while (!out.token.empty() &&
              (out.token.back() == '\n' || out.token.back() == '\r' || out.token.back() == ' ')) {
         out.token.pop_back();

@@ -11,6 +11,7 @@ namespace sf::manager {
 
 struct KubeconfigAccess {
   std::string context, server, ca_file, token, client_cert_file, client_key_file, ns;
+  std::string token_file;  // the user's tokenFile, if the token came from one (read again later)
 };
 
 // `context` empty: the file's current-context. Inline *-data fields are decoded into files

@@ -148,14 +148,26 @@ class KubernetesLauncher final : public Launcher {
 
   std::vector<JobEnd> reap() override {
     std::vector<JobEnd> out;
+    std::string selector = "app.kubernetes.io/managed-by=queue-manager";
     {
       std::lock_guard lock(mu_);
       if (tracked_.empty()) return out;
+      const auto now = std::chrono::steady_clock::now();
+      if (now < next_list_) return out;
+      next_list_ = now + o_.list_interval;
+      // Only the Jobs this manager waits for (each Job's instance label is its name); past 50 the
+      // selector would make a long URL, and the namespace's managed Jobs are listed instead.
+      if (tracked_.size() <= 50) {
+        selector += ",app.kubernetes.io/instance in (";
+        bool first = true;
+        for (const auto& n : tracked_) {
+          selector += (first ? "" : ",") + n;
+          first = false;
+        }
+        selector += ")";
+      }
     }
-    auto r = call("GET",
-                  base() + "/jobs?labelSelector=" +
-                      net::url_encode("app.kubernetes.io/managed-by=queue-manager"),
-                  "");
+    auto r = call("GET", base() + "/jobs?labelSelector=" + net::url_encode(selector), "");
     if (!r || r->status != 200) return out;  // the next tick tries again
     json::error_code ec;
     auto v = json::parse(r->body, ec);
@@ -258,16 +270,37 @@ class KubernetesLauncher final : public Launcher {
     return out;
   }
 
+  // The token file's content now, when it is time to look again (or `force`): true if it changed.
+  bool refresh_token(bool force) {
+    if (o_.token_file.empty()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now < token_read_at_ + std::chrono::seconds(60)) return false;
+    token_read_at_ = now;
+    std::ifstream in(o_.token_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string t = ss.str();
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    if (t.empty() || t == o_.token) return false;
+    o_.token = t;
+    return true;
+  }
+
   Result<net::HttpResponse> call(const std::string& method, const std::string& target,
                                  const std::string& body) {
     net::HttpRequest req;
     req.method = method;
     req.target = target;
     req.body = body;
-    if (!o_.token.empty()) req.headers["Authorization"] = "Bearer " + o_.token;
     req.idempotent = method != "POST";
     std::lock_guard lock(http_mu_);
+    (void)refresh_token(false);
+    if (!o_.token.empty()) req.headers["Authorization"] = "Bearer " + o_.token;
     auto r = http_->request(req);
+    if (r && r->status == 401 && refresh_token(true)) {  // the token rotated: once more
+      req.headers["Authorization"] = "Bearer " + o_.token;
+      r = http_->request(req);
+    }
     if (r && r->status == 401) {
       return make_error("the Kubernetes API refused the service account token (401)");
     }
@@ -281,8 +314,10 @@ class KubernetesLauncher final : public Launcher {
   KubernetesOptions o_;
   std::mutex http_mu_;
   std::unique_ptr<net::HttpClient> http_;
+  std::chrono::steady_clock::time_point token_read_at_ = std::chrono::steady_clock::now();
   std::mutex mu_;
   std::set<std::string> tracked_;
+  std::chrono::steady_clock::time_point next_list_{};
 };
 
 std::string slurp(const std::string& path) {
@@ -324,6 +359,7 @@ Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config
   if (auto host = env("KUBERNETES_SERVICE_HOST")) {
     o.api_url = "https://" + *host + ":" + env("KUBERNETES_SERVICE_PORT").value_or("443");
     o.token = slurp(sa + "/token");
+    o.token_file = sa + "/token";
     o.ca_file = sa + "/ca.crt";
     o.ns = slurp(sa + "/namespace");
   } else if (auto kubeconfig = env("KUBECONFIG")) {
@@ -333,6 +369,7 @@ Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config
     o.api_url = k->server;
     o.ca_file = k->ca_file;
     o.token = k->token;
+    o.token_file = k->token_file;
     o.client_cert_file = k->client_cert_file;
     o.client_key_file = k->client_key_file;
     if (!k->ns.empty()) o.ns = k->ns;

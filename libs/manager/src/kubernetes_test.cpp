@@ -44,6 +44,7 @@ KubernetesOptions options(const testing::FakeKube& fake) {
   o.ns = "streamforge";
   o.images = {{"loader-producer", "registry.local/streamforge:1.2.3"}};
   o.ca_secret = "kafka-cluster-ca";
+  o.list_interval = std::chrono::milliseconds(0);  // every reap() lists, for these tests
   return o;
 }
 
@@ -134,6 +135,52 @@ TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {
   EXPECT_EQ(fake.deleted(), std::vector<std::string>{"job-c"});
   EXPECT_TRUE(l->kill("job-c").ok());  // already gone: fine
   EXPECT_EQ(l->alive("job-c", 0), std::optional<bool>(false));
+}
+
+// Review #16: the supervisor lists only the Jobs it tracks (a stranger's finished Job is not in
+// the answer), at most every list_interval; a rotated service-account token is read again.
+TEST(Kubernetes, ListsOnlyTrackedJobsNotTooOftenAndFollowsARotatedToken) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sf-kube-token-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string token_file = (dir / "token").string();
+  std::ofstream(token_file) << "first-token\n";
+  testing::FakeKube fake("first-token");
+  auto o = options(fake);
+  o.token = "first-token";
+  o.token_file = token_file;
+  o.list_interval = std::chrono::milliseconds(300);
+  auto l = make_kubernetes_launcher(o);
+  ASSERT_TRUE(l->launch(spec("job-a")).ok());
+  ASSERT_TRUE(l->launch(spec("job-b")).ok());
+  // Another manager's (or an old) Job in the same namespace, finished.
+  auto stranger = spec("job-z");
+  stranger.queue_id = "wf-historical-20240101-zzzzzz";
+  auto other_options = options(fake);
+  other_options.token = "first-token";
+  auto other = make_kubernetes_launcher(other_options);
+  ASSERT_TRUE(other->launch(stranger).ok());
+  ASSERT_TRUE(fake.finish("job-z", false));
+  ASSERT_TRUE(fake.finish("job-a", false));
+  const int before = fake.lists();
+  std::vector<JobEnd> ends;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000)) {
+    for (auto& e : l->reap()) ends.push_back(e);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].job_name, "job-a");
+  EXPECT_EQ(fake.last_list_items(), 1u) << "job-b only: neither job-z nor the reaped job-a";
+  const int lists = fake.lists() - before;
+  EXPECT_GE(lists, 2);
+  EXPECT_LE(lists, 5) << "about 100 reaps in a second, a list every 300 ms";
+  // The token rotates (the kubelet rewrites the projected file): a 401, then the new one.
+  fake.set_token("second-token");
+  std::ofstream(token_file) << "second-token\n";
+  EXPECT_TRUE(l->kill("job-b").ok());
+  EXPECT_EQ(fake.deleted(), std::vector<std::string>{"job-b"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Kubernetes, WrongTokenAndRefusedManifestsAreClearErrors) {

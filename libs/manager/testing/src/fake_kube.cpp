@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
 
 namespace sf::manager::testing {
 
@@ -127,12 +130,66 @@ std::vector<std::string> check_job_manifest(const std::string& text) {
   return bad;
 }
 
+// A label selector as the API server reads it: requirements separated by commas, each
+// `key=value`, `key==value`, `key!=value`, `key in (a,b)` or `key notin (a,b)`.
+struct Requirement {
+  std::string key;
+  std::set<std::string> values;
+  bool negate = false;
+};
+std::optional<std::vector<Requirement>> parse_selector(const std::string& text) {
+  std::vector<Requirement> out;
+  auto trim = [](std::string s) {
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t depth = 0, j = i;
+    for (; j < text.size() && !(text[j] == ',' && depth == 0); ++j) {
+      if (text[j] == '(') ++depth;
+      if (text[j] == ')') --depth;
+    }
+    const std::string part = trim(text.substr(i, j - i));
+    i = j + 1;
+    Requirement r;
+    if (auto sp = part.find(" in (");
+        sp != std::string::npos || part.find(" notin (") != std::string::npos) {
+      const bool notin = sp == std::string::npos;
+      sp = notin ? part.find(" notin (") : sp;
+      r.key = trim(part.substr(0, sp));
+      r.negate = notin;
+      const size_t open = part.find('(', sp), close = part.rfind(')');
+      if (close == std::string::npos || close < open) return std::nullopt;
+      std::stringstream vs(part.substr(open + 1, close - open - 1));
+      std::string v;
+      while (std::getline(vs, v, ',')) r.values.insert(trim(v));
+    } else if (auto ne = part.find("!="); ne != std::string::npos) {
+      r.key = trim(part.substr(0, ne));
+      r.values.insert(trim(part.substr(ne + 2)));
+      r.negate = true;
+    } else if (auto eq = part.find('='); eq != std::string::npos) {
+      r.key = trim(part.substr(0, eq));
+      const size_t from = part.compare(eq, 2, "==") == 0 ? eq + 2 : eq + 1;
+      r.values.insert(trim(part.substr(from)));
+    } else {
+      return std::nullopt;
+    }
+    if (r.key.empty()) return std::nullopt;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 struct FakeKube::State {
   std::string token, ns;
   mutable std::mutex mu;
   std::map<std::string, json::object> jobs;
   std::map<std::string, std::string> manifests;
   std::vector<std::string> deleted, refusals;
+  int lists = 0;
+  size_t last_list_items = 0;
 
   static net::ServerResponse reply(int code, const json::object& o) {
     net::ServerResponse r;
@@ -142,6 +199,7 @@ struct FakeKube::State {
   }
 
   net::ServerResponse handle(const net::ServerRequest& req) {
+    std::lock_guard lock(mu);
     if (req.header("authorization") != "Bearer " + token) {
       return reply(401, status(401, "Unauthorized", "Unauthorized"));
     }
@@ -151,7 +209,6 @@ struct FakeKube::State {
                    status(404, "NotFound", "the server could not find the requested resource"));
     }
     const std::string rest = req.path.substr(prefix.size());
-    std::lock_guard lock(mu);
     if (rest.empty() && req.method == "POST") {
       auto problems = check_job_manifest(req.body);
       json::error_code ec;
@@ -179,21 +236,26 @@ struct FakeKube::State {
       return reply(201, job);
     }
     if (rest.empty() && req.method == "GET") {
-      std::string key, value;
-      if (auto it = req.query.find("labelSelector"); it != req.query.end()) {
-        const auto eq = it->second.find('=');
-        key = it->second.substr(0, eq);
-        value = eq == std::string::npos ? "" : it->second.substr(eq + 1);
+      auto it = req.query.find("labelSelector");
+      auto selector = parse_selector(it == req.query.end() ? "" : it->second);
+      if (!selector) {
+        return reply(400, status(400, "BadRequest", "unable to parse requirement"));
       }
+      ++lists;
       json::array items;
       for (const auto& [name, job] : jobs) {
-        if (!key.empty()) {
-          const json::value whole = job;
-          auto* l = at(whole, {"metadata", "labels", key.c_str()});
-          if (!l || !l->is_string() || l->as_string() != value) continue;
+        const json::value whole = job;
+        bool match = true;
+        for (const auto& r : *selector) {
+          auto* l = at(whole, {"metadata", "labels", r.key.c_str()});
+          const bool has = l && l->is_string();
+          const bool in = has && r.values.count(std::string(l->as_string()));
+          if (r.negate ? in : !in) match = false;
         }
+        if (!match) continue;
         items.push_back(job);
       }
+      last_list_items = items.size();
       return reply(200,
                    json::object{{"kind", "JobList"}, {"apiVersion", "batch/v1"}, {"items", items}});
     }
@@ -261,6 +323,21 @@ std::string FakeKube::manifest(const std::string& name) const {
 std::vector<std::string> FakeKube::deleted() const {
   std::lock_guard lock(state_->mu);
   return state_->deleted;
+}
+
+void FakeKube::set_token(std::string token) {
+  std::lock_guard lock(state_->mu);
+  state_->token = std::move(token);
+}
+
+int FakeKube::lists() const {
+  std::lock_guard lock(state_->mu);
+  return state_->lists;
+}
+
+size_t FakeKube::last_list_items() const {
+  std::lock_guard lock(state_->mu);
+  return state_->last_list_items;
 }
 
 std::vector<std::string> FakeKube::refusals() const {

@@ -77,7 +77,13 @@ namespace sf::manager {
 struct KubernetesOptions {
   std::string api_url;  // https://kubernetes.default.svc (in-cluster) or the kubeconfig's server
   std::string token;    // bearer token (service account); may be empty with a client cert
-  std::string ca_file;  // the API server's CA
+  // Where the token comes from (the service account's projected token, a kubeconfig tokenFile):
+  // read again every minute and after a 401, because bound tokens rotate (review #16).
+  std::string token_file;
+  // The supervisor's list of Jobs goes out at most this often, and asks only for the Jobs this
+  // manager tracks (review #16: all managed Jobs five times a second was 25 MB a poll).
+  std::chrono::milliseconds list_interval{2000};
+  std::string ca_file;                            // the API server's CA
   std::string client_cert_file, client_key_file;  // a kubeconfig user's client certificate
   std::string ns = "streamforge";
   std::map<std::string, std::string> images;                     // target -> image (WORKER_IMAGES)

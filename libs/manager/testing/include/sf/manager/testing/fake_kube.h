@@ -30,6 +30,9 @@ class FakeKube {
   std::string manifest(const std::string& name) const;  // as POSTed
   std::vector<std::string> deleted() const;
   std::vector<std::string> refusals() const;  // the messages of 422 answers
+  void set_token(std::string token);          // the service account's token rotated
+  int lists() const;                          // GETs of the Job list so far
+  size_t last_list_items() const;             // how many Jobs the last one answered
 
   struct State;
 
