@@ -70,12 +70,18 @@ class Connector {
     kafka::ConsumerOptions eo;
     eo.settings = cfg_.kafka;
     eo.client_id = cfg_.producer_id + "-events";
+    // queue-events holds every queue's telemetry (14 days): a small prefetch, not librdkafka's
+    // 64 MiB, while the connector looks for its loader's final event (review #17).
+    eo.properties = {{"queued.max.messages.kbytes", "4096"},
+                     {"fetch.max.bytes", "1048576"},
+                     {"max.partition.fetch.bytes", "1048576"}};
     auto events = kafka::Consumer::create(eo);
     if (!events) return events.error();
     events_ = std::move(events).value();
     // Offsets are asked from a consumer that fetches nothing: on the fetching ones a ListOffsets
     // request waits behind a long-polling fetch (up to fetch.wait.max.ms each).
     eo.client_id = cfg_.producer_id + "-offsets";
+    eo.properties.clear();
     auto probe = kafka::Consumer::create(eo);
     if (!probe) return probe.error();
     probe_ = std::move(probe).value();
