@@ -28,6 +28,7 @@
 #endif
 #include "sf/manager/api.h"
 #include "sf/manager/service.h"
+#include "sf/manager/state.h"
 #include "sf/net/transport.h"
 #include "sf/records/time_range.h"
 #include "sf/replay/server.h"
@@ -652,6 +653,85 @@ TEST_F(ManagerTest, ALateFinalEventOverridesTheManagersConclusion) {
   EXPECT_NE(std::string(after[2].at("error_message").as_string()).find("exit code 2"),
             std::string::npos)
       << "the graph-builder was launched after all: " << json::serialize(after[2]);
+}
+
+// Review #9 / issue 12 item 7: memory follows what is active. Ended queues past the newest
+// `retained_ended` stay in the store only: GET, lists, filters, the gauge and stop still answer
+// for them, a late event for one changes nothing, and start-up does not hold them.
+TEST_F(ManagerTest, EndedQueuesPastTheRetentionAreServedFromTheStore) {
+  {
+    store::SqliteOptions so;
+    so.path = cfg_.store.sqlite.path;
+    auto st = store::open_sqlite(so).value();
+    std::vector<store::Document> batch;
+    for (int i = 0; i < 6; ++i) {
+      QueueState q;
+      q.id = "wf-historical-20240601-00000" + std::to_string(i);
+      q.symbol = i % 2 ? "BTCUSDT" : "ETHUSDT";
+      q.type = q.form = "workflow";
+      q.kind = "historical";
+      q.time_range = "2024-06-01:2024-06-30";
+      q.created_at_ms = 1717200000000 + i;
+      JobState j;
+      j.plan.target = "loader-producer";
+      j.plan.type = "api_candles_5m";
+      j.plan.job_name = "sf-00000" + std::to_string(i) + "-loader-producer";
+      j.plan.producer_id = "loader-producer__00000" + std::to_string(i);
+      j.status = "finished";
+      j.records_written = 100 + i;
+      q.jobs.push_back(j);
+      q.derive_status("2024-06-01T00:00:00.000Z");
+      batch.push_back({q.id, to_json(q), q.created_at_ms});
+    }
+    ASSERT_TRUE(st->upsert("queue_state", batch).ok());
+  }
+  cfg_.retained_ended = 2;
+  start_manager();
+  EXPECT_EQ(metrics_->value("streamforge_queues_in_memory"), 2);
+  EXPECT_EQ(metrics_->value("streamforge_queues", {{"status", "finished"}}), 6);
+  // The oldest, from the store.
+  auto old = call("GET", "/queues/wf-historical-20240601-000000");
+  ASSERT_EQ(old.status, 200) << old.body;
+  EXPECT_EQ(data(old).at("data").at("jobs").as_array()[0].at("records_written").as_int64(), 100);
+  EXPECT_EQ(call("GET", "/queues/wf-historical-20240601-999999").status, 404);
+  // Lists: newest first across memory and store, filters on every queue.
+  auto all = data(call("GET", "/queues?limit=10")).at("data").as_array();
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[0].at("id").as_string(), "wf-historical-20240601-000005");
+  EXPECT_EQ(all[5].at("id").as_string(), "wf-historical-20240601-000000");
+  auto btc = data(call("GET", "/queues?symbol=BTCUSDT&limit=10")).at("data").as_array();
+  EXPECT_EQ(btc.size(), 3u);
+  auto page = data(call("GET", "/queues?limit=2&offset=3")).at("data").as_array();
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].at("id").as_string(), "wf-historical-20240601-000002");
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=wf-historical-20240601-000000").status, 409);
+  // A late event for a queue that left memory: counted, not applied.
+  auto p = kafka::Producer::create({kafka_.settings(), "late", {}}).value();
+  ASSERT_TRUE(
+      p->send(
+           "queue-events", "x",
+           R"({"queue_id":"wf-historical-20240601-000000","producer":"loader-producer__000000","status":"error","timestamp":1.7e9})")
+          .ok());
+  ASSERT_TRUE(p->flush(10s).ok());
+  EXPECT_TRUE(eventually_true(
+      [&] {
+        return metrics_->value("streamforge_telemetry_events_ignored_total",
+                               {{"reason", "retired"}}) == 1;
+      },
+      10s));
+  EXPECT_EQ(data(call("GET", "/queues/wf-historical-20240601-000000"))
+                .at("data")
+                .at("status")
+                .as_string(),
+            "finished");
+  // A new queue that ends pushes the oldest resident one out, once stored.
+  const std::string id = start(kAdaWorkflow);
+  wait_status(id, {"finished"});
+  EXPECT_TRUE(
+      eventually_true([&] { return metrics_->value("streamforge_queues_in_memory") == 2; }, 10s));
+  EXPECT_EQ(metrics_->value("streamforge_queues", {{"status", "finished"}}), 7);
+  EXPECT_EQ(call("GET", "/queues/wf-historical-20240601-000004").status, 200);
+  EXPECT_EQ(call("GET", "/queues/" + id).status, 200);
 }
 
 TEST_F(ManagerTest, RestartKeepsEveryQueueAndResumesTheDispatcher) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -122,6 +123,9 @@ std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
   auto grace = config::int_var(env, "STOP_GRACE_SECONDS", 30, 0, 86'400, "seconds");
   if (auto* e = std::get_if<config::ConfigError>(&grace)) return *e;
   c.stop_grace = milliseconds(std::get<int64_t>(grace) * 1000);
+  auto retained = config::int_var(env, "RETAINED_ENDED_QUEUES", 1000, 0, 10'000'000, "queues");
+  if (auto* e = std::get_if<config::ConfigError>(&retained)) return *e;
+  c.retained_ended = static_cast<size_t>(std::get<int64_t>(retained));
   return c;
 }
 
@@ -136,9 +140,18 @@ struct QueueManager::Impl {
   std::unique_ptr<kafka::Consumer> probe;
 
   mutable std::mutex mu;
-  std::atomic<int64_t> queue_count{0};  // queues.size(), for probes that must not take `mu`
+  std::atomic<int64_t> queue_count{0};  // summaries.size(), for probes that must not take `mu`
+  // Whole in memory: every queue still running and the newest `retained_ended` ended ones.
   std::unordered_map<std::string, QueueState> queues;
   std::unordered_map<std::string, std::string> docs;  // queue_id -> its stored JSON
+  // Every queue, resident or not: what lists filter on (a few dozen bytes each).
+  struct Summary {
+    std::string status, symbol;
+  };
+  std::unordered_map<std::string, Summary> summaries;
+  std::map<std::string, int> status_counts;  // for the streamforge_queues gauge, kept as we go
+  std::deque<std::string> ended_order;       // resident ended queues, oldest end first
+  std::unordered_set<std::string> ended_resident;
   std::set<std::pair<int64_t, std::string>, std::greater<>> newest_first;  // (created_at, id)
   std::unordered_map<std::string, std::pair<std::string, size_t>>
       by_producer;  // producer -> queue, job
@@ -191,14 +204,41 @@ struct QueueManager::Impl {
     for (const auto& l : listeners) l(msg);
   }
 
+  // The summary of `q` (its status for lists and the gauge) as it is now.
+  void summarize(const QueueState& q) {
+    auto [it, fresh] = summaries.try_emplace(q.id);
+    if (!fresh && it->second.status == q.status) return;
+    if (!fresh) --status_counts[it->second.status];
+    ++status_counts[q.status];
+    it->second.status = q.status;
+    it->second.symbol = q.symbol;
+  }
+
+  // Ended queues past the newest `retained_ended` leave memory once stored (their indexes for
+  // names stay: a new queue never reuses an old name). Called with `mu` held, after a flush.
+  void retire() {
+    while (ended_order.size() > cfg.retained_ended) {
+      const std::string id = ended_order.front();
+      if (dirty.count(id)) return;  // stored first
+      ended_order.pop_front();
+      ended_resident.erase(id);
+      auto it = queues.find(id);
+      if (it == queues.end() || !all_ended(it->second)) continue;  // running again
+      queues.erase(it);
+      docs.erase(id);
+    }
+  }
+
   void touch(QueueState& q) {
     const std::string before = q.status;
     q.derive_status(now_iso());
+    summarize(q);
     dirty.insert(q.id);
     // GET shows a new queue and a new status at once, stored or not yet (the rest at the flush).
     if (q.status != before || !docs.count(q.id)) docs[q.id] = to_json(q);
     if (all_ended(q)) {
       active.erase(q.id);
+      if (ended_resident.insert(q.id).second) ended_order.push_back(q.id);
     } else {
       active.insert(q.id);
     }
@@ -241,6 +281,7 @@ struct QueueManager::Impl {
       docs[d.key] = std::move(d.json);
     }
     dirty.clear();
+    retire();
     refresh_queue_metrics();
     return true;
   }
@@ -251,11 +292,12 @@ struct QueueManager::Impl {
   }
 
   void refresh_queue_metrics() {
-    std::map<std::string, int> by_status;
-    for (const auto& [id, q] : queues) ++by_status[q.status];
+    metrics->set("streamforge_queues_in_memory", {}, static_cast<double>(queues.size()));
     metrics->reset("streamforge_queues");
     for (const char* s : {"pending", "loading", "stopping", "finished", "interrupted", "error"}) {
-      metrics->set("streamforge_queues", {{"status", s}}, by_status[s]);
+      auto it = status_counts.find(s);
+      metrics->set("streamforge_queues", {{"status", s}},
+                   it == status_counts.end() ? 0 : it->second);
     }
   }
 
@@ -503,7 +545,12 @@ struct QueueManager::Impl {
       metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "unknown_job"}});
       return;
     }
-    auto& q = queues.at(it->second.first);
+    auto qit = queues.find(it->second.first);
+    if (qit == queues.end()) {  // a queue that ended long ago and left memory
+      metrics->inc("streamforge_telemetry_events_ignored_total", {{"reason", "retired"}});
+      return;
+    }
+    auto& q = qit->second;
     auto& j = q.jobs.at(it->second.second);
     const bool was_terminal = is_terminal(j.status);
     if (!apply_event(j, *e)) {
@@ -550,7 +597,7 @@ struct QueueManager::Impl {
     std::lock_guard lock(mu);
     for (auto& e : ended) {
       auto it = by_job_name.find(e.job_name);
-      if (it == by_job_name.end()) continue;
+      if (it == by_job_name.end() || !queues.count(it->second.first)) continue;
       const auto& j = queues.at(it->second.first).jobs.at(it->second.second);
       if (is_terminal(j.status)) continue;
       // Its final event may still be on its way through Kafka: give it death_grace.
@@ -563,7 +610,7 @@ struct QueueManager::Impl {
         continue;
       }
       auto where = by_job_name.find(it->first);
-      if (where != by_job_name.end()) {
+      if (where != by_job_name.end() && queues.count(where->second.first)) {
         auto& q = queues.at(where->second.first);
         auto& j = q.jobs.at(where->second.second);
         if (!is_terminal(j.status)) {
@@ -612,7 +659,7 @@ struct QueueManager::Impl {
   // A plan whose names are all new: a queue id, job name or telemetry producer id that any
   // queue already has (24 random bits each) is drawn again, so no job can take another's place.
   bool names_taken(const Plan& plan) const {
-    if (queues.count(plan.queue_id)) return true;
+    if (summaries.count(plan.queue_id)) return true;
     return std::any_of(plan.jobs.begin(), plan.jobs.end(), [&](const JobPlan& j) {
       return by_job_name.count(j.job_name) || by_producer.count(j.producer_id);
     });
@@ -669,7 +716,8 @@ struct QueueManager::Impl {
       return error_answer(409, "queue id collision; send the request again");
     }
     auto& stored = queues[q.id] = std::move(q);
-    queue_count = static_cast<int64_t>(queues.size());
+    summarize(stored);
+    queue_count = static_cast<int64_t>(summaries.size());
     index(stored);
     schedule(stored);
     persist(stored);
@@ -696,7 +744,14 @@ struct QueueManager::Impl {
     {
       std::lock_guard lock(mu);
       auto it = queues.find(id);
-      if (it == queues.end()) return error_answer(404, "no queue " + id);
+      if (it == queues.end()) {
+        auto sum = summaries.find(id);
+        if (sum == summaries.end()) return error_answer(404, "no queue " + id);
+        // Only ended queues leave memory.
+        return error_answer(
+            409, "queue " + id + " has already ended (" + sum->second.status + "); nothing to stop",
+            "{\"queue_id\":" + quote(id) + ",\"status\":" + quote(sum->second.status) + "}");
+      }
       const bool ended = std::all_of(it->second.jobs.begin(), it->second.jobs.end(),
                                      [](const JobState& j) { return is_terminal(j.status); });
       if (ended) {
@@ -717,7 +772,9 @@ struct QueueManager::Impl {
                                    sent.error().message + ". Try again when Kafka is reachable");
     }
     std::lock_guard lock(mu);
-    auto& q = queues.at(id);
+    auto qit = queues.find(id);
+    if (qit == queues.end()) return error_answer(409, "queue " + id + " has already ended");
+    auto& q = qit->second;
     q.stop_requested = true;
     q.stop_requested_at_ms = SystemClock().now_ms();
     for (auto& j : q.jobs) {
@@ -755,6 +812,8 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
              "Telemetry events that changed a job");
   m.describe("streamforge_telemetry_events_ignored_total", "counter",
              "Telemetry events that changed nothing (duplicates, unknown jobs), by reason");
+  m.describe("streamforge_queues_in_memory", "gauge",
+             "Queues held whole in memory: the running ones and the newest ended ones");
   m.describe("streamforge_state_write_failures_total", "counter",
              "queue_state writes that failed and are retried with backoff");
   // Unlabelled counters start at 0, so that rate() has a series from the start.
@@ -772,16 +831,35 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
     if (auto st = impl->control->prepare(t, milliseconds(10'000)); !st) return st.error();
   }
 
-  // Every queue the store holds, as it was.
-  auto all = impl->store->find(kCollection, {{}, 1'000'000, 0});
-  if (!all) return all.error();
-  for (const auto& doc : all->documents) {
-    auto q = queue_from_json(doc);
-    if (!q) continue;
-    impl->index(*q);
-    impl->docs[q->id] = doc;
-    if (!Impl::all_ended(*q)) impl->active.insert(q->id);
-    impl->queues[q->id] = std::move(*q);
+  // Every queue the store holds, newest first, a page at a time: the running ones and the
+  // newest `retained_ended` ended ones whole, the others as a summary (review #9).
+  constexpr int64_t kPage = 2000;
+  size_t ended_kept = 0;
+  std::vector<std::string> kept_ended;  // newest first
+  for (int64_t offset = 0;; offset += kPage) {
+    auto page = impl->store->find(kCollection, {{}, kPage, offset});
+    if (!page) return page.error();
+    for (const auto& doc : page->documents) {
+      auto q = queue_from_json(doc);
+      if (!q) continue;
+      impl->index(*q);
+      impl->summarize(*q);
+      const bool ended = Impl::all_ended(*q);
+      if (ended && ended_kept >= impl->cfg.retained_ended) continue;
+      if (ended) {
+        ++ended_kept;
+        kept_ended.push_back(q->id);
+      } else {
+        impl->active.insert(q->id);
+      }
+      impl->docs[q->id] = doc;
+      impl->queues[q->id] = std::move(*q);
+    }
+    if (static_cast<int64_t>(page->documents.size()) < kPage) break;
+  }
+  for (auto it = kept_ended.rbegin(); it != kept_ended.rend(); ++it) {
+    impl->ended_order.push_back(*it);
+    impl->ended_resident.insert(*it);
   }
   // Jobs that were running when the manager stopped: alive still, or gone without (yet) a final
   // event the dispatcher is about to read.
@@ -797,13 +875,13 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
       }
     }
   }
-  impl->queue_count = static_cast<int64_t>(impl->queues.size());
+  impl->queue_count = static_cast<int64_t>(impl->summaries.size());
   impl->refresh_queue_metrics();
-  all = store::Page{};
   // The documents read at start are parsed and gone: hand their memory back to the system.
   malloc_trim(0);
-  impl->lg.info("queue-manager: {} queues in {}, {} launcher", impl->queues.size(),
-                impl->store->describe(), impl->launcher->kind());
+  impl->lg.info("queue-manager: {} queues in {} ({} in memory), {} launcher",
+                impl->summaries.size(), impl->store->describe(), impl->queues.size(),
+                impl->launcher->kind());
   if (auto st = impl->start_dispatcher(); !st) return st.error();
   Impl* raw = impl.get();
   impl->dispatcher = std::thread([raw] { raw->dispatch_loop(); });
@@ -836,8 +914,20 @@ Answer QueueManager::get_queue(const std::string& id) {
   {
     std::lock_guard lock(impl_->mu);
     auto it = impl_->docs.find(id);
-    if (it == impl_->docs.end()) return error_answer(404, "no queue " + id);
-    doc = it->second;
+    if (it != impl_->docs.end()) {
+      doc = it->second;
+    } else if (!impl_->summaries.count(id)) {
+      return error_answer(404, "no queue " + id);
+    }
+  }
+  if (doc.empty()) {  // ended long ago: as stored (outside the lock: the store may be slow)
+    auto stored = impl_->store->get(kCollection, id);
+    if (!stored) {
+      return error_answer(
+          503, "queue " + id + " is in the store, which did not answer: " + stored.error().message);
+    }
+    if (!*stored) return error_answer(404, "no queue " + id);
+    doc = std::move(**stored);
   }
   return {200, envelope("success", "Queue status", doc)};
 }
@@ -886,22 +976,36 @@ Answer QueueManager::list_queues(const std::map<std::string, std::string>& query
                         json::serialize(json::object{{"errors", errs}}));
   }
   int64_t total = 0;
-  std::string data = "[";
+  // The page's documents: from memory, or (queues that left it) read from the store afterwards.
+  std::vector<std::pair<std::string, std::string>> page;  // id, document (empty: read it)
   {
     std::lock_guard lock(impl_->mu);
     // Newest first from the index kept in order: no sort per request.
     for (const auto& [created, id] : impl_->newest_first) {
       if (!status.empty() || !symbol.empty()) {
-        const auto& q = impl_->queues.at(id);
-        if (!status.empty() && q.status != status) continue;
-        if (!symbol.empty() && q.symbol != symbol) continue;
+        const auto& sum = impl_->summaries.at(id);
+        if (!status.empty() && sum.status != status) continue;
+        if (!symbol.empty() && sum.symbol != symbol) continue;
       }
       if (total >= offset && total < offset + limit) {
-        if (data.size() > 1) data += ",";
-        data += impl_->docs.at(id);
+        auto d = impl_->docs.find(id);
+        page.emplace_back(id, d == impl_->docs.end() ? std::string() : d->second);
       }
       ++total;
     }
+  }
+  std::string data = "[";
+  for (auto& [id, doc] : page) {
+    if (doc.empty()) {
+      auto stored = impl_->store->get(kCollection, id);
+      if (!stored) {
+        return error_answer(503, "the store did not answer: " + stored.error().message);
+      }
+      if (!*stored) continue;
+      doc = std::move(**stored);
+    }
+    if (data.size() > 1) data += ",";
+    data += doc;
   }
   data += "]";
   return {200, envelope("success",

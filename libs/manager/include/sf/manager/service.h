@@ -50,6 +50,9 @@ struct ManagerConfig {
   std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
   std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
   std::chrono::milliseconds tick{200};
+  // Ended queues kept whole in memory (the newest); older ones are read from the store when
+  // asked for, so memory follows what is active, not the history (RETAINED_ENDED_QUEUES).
+  size_t retained_ended = 1000;
   // The random suffixes of queue ids, job names and producer ids (a seam for tests).
   std::function<std::string()> random_hex;
 };
