@@ -179,6 +179,7 @@ int main(int argc, char** argv) {
            {"STREAMFORGE_DB", db},
            {"LOG_DIR", (dir / "logs").string()},
            {"LOG_FORMAT", "json"}};
+  if (const char* r = std::getenv("RETAINED_ENDED_QUEUES")) o.env["RETAINED_ENDED_QUEUES"] = r;
   o.log_file = (dir / "queue-manager.log").string();
   auto child = sf::process::Child::spawn(o).value();
   const std::string base = "http://127.0.0.1:" + std::to_string(port);

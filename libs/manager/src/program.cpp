@@ -97,7 +97,9 @@ int queue_manager_main(int, char**) {
 
   // The state store is the manager's own (ARANGO_* or STREAMFORGE_DB), the same the connectors use.
   auto store_settings = cfg.store;
-  store_settings.sqlite.cache_kib = 16384;  // the states live in memory; SQLite only stores them
+  // The running states live in memory; SQLite stores them and serves the ended ones, whose pages
+  // the OS caches anyway: a small page cache keeps the manager small (issue 12: <= 32 MiB).
+  store_settings.sqlite.cache_kib = 2048;
   auto store = store::open_store(store_settings);
   if (!store) {
     config::exit_with_config_error({cfg.store.arango ? "ARANGO_URL" : "STREAMFORGE_DB",

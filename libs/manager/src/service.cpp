@@ -433,10 +433,10 @@ struct QueueManager::Impl {
     o.client_id = "queue-manager-dispatcher";
     o.group_id = cfg.dispatcher_group;
     // Prefetch little: events are small and the manager's memory is for its queues.
-    o.properties = {{"queued.max.messages.kbytes", "8192"},
-                    {"queued.min.messages", "20000"},
-                    {"fetch.max.bytes", "4194304"},
-                    {"max.partition.fetch.bytes", "2097152"}};
+    o.properties = {{"queued.max.messages.kbytes", "2048"},
+                    {"queued.min.messages", "5000"},
+                    {"fetch.max.bytes", "1048576"},
+                    {"max.partition.fetch.bytes", "1048576"}};
     auto c = kafka::Consumer::create(o);
     if (!c) return c.error();
     events = std::move(c).value();
