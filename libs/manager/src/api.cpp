@@ -367,6 +367,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
                               "HTTP request handling time by route",
                               {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
   metrics->describe("streamforge_websocket_clients", "gauge", "Connected /ws/topic clients");
+  metrics->describe("streamforge_websocket_pushes_total", "counter",
+                    "Queue changes pushed to the /ws/topic clients (each to every client)");
+  metrics->inc("streamforge_websocket_pushes_total", {}, 0);
   Impl* raw = impl.get();
   net::WsHandler ws;
   ws.accept = [raw](const net::ServerRequest& r, net::ServerResponse& reject) {
@@ -404,7 +407,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
       ho, [raw](const net::ServerRequest& r) { return raw->handle(r); }, ws);
   if (!server) return server.error();
   impl->server = std::move(server).value();
-  manager.on_change([hub = impl->hub](const std::string& text) { hub->broadcast(text); });
+  manager.on_change([hub = impl->hub, m = impl->metrics](const std::string& text) {
+    m->inc("streamforge_websocket_pushes_total");
+    hub->broadcast(text);
+  });
   impl->heartbeat = std::thread([raw] { raw->heartbeat_loop(); });
   impl->readiness = std::thread([raw] { raw->readiness_loop(); });
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
