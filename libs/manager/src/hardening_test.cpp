@@ -518,5 +518,21 @@ TEST(LocalLauncherLogs, AChattyJobsLogIsCappedAndNotWorldReadable) {
   std::filesystem::remove_all(dir);
 }
 
+// Review #19: after a restart a stored pid may name another process by now; its start time
+// tells them apart.
+TEST(LocalLauncherPids, ARecycledPidIsNotTakenForTheJob) {
+  LocalLauncherOptions o;
+  o.bin_dir = "/nonexistent";
+  o.log_dir = "/tmp";
+  auto l = make_local_launcher(o);
+  const auto self = static_cast<int64_t>(getpid());
+  const int64_t started = process::Child::start_ticks(getpid());
+  ASSERT_GT(started, 0);
+  EXPECT_EQ(l->alive("j", self, started), std::optional<bool>(true));
+  EXPECT_EQ(l->alive("j", self, started + 1), std::optional<bool>(false)) << "another process";
+  EXPECT_EQ(l->alive("j", self, 0), std::optional<bool>(true)) << "stored before start times";
+  EXPECT_EQ(l->alive("j", 0, 0), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sf::manager

@@ -213,7 +213,7 @@ class KubernetesLauncher final : public Launcher {
     return ok_status();
   }
 
-  std::optional<bool> alive(const std::string& job_name, int64_t) override {
+  std::optional<bool> alive(const std::string& job_name, int64_t, int64_t) override {
     auto r = call("GET", base() + "/jobs/" + job_name, "");
     if (!r) return std::nullopt;
     if (r->status == 404) return false;

@@ -121,7 +121,7 @@ TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {
   ASSERT_TRUE(l->launch(spec("job-a")).ok());
   ASSERT_TRUE(l->launch(spec("job-b")).ok());
   EXPECT_TRUE(l->reap().empty());
-  EXPECT_EQ(l->alive("job-a", 0), std::optional<bool>(true));
+  EXPECT_EQ(l->alive("job-a", 0, 0), std::optional<bool>(true));
   ASSERT_TRUE(fake.finish("job-a", false));
   ASSERT_TRUE(fake.finish("job-b", true, "PodFailurePolicy"));
   auto ends = l->reap();
@@ -134,7 +134,7 @@ TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {
   ASSERT_TRUE(l->kill("job-c").ok());
   EXPECT_EQ(fake.deleted(), std::vector<std::string>{"job-c"});
   EXPECT_TRUE(l->kill("job-c").ok());  // already gone: fine
-  EXPECT_EQ(l->alive("job-c", 0), std::optional<bool>(false));
+  EXPECT_EQ(l->alive("job-c", 0, 0), std::optional<bool>(false));
 }
 
 // Review #16: the supervisor lists only the Jobs it tracks (a stranger's finished Job is not in

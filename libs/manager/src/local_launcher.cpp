@@ -71,7 +71,7 @@ class LocalLauncher final : public Launcher {
     so.log_file = (dir / (spec.job_name + ".log")).string();
     auto child = process::Child::spawn(so);
     if (!child) return child.error();
-    Launched l{so.log_file, (*child)->pid()};
+    Launched l{so.log_file, (*child)->pid(), process::Child::start_ticks((*child)->pid())};
     std::lock_guard lock(mu_);
     children_[spec.job_name] = Entry{std::move(child).value(), so.log_file};
     return l;
@@ -112,9 +112,11 @@ class LocalLauncher final : public Launcher {
     return ok_status();
   }
 
-  std::optional<bool> alive(const std::string&, int64_t pid) override {
+  std::optional<bool> alive(const std::string&, int64_t pid, int64_t pid_start) override {
     if (pid <= 0) return std::nullopt;
-    return ::kill(static_cast<pid_t>(pid), 0) == 0;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0) return false;
+    // The pid may have gone to another process since the job ended (review #19).
+    return pid_start <= 0 || process::Child::start_ticks(static_cast<pid_t>(pid)) == pid_start;
   }
 
   void shutdown(std::chrono::milliseconds grace) override {

@@ -384,6 +384,7 @@ struct QueueManager::Impl {
     j.status = "launched";
     j.log = r->where;
     j.pid = r->pid;
+    j.pid_start = r->pid_start;
     metrics->inc("streamforge_jobs_started_total", {{"target", j.plan.target}});
     lg.info("queue {}: launched {} ({} {}) -> {}", q.id, j.plan.job_name, j.plan.target,
             j.plan.type, j.log);
@@ -867,7 +868,7 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
   for (auto& [id, q] : impl->queues) {
     for (auto& j : q.jobs) {
       if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
-      auto alive = impl->launcher->alive(j.plan.job_name, j.pid);
+      auto alive = impl->launcher->alive(j.plan.job_name, j.pid, j.pid_start);
       if (alive && !*alive) {
         impl->deaths[j.plan.job_name] = {
             now + std::max(impl->cfg.death_grace, milliseconds(10'000)), true,

@@ -295,6 +295,7 @@ void write_job(Writer& w, const JobState& j) {
   w.key("last_loaded_timestamp").num(j.last_loaded_timestamp);
   w.key("log").str(j.log);
   w.key("pid").num(j.pid);
+  if (j.pid_start > 0) w.key("pid_start").num(j.pid_start);
   w.key("dead_lettered").num(j.dead_lettered);
   if (j.ended_by_manager) w.key("ended_by_manager").boolean(true);
   w.key("progress")
@@ -432,6 +433,7 @@ std::optional<QueueState> queue_from_json(const std::string& text) {
       j.message = s(jo, "message");
       j.log = s(jo, "log");
       j.pid = n(jo, "pid");
+      j.pid_start = n(jo, "pid_start");
       j.dead_lettered = n(jo, "dead_lettered");
       if (auto* x = jo.if_contains("ended_by_manager"); x && x->is_bool()) {
         j.ended_by_manager = x->as_bool();

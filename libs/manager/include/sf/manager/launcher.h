@@ -32,8 +32,9 @@ struct LaunchSpec {
 };
 
 struct Launched {
-  std::string where;  // local: log file; kubernetes: namespace/job-name
-  int64_t pid = 0;    // local only
+  std::string where;      // local: log file; kubernetes: namespace/job-name
+  int64_t pid = 0;        // local only
+  int64_t pid_start = 0;  // local only: the process's start time (see Child::start_ticks)
 };
 
 // A job that ended as far as the launcher can see (process exit, Job status).
@@ -54,7 +55,9 @@ class Launcher {
   virtual Status kill(const std::string& job_name) = 0;
   // Is a job from an earlier life of the manager still running? (local: its pid; Kubernetes: the
   // Job). Nothing when it cannot tell.
-  virtual std::optional<bool> alive(const std::string& job_name, int64_t pid) = 0;
+  // `pid_start` (local, 0: unknown) tells a recycled pid from the job's own process (review #19).
+  virtual std::optional<bool> alive(const std::string& job_name, int64_t pid,
+                                    int64_t pid_start) = 0;
   // Ends everything still running (the manager is stopping).
   virtual void shutdown(std::chrono::milliseconds grace) = 0;
 };

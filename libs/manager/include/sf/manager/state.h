@@ -28,6 +28,7 @@ struct JobState {
   std::string started_at, finished_at;  // ISO 8601 UTC
   std::string log;                      // local: the log file; kubernetes: namespace/job
   int64_t pid = 0;                      // local launcher
+  int64_t pid_start = 0;                // and when that process started (a pid is reused)
   int64_t dead_lettered = 0;
   int64_t progress_permille = -1;  // the loader's `progress` (0..1) x 1000; -1 unknown
   // Its end was the manager's conclusion, not the worker's word: it died without a final event,

@@ -41,6 +41,9 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   pid_t pid() const { return pid_; }
+  // When the process started (clock ticks since boot, /proc/<pid>/stat field 22): with the pid it
+  // names one process for good, where a pid alone is reused once that process is gone.
+  static int64_t start_ticks(pid_t pid);
   // The exit status if it has ended (reaping it), nothing while it runs.
   std::optional<ExitStatus> exit_status();
   // Waits up to `timeout`; the status if it ended.
