@@ -22,9 +22,11 @@ build-dev: deps
 run: build
 	@tools/run-local.sh
 
-# Sets everything up and runs every test.
+# Sets everything up and runs every test, then each libFuzzer target for FUZZ_SECONDS (30).
+FUZZ_SECONDS ?= 30
 test: build
 	@ctest --preset release -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) tools/fuzz.sh
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-dev: build-dev

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Builds the records parser's libFuzzer target with clang (ASan + UBSan) and runs it for
-# FUZZ_SECONDS (default 60) with the real captures as seed corpus.
+# The libFuzzer targets, built with clang (ASan; the parser's also UBSan), each run for
+# FUZZ_SECONDS (default 60):
+#  - ws_frame_fuzz: the records parser, seeded with the real captures;
+#  - api_fuzz: raw request bytes through the queue-manager's HTTP server and routes (a real
+#    manager with SQLite and the in-process Kafka mock), seeded with libs/manager/fuzz/corpus.
+# A crash, a 500 or a JSON answer that is not the API's envelope stops it with the input saved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-60}"
 out=build/fuzz
 mkdir -p "$out/corpus"
 clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DNDEBUG \
@@ -16,4 +21,12 @@ if [ -d "$data/ws" ] && [ -z "$(ls -A "$out/corpus")" ]; then
     printf '%s' "$line" > "$out/corpus/$(basename "$f")-$((i++))"; done; done
   cp "$data"/rest/*.json "$out/corpus/" 2>/dev/null || true
 fi
-"$out/ws_frame_fuzz" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=4096 "$out/corpus"
+"$out/ws_frame_fuzz" -max_total_time="$seconds" -max_len=4096 "$out/corpus"
+
+cmake --preset fuzz >/dev/null
+cmake --build build/fuzz-api --target api_fuzz -j "${JOBS:-2}"
+mkdir -p build/fuzz-api/corpus build/fuzz-api/crashes
+# New inputs go to the build's corpus (the first directory); the seeds stay as committed.
+build/fuzz-api/bin/api_fuzz -max_total_time="$seconds" -max_len=8192 -timeout=20 \
+  -rss_limit_mb=4096 -artifact_prefix=build/fuzz-api/crashes/ \
+  build/fuzz-api/corpus libs/manager/fuzz/corpus

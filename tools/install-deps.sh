@@ -10,7 +10,7 @@ PACKAGES=(
   libsimdjson-dev libfmt-dev libspdlog-dev libsqlite3-dev libcli11-dev
   libssl-dev zlib1g-dev libarchive-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  clang-format wrk curl procps python3-yaml
+  clang-format clang libclang-rt-14-dev wrk curl procps python3-yaml
   libtorch-dev libopenblas0-pthread python3-torch
   chromium
 )
