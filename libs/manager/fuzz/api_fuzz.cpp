@@ -48,8 +48,8 @@ struct Platform {
   uint16_t port = 0;
 
   Platform() {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("sf-api-fuzz-" + std::to_string(getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("sf-api-fuzz-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     kafka = sf::kafka::MockCluster::start(1).value();
     (void)kafka->create_topic("queue-control", 1);

@@ -1068,13 +1068,15 @@ TEST_F(ManagerTest, AStateWriteThatFailsIsRetriedAndNothingIsCommittedBeforeIt) 
   auto q = wait_status(id, {"finished", "error"});
   EXPECT_EQ(q.at("status").as_string(), "finished") << json::serialize(q);
   EXPECT_EQ(q.at("records_written").as_int64(), 2880);
-  // And a write that fails while the manager runs is stored once it succeeds again.
-  const std::string live = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
-  wait_status(live, {"loading"});
+  // And a write that fails while the manager runs is stored once it succeeds again. (The live
+  // queue starts under this manager: one started before a restart has its job ended by the
+  // restart, and its `interrupted` event races the stop.)
   server_.reset();
   manager_.reset();
   faulty = std::make_shared<FaultyStore>(store::open_sqlite(so).value());
   start_manager("", faulty);
+  const std::string live = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
+  wait_status(live, {"loading"});
   faulty->fail_writes = true;
   ASSERT_EQ(call("POST", "/queues/stop?queue_id=" + live).status, 200);
   std::this_thread::sleep_for(2s);
