@@ -839,8 +839,11 @@ TEST_F(ManagerTest, AWebSocketClientThatNeverReadsIsClosedAndAReaderGetsEveryCha
   EXPECT_GE(pushes, kChanges);
   EXPECT_EQ(static_cast<double>(received), pushes) << "the reader got every push";
   // The per-client cap (4 MiB or 10,000 messages) is what closes the stalled client above; this
-  // bound catches a leak on top (the 20,000 updated states themselves take ~40 MiB here).
+  // bound catches a leak on top (the 20,000 updated states themselves take ~40 MiB here). Not
+  // under AddressSanitizer, whose quarantine keeps freed memory resident (+180 MiB seen).
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(rss_after - rss_before, 96 * 1024) << "memory stays bounded";
+#endif
   std::printf("[ %d changes in %.0f pushes, all read by the reader; RSS %+ld KiB ]\n", kChanges,
               pushes, rss_after - rss_before);
 }
