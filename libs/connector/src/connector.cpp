@@ -7,6 +7,7 @@
 #include "sf/core/backoff.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
+#include "sf/protocol/protocol.h"
 
 namespace sf::connector {
 
@@ -347,27 +348,20 @@ class Connector {
     for (int i = 0; i < 1000; ++i) {
       auto m = events_->poll(milliseconds(0));
       if (!m || !*m) return;
-      json::error_code ec;
-      auto v = json::parse((*m)->value, ec);
-      if (ec || !v.is_object()) continue;
-      const auto& o = v.as_object();
-      auto str = [&](const char* k) {
-        auto* x = o.if_contains(k);
-        return x && x->is_string() ? std::string(x->as_string()) : std::string();
-      };
-      if (str("queue_id") != cfg_.queue_id ||
-          canonical_type(str("type")) != canonical_type(cfg_.type))
+      auto e = protocol::parse_event((*m)->value);
+      if (!e || e->queue_id != cfg_.queue_id ||
+          canonical_type(e->type) != canonical_type(cfg_.type))
         continue;
-      const std::string producer = str("producer"), status = str("status");
-      if (producer == cfg_.producer_id || producer.rfind("arango-connector", 0) == 0) continue;
-      if (status != "finished" && status != "interrupted" && status != "error") continue;
+      if (e->producer == cfg_.producer_id || e->producer.rfind("arango-connector", 0) == 0)
+        continue;
+      if (!protocol::is_final(e->status)) continue;
       if (loader_end_) continue;
       loader_end_ =
-          LoaderEnd{status, producer, status == "error" ? str("error_message") : str("message")};
+          LoaderEnd{e->status, e->producer, e->status == "error" ? e->error_message : e->message};
       // The loader flushed everything before its final event: the ends now are the data's end.
       end_.assign(next_.size(), INT64_MAX);
       if (!next_.empty()) read_ends();
-      lg_.info("the loader {} ended: {}; writing up to the topic's end", producer, status);
+      lg_.info("the loader {} ended: {}; writing up to the topic's end", e->producer, e->status);
     }
   }
 

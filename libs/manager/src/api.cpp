@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
@@ -23,6 +24,50 @@ namespace sf::manager {
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// The seeds' envelope {"status","message","data"} around every answer: only here, the one place
+// that speaks HTTP (the core answers with an Outcome, libs/net knows no envelope).
+struct Answer {
+  int status = 200;
+  std::string body;
+};
+
+std::string quoted(const std::string& s) {
+  return boost::json::serialize(boost::json::value(s));
+}
+
+std::string envelope(const std::string& status, const std::string& message,
+                     const std::string& data_json) {
+  return "{\"status\":" + quoted(status) + ",\"message\":" + quoted(message) +
+         ",\"data\":" + data_json + "}";
+}
+
+Answer error_answer(int http, const std::string& message, const std::string& data_json = "{}") {
+  return {http, envelope("error", message, data_json)};
+}
+
+int http_status(Outcome o) {
+  switch (o) {
+    case Outcome::ok:
+      return 200;
+    case Outcome::malformed:
+      return 400;
+    case Outcome::invalid:
+      return 422;
+    case Outcome::not_found:
+      return 404;
+    case Outcome::conflict:
+      return 409;
+    case Outcome::unavailable:
+      return 503;
+  }
+  return 500;
+}
+
+Answer from(const Reply& r) {
+  const int status = http_status(r.outcome);
+  return {status, envelope(status == 200 ? "success" : "error", r.message, r.data)};
+}
 
 std::string read_file(const std::string& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);
@@ -222,13 +267,13 @@ struct ApiServer::Impl {
     if (p == "/queues/start") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
-      return answer(manager.start_queue(r.body));
+      return answer(from(manager.start_queue(r.body)));
     }
     if (p == "/queues/stop") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
       auto it = r.query.find("queue_id");
-      return answer(manager.stop_queue(it == r.query.end() ? "" : it->second));
+      return answer(from(manager.stop_queue(it == r.query.end() ? "" : it->second)));
     }
     // Reads: GET, and HEAD (the same head, no body: the server drops it). Review #27.
     const bool read_method = r.method == "GET" || r.method == "HEAD";
@@ -237,10 +282,10 @@ struct ApiServer::Impl {
                             p == "/openapi.json" || p == "/docs" || p.rfind("/docs/", 0) == 0;
     if (read_route && !read_method) return method_not_allowed("GET, HEAD");
     if (p == "/queues" || p == "/queues/") {
-      return answer(manager.list_queues(r.query));
+      return answer(from(manager.list_queues(r.query)));
     }
     if (p.rfind("/queues/", 0) == 0) {
-      return answer(manager.get_queue(p.substr(8)));
+      return answer(from(manager.get_queue(p.substr(8))));
     }
     if (p == "/health/live" || p == "/health/startup") {
       // From memory only (an atomic count): never behind the manager's lock or any I/O.

@@ -12,35 +12,11 @@ namespace sf::manager {
 
 namespace json = boost::json;
 
-namespace {
-// A JSON number as a whole int64 without undefined behaviour or a throw: rounded, clamped to
-// int64's range; `fallback` for NaN or infinity. (Review #23: a stored 1.5 or a telemetry 1e300
-// crashed start-up or was an undefined cast.)
-int64_t whole(double v, int64_t fallback) {
-  if (!std::isfinite(v)) return fallback;
-  constexpr double kMax = 9.2e18;
-  if (v >= kMax) return static_cast<int64_t>(kMax);
-  if (v <= -kMax) return -static_cast<int64_t>(kMax);
-  return static_cast<int64_t>(std::llround(v));
-}
-}  // namespace
+using protocol::whole;
 
 std::string iso_utc(double unix_seconds) {
   const auto ms = whole(unix_seconds * 1000.0, 0);
   return records::format_utc(ms);
-}
-
-int job_rank(const std::string& s) {
-  if (s == "pending") return 0;
-  if (s == "launched") return 1;
-  if (s == "started") return 2;
-  if (s == "loading") return 3;
-  if (s == "finished" || s == "interrupted" || s == "error") return 4;
-  return -1;
-}
-
-bool is_terminal(const std::string& s) {
-  return job_rank(s) == 4;
 }
 
 int64_t QueueState::records_written() const {
@@ -105,40 +81,6 @@ bool QueueState::derive_status(const std::string& now_iso) {
     }
   }
   return status != before;
-}
-
-std::optional<TelemetryEvent> parse_event(const std::string& text) {
-  json::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto& o = v.as_object();
-  auto str = [&](const char* k) {
-    auto* x = o.if_contains(k);
-    return x && x->is_string() ? std::string(x->as_string()) : std::string();
-  };
-  auto num = [&](const char* k, double fallback) {
-    auto* x = o.if_contains(k);
-    return x && x->is_number() ? x->to_number<double>() : fallback;
-  };
-  TelemetryEvent e;
-  e.queue_id = str("queue_id");
-  e.producer = str("producer");
-  e.status = str("status");
-  if (e.queue_id.empty() || e.producer.empty() || job_rank(e.status) < 2) return std::nullopt;
-  e.message = str("message");
-  e.error_message = str("error_message");
-  e.records_written = whole(num("records_written", -1), -1);
-  e.last_loaded_timestamp = whole(num("last_loaded_timestamp", 0), 0);
-  e.timestamp = num("timestamp", 0);
-  e.dead_lettered = whole(num("dead_lettered", -1), -1);
-  e.progress = num("progress", -1);
-  static const std::set<std::string_view> known = {"records_written", "last_loaded_timestamp",
-                                                   "timestamp", "dead_lettered", "progress"};
-  for (const auto& [k, v] : o) {
-    if (!v.is_number() || known.count(k) || k.size() > 40 || e.metrics.size() >= 24) continue;
-    e.metrics[std::string(k)] = v.to_number<double>();
-  }
-  return e;
 }
 
 bool apply_event(JobState& job, const TelemetryEvent& e) {

@@ -1,27 +1,20 @@
 #include "sf/worker/control.h"
 
 #include <atomic>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <thread>
 
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
+#include "sf/protocol/protocol.h"
 
 namespace sf::worker {
 
 bool is_stop_command(std::string_view message, std::string_view queue_id) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(message, ec);
-  if (ec || !v.is_object()) {
+  auto target = protocol::stop_target(message);
+  if (!target && (message.empty() || message.front() != '{')) {
     log::get().warn("ignoring a control message that is not a JSON object: {:.200}", message);
-    return false;
   }
-  const auto& o = v.as_object();
-  const auto* cmd = o.if_contains("command");
-  const auto* qid = o.if_contains("queue_id");
-  if (!cmd || !qid || !cmd->is_string() || !qid->is_string()) return false;
-  return cmd->as_string() == "stop" && qid->as_string() == queue_id;
+  return target && *target == queue_id;
 }
 
 struct ControlListener::Impl {

@@ -1,4 +1,7 @@
-// QueueManager: the control plane's core, without HTTP (api.h puts it on the wire).
+// QueueManager: the control plane's core, without HTTP (api.h puts it on the wire). Its parts,
+// each in its own file under src/: job_env (what a job is launched with), scheduler (the
+// dependency graph -> launches), queue_book (states, indexes, batched writes, start-up load),
+// dispatcher (Kafka -> book), supervisor (deaths, stop grace, restart recovery).
 //
 //   start_queue  plan (validated, 400/422) -> queue_state document -> jobs launched as the
 //                dependency graph allows (the rest `pending`)
@@ -20,6 +23,7 @@
 
 #include "sf/config/env.h"
 #include "sf/config/worker_config.h"
+#include "sf/core/clock.h"
 #include "sf/core/result.h"
 #include "sf/manager/launcher.h"
 #include "sf/manager/metrics.h"
@@ -50,6 +54,8 @@ struct ManagerConfig {
   std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
   std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
   std::chrono::milliseconds tick{200};
+  // Time for the supervisor, the scheduler and the book (a seam for tests); default the system's.
+  std::shared_ptr<Clock> clock;
   // Ended queues kept whole in memory (the newest); older ones are read from the store when
   // asked for, so memory follows what is active, not the history (RETAINED_ENDED_QUEUES).
   size_t retained_ended = 1000;
@@ -62,14 +68,22 @@ struct ManagerConfig {
 std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
     const config::EnvLookup& env);
 
-struct Answer {
-  int status = 200;
-  std::string body;  // the seeds' envelope {"status","message","data"}
+// What the core answers, before any HTTP: api.cpp alone turns an outcome into a status code
+// and the seeds' envelope {"status","message","data"}.
+enum class Outcome {
+  ok,
+  malformed,    // the body is not the JSON it must be
+  invalid,      // fields that fail their checks (data: {"errors":[...],"error_count":N})
+  not_found,    // no such queue
+  conflict,     // the queue has already ended; a name taken meanwhile
+  unavailable,  // Kafka or the store did not answer: try again
 };
 
-std::string envelope(const std::string& status, const std::string& message,
-                     const std::string& data_json);
-Answer error_answer(int http, const std::string& message, const std::string& data_json = "{}");
+struct Reply {
+  Outcome outcome = Outcome::ok;
+  std::string message;
+  std::string data = "{}";  // JSON
+};
 
 class QueueManager {
  public:
@@ -79,10 +93,10 @@ class QueueManager {
                                                      std::shared_ptr<Metrics> metrics);
   ~QueueManager();  // stops the threads, ends the jobs it launched (local), flushes
 
-  Answer start_queue(const std::string& body);
-  Answer stop_queue(const std::string& queue_id);
-  Answer get_queue(const std::string& queue_id);
-  Answer list_queues(const std::map<std::string, std::string>& query);
+  Reply start_queue(const std::string& body);
+  Reply stop_queue(const std::string& queue_id);
+  Reply get_queue(const std::string& queue_id);
+  Reply list_queues(const std::map<std::string, std::string>& query);
   // Called with {"event":"queue","queue_id":...,"status":...,"queue":{...}} on every change.
   void on_change(std::function<void(const std::string&)> listener);
   // Kafka and the store reachable now; `why` says what is not.

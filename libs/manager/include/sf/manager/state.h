@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sf/manager/plan.h"
+#include "sf/protocol/protocol.h"
 
 namespace sf::manager {
 
@@ -57,22 +58,17 @@ struct QueueState {
   bool derive_status(const std::string& now_iso);
 };
 
-struct TelemetryEvent {
-  std::string queue_id, producer, status, message, error_message;
-  int64_t records_written = -1;  // -1: absent
-  int64_t last_loaded_timestamp = 0;
-  double timestamp = 0;  // unix seconds
-  int64_t dead_lettered = -1;
-  double progress = -1;  // 0..1 when the worker knows how much is left
-  // Other numeric top-level fields (at most 24, names of at most 40 characters).
-  std::map<std::string, double> metrics;
-};
+// Telemetry as the protocol reads it (sf/protocol/protocol.h): the one parser workers, the
+// connector and the manager share.
+using TelemetryEvent = protocol::Event;
+using protocol::parse_event;
 
-// Parses one message of QUEUE_EVENTS_TOPIC; nothing for what is not a telemetry event.
-std::optional<TelemetryEvent> parse_event(const std::string& json);
-
-int job_rank(const std::string& status);
-bool is_terminal(const std::string& status);
+inline int job_rank(const std::string& status) {
+  return protocol::status_rank(status);
+}
+inline bool is_terminal(const std::string& status) {
+  return protocol::is_final(status);
+}
 
 // Applies `e` to `job`; true if anything changed.
 bool apply_event(JobState& job, const TelemetryEvent& e);

@@ -1,8 +1,6 @@
-// Telemetry (SPEC §3): events on QUEUE_EVENTS_TOPIC with the seeds' fields
-//   queue_id, symbol, type, status, message, records_written, finished, producer, timestamp
-// plus error_message on error, last_loaded_timestamp (ms of the newest acknowledged record) and any
-// extra numeric fields (progress, reconnects, ...). Statuses: started, loading, then exactly one of
-// finished, interrupted, error.
+// Telemetry (SPEC §3): a worker's events on QUEUE_EVENTS_TOPIC, in the protocol's form
+// (sf/protocol/protocol.h). Statuses: started, loading, then exactly one of finished, interrupted,
+// error.
 #pragma once
 
 #include <map>
@@ -11,28 +9,17 @@
 
 #include "sf/core/clock.h"
 #include "sf/kafka/client.h"
+#include "sf/protocol/protocol.h"
 
 namespace sf::worker {
 
-struct WorkerIdentity {
-  std::string queue_id, symbol, type, producer_id;
-};
-
-enum class EventStatus { started, loading, finished, interrupted, error };
-std::string_view to_string(EventStatus s);
-
-struct TelemetryEvent {
-  EventStatus status = EventStatus::loading;
-  std::string message;
-  int64_t records_written = 0;
-  int64_t last_loaded_timestamp = 0;  // 0: none yet (omitted)
-  std::string error_message;          // only for error
-  std::map<std::string, double> extra;
-};
-
-// The JSON of one event, e.g.
-// {"queue_id":"wf-...","symbol":"BTCUSDT",...,"timestamp":1722445567.890}.
-std::string event_json(const WorkerIdentity& id, const TelemetryEvent& e, int64_t now_ms);
+// The event's form is the protocol's (sf/protocol/protocol.h): one home for what workers write
+// and what the manager and the connector read.
+using WorkerIdentity = protocol::Identity;
+using EventStatus = protocol::EventStatus;
+using TelemetryEvent = protocol::Report;
+using protocol::event_json;
+using protocol::to_string;
 
 // Sends events through a Producer (key = queue_id). Thread-safe.
 class Telemetry {
