@@ -159,8 +159,7 @@ TEST_F(SchedulerTest, AJobStartsOnceItsInputsAreCompleteAndFailsWhenTheyNeverWil
   EXPECT_TRUE(scheduler.schedule(q));
   EXPECT_EQ(q.jobs[3].status, "error");
   EXPECT_TRUE(q.jobs[3].ended_by_manager);
-  EXPECT_EQ(q.jobs[3].error_message,
-            "its input graph was not completed (graph ended error)");
+  EXPECT_EQ(q.jobs[3].error_message, "its input graph was not completed (graph ended error)");
   EXPECT_EQ(launcher.launched.size(), 3u);
   EXPECT_EQ(metrics.value("streamforge_jobs_started_total", {{"target", "graph-builder"}}), 1);
   EXPECT_EQ(metrics.value("streamforge_jobs_failed_total", {{"target", "gnn-trainer"}}), 1);
@@ -178,7 +177,8 @@ TEST_F(SchedulerTest, ARefusedLaunchIsAnErrorAndAStoppedQueueStartsNothing) {
   scheduler.schedule(q);
   EXPECT_EQ(q.jobs[0].status, "launched");
   EXPECT_EQ(q.jobs[1].status, "error");
-  EXPECT_EQ(q.jobs[1].error_message, "could not launch: the fake launcher refuses arango-connector");
+  EXPECT_EQ(q.jobs[1].error_message,
+            "could not launch: the fake launcher refuses arango-connector");
   EXPECT_FALSE(q.jobs[1].finished_at.empty());
   scheduler.schedule(q);  // the connector's failure fails the graph, and that the trainer
   EXPECT_EQ(q.jobs[2].status, "error");
@@ -231,9 +231,9 @@ struct SupervisorTest : ::testing::Test {
     book = std::make_unique<QueueBook>(store, metrics, clock, 1000);
     ASSERT_TRUE(book->load().ok());
     scheduler = std::make_unique<Scheduler>(launcher, *metrics, no_env, clock);
-    supervisor = std::make_unique<Supervisor>(*book, *scheduler, launcher, clock,
-                                              SupervisorTimes{milliseconds(3'000),
-                                                              milliseconds(30'000)});
+    supervisor =
+        std::make_unique<Supervisor>(*book, *scheduler, launcher, clock,
+                                     SupervisorTimes{milliseconds(3'000), milliseconds(30'000)});
     dispatcher = std::make_unique<Dispatcher>(cfg, *book, *scheduler, *supervisor, *metrics);
   }
 
@@ -251,7 +251,9 @@ struct SupervisorTest : ::testing::Test {
     std::lock_guard lock(book->mu);
     return book->resident(id)->jobs.at(j);
   }
-  std::string stored(const std::string& id) { return store->get(kQueueCollection, id).value().value(); }
+  std::string stored(const std::string& id) {
+    return store->get(kQueueCollection, id).value().value();
+  }
   void event(const std::string& queue_id, const std::string& producer, protocol::EventStatus s) {
     std::lock_guard lock(book->mu);
     dispatcher->apply(protocol::event_json({queue_id, "BTCUSDT", "api_candles_1m", producer},
@@ -261,7 +263,8 @@ struct SupervisorTest : ::testing::Test {
 };
 
 TEST_F(SupervisorTest, AJobThatDiesWithoutAFinalEventIsAnErrorOnlyAfterItsGrace) {
-  start(queue("q1", {job("load", "loader-producer", {}, {}), job("dead", "loader-producer", {}, {})}));
+  start(queue("q1",
+              {job("load", "loader-producer", {}, {}), job("dead", "loader-producer", {}, {})}));
   launcher.ends.push_back({"load", false, "exit code 0"});
   launcher.ends.push_back({"dead", true, "exit code 1: boom"});
   supervisor->tick();
@@ -318,8 +321,9 @@ TEST_F(SupervisorTest, AStopPastItsGraceEndsWhatStillRunsAndTheQueueIsInterrupte
 }
 
 TEST_F(SupervisorTest, ARestartedManagerGivesJobsThatAreGoneTenSecondsForTheirFinalEvent) {
-  start(queue("q3", {job("gone", "loader-producer", {}, {}), job("alive", "loader-producer", {}, {}),
-                     job("unknown", "loader-producer", {}, {})}));
+  start(
+      queue("q3", {job("gone", "loader-producer", {}, {}), job("alive", "loader-producer", {}, {}),
+                   job("unknown", "loader-producer", {}, {})}));
   open();  // the manager restarts over the same store
   launcher.alive_jobs = {{"gone", false}, {"alive", true}};
   supervisor->recover();

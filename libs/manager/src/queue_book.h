@@ -66,8 +66,8 @@ class QueueBook {
   // The stored document of a resident queue ("" when it left memory), and the page a list asks
   // for: (id, document or "" to read from the store), newest first, and how many matched.
   std::string doc(const std::string& id) const;
-  int64_t page(const std::string& status, const std::string& symbol, int64_t offset,
-               int64_t limit, std::vector<std::pair<std::string, std::string>>& out) const;
+  int64_t page(const std::string& status, const std::string& symbol, int64_t offset, int64_t limit,
+               std::vector<std::pair<std::string, std::string>>& out) const;
 
   void on_change(std::function<void(const std::string&)> listener);
   // summaries.size(), for probes that must not take `mu`.

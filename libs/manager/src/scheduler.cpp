@@ -41,8 +41,8 @@ void Scheduler::launch(QueueState& q, JobState& j) {
   j.pid = r->pid;
   j.pid_start = r->pid_start;
   metrics_.inc("streamforge_jobs_started_total", {{"target", j.plan.target}});
-  lg.info("queue {}: launched {} ({} {}) -> {}", q.id, j.plan.job_name, j.plan.target,
-          j.plan.type, j.log);
+  lg.info("queue {}: launched {} ({} {}) -> {}", q.id, j.plan.job_name, j.plan.target, j.plan.type,
+          j.log);
 }
 
 bool Scheduler::schedule(QueueState& q) {

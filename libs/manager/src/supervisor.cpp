@@ -27,8 +27,8 @@ void Supervisor::recover() {
       if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
       auto alive = launcher_.alive(j.plan.job_name, j.pid, j.pid_start);
       if (alive && !*alive) {
-        deaths_[j.plan.job_name] = {now + std::max(times_.death_grace, milliseconds(10'000)),
-                                    true, "it was not running when the manager restarted"};
+        deaths_[j.plan.job_name] = {now + std::max(times_.death_grace, milliseconds(10'000)), true,
+                                    "it was not running when the manager restarted"};
       }
     }
   }

@@ -63,9 +63,9 @@ TEST(Protocol, WhatIsNotAnEventIsNone) {
   EXPECT_FALSE(parse_event(R"({"queue_id":"q","producer":"p","status":"launched"})"));
   EXPECT_FALSE(parse_event(R"({"queue_id":"q","status":"loading"})"));
   // Hostile numbers are clamped, not undefined.
-  auto e = parse_event(
-      R"({"queue_id":"q","producer":"p","status":"loading","records_written":1e300,)"
-      R"("last_loaded_timestamp":-1e300,"dead_lettered":"x"})");
+  auto e =
+      parse_event(R"({"queue_id":"q","producer":"p","status":"loading","records_written":1e300,)"
+                  R"("last_loaded_timestamp":-1e300,"dead_lettered":"x"})");
   ASSERT_TRUE(e);
   EXPECT_GT(e->records_written, int64_t{9'000'000'000'000'000'000});
   EXPECT_LT(e->last_loaded_timestamp, -int64_t{9'000'000'000'000'000'000});
@@ -76,7 +76,8 @@ TEST(Protocol, WhatIsNotAnEventIsNone) {
 
 TEST(Protocol, MetricsAreBoundedInNumberAndNameLength) {
   std::string text = R"({"queue_id":"q","producer":"p","status":"loading")";
-  for (int i = 0; i < 100; ++i) text += ",\"m" + std::to_string(100 + i) + "\":" + std::to_string(i);
+  for (int i = 0; i < 100; ++i)
+    text += ",\"m" + std::to_string(100 + i) + "\":" + std::to_string(i);
   text += ",\"" + std::string(41, 'x') + "\":1}";
   auto e = parse_event(text);
   ASSERT_TRUE(e);

@@ -7,7 +7,7 @@
 //   telemetry  one JSON object per event on QUEUE_EVENTS_TOPIC, keyed by queue id:
 //              {"queue_id","symbol","type","status","message","records_written","finished",
 //               "producer","timestamp"} plus error_message on error, last_loaded_timestamp and any
-//              extra numeric fields (progress, dead_lettered, nodes, ...)     event_json/parse_event
+//              extra numeric fields (progress, dead_lettered, nodes, ...) event_json/parse_event
 //   control    {"command":"stop","queue_id":<id>} on QUEUE_CONTROL_TOPIC   stop_command/stop_target
 #pragma once
 
