@@ -27,19 +27,28 @@ inline double producer_ceiling(const std::string& bootstrap, const std::string& 
          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// VmHWM of a running process in KiB (0 once it has exited). getrusage's ru_maxrss would include
-// the parent's memory, which posix_spawn's vfork child shares before exec.
-inline long vm_hwm_kib(pid_t pid) {
+// A field of /proc/<pid>/status in KiB (0 once the process has exited).
+inline long proc_status_kib(pid_t pid, const char* field) {
   std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
   long v = 0;
   if (f) {
     char line[256];
+    const size_t n = std::strlen(field);
     while (std::fgets(line, sizeof line, f)) {
-      if (std::strncmp(line, "VmHWM:", 6) == 0) v = std::atol(line + 6);
+      if (std::strncmp(line, field, n) == 0 && line[n] == ':') v = std::atol(line + n + 1);
     }
     std::fclose(f);
   }
   return v;
+}
+
+// VmHWM (peak) and VmRSS (now) of a running process. getrusage's ru_maxrss would include the
+// parent's memory, which posix_spawn's vfork child shares before exec.
+inline long vm_hwm_kib(pid_t pid) {
+  return proc_status_kib(pid, "VmHWM");
+}
+inline long vm_rss_kib(pid_t pid) {
+  return proc_status_kib(pid, "VmRSS");
 }
 
 }  // namespace sf::bench

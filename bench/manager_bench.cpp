@@ -1,9 +1,12 @@
 // queue-manager under load: the real program with 10,000 queues in its SQLite store, read by wrk
 // (32 connections) on GET /queues/{id} and GET /queues?limit=50, with GET /health/live on the same
 // server as the baseline (the HTTP stack alone); then telemetry events applied per second from the
-// embedded Kafka, against a plain consumer reading the same events as the baseline.
+// embedded Kafka, against a plain consumer reading the same events as the baseline; then the same
+// GETs again while 1,000 idle keep-alive connections and 100 WebSocket clients are attached.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,6 +51,12 @@ double to_ms(const std::string& v, const std::string& unit) {
 }
 
 Wrk run_wrk(const std::string& url, int seconds) {
+  // wrk must not inherit this process's sockets: its event loop takes fds below ~60 only, and
+  // past that its connections fail ("Socket errors: connect").
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(e.path().filename().c_str());
+    if (fd > 2) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
   const std::string cmd =
       "wrk -t2 -c32 -d" + std::to_string(seconds) + "s --latency '" + url + "' 2>&1";
   FILE* f = popen(cmd.c_str(), "r");
@@ -63,7 +72,10 @@ Wrk run_wrk(const std::string& url, int seconds) {
     w.p50_ms = to_ms(m[1], m[2]);
   if (std::regex_search(out, m, std::regex(R"(\s99%\s+([0-9.]+)(us|ms|s))")))
     w.p99_ms = to_ms(m[1], m[2]);
-  if (w.rps == 0) std::fprintf(stderr, "wrk said:\n%s\n", out.c_str());
+  if (w.rps == 0 || out.find("Socket errors") != std::string::npos ||
+      out.find("Non-2xx") != std::string::npos) {
+    std::fprintf(stderr, "wrk said:\n%s\n", out.c_str());
+  }
   return w;
 }
 
@@ -78,7 +90,51 @@ double metric(sf::net::HttpClient& http, const std::string& name) {
 
 }  // namespace
 
+// Connections that sent one request, read its answer and stay open, idle (keep-alive).
+std::vector<int> idle_connections(uint16_t port, int n) {
+  std::vector<int> fds;
+  const std::string req = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < n; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) {
+      if (fd >= 0) ::close(fd);
+      continue;
+    }
+    char buf[4096];
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::recv(fd, buf, sizeof buf, 0) > 0) {
+      fds.push_back(fd);
+    } else {
+      ::close(fd);
+    }
+  }
+  return fds;
+}
+
+// Those the server has not closed.
+int still_open(const std::vector<int>& fds) {
+  int n = 0;
+  for (int fd : fds) {
+    char c;
+    const ssize_t r = ::recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++n;
+  }
+  return n;
+}
+
 int main(int argc, char** argv) {
+  // 1,000 sockets here and as many in the manager (it inherits the limit).
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 4096) {
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 4096);
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   const int queues = argc > 1 ? std::atoi(argv[1]) : 10'000;
   const int events = argc > 2 ? std::atoi(argv[2]) : 200'000;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
@@ -178,8 +234,11 @@ int main(int argc, char** argv) {
            {"HOST", "127.0.0.1"},
            {"STREAMFORGE_DB", db},
            {"LOG_DIR", (dir / "logs").string()},
-           {"LOG_FORMAT", "json"}};
-  if (const char* r = std::getenv("RETAINED_ENDED_QUEUES")) o.env["RETAINED_ENDED_QUEUES"] = r;
+           {"LOG_FORMAT", "json"},
+           {"MAX_CONNECTIONS", "2048"}};
+  for (const char* var : {"RETAINED_ENDED_QUEUES", "MALLOC_ARENA_MAX"}) {
+    if (const char* v = std::getenv(var)) o.env[var] = v;
+  }
   o.log_file = (dir / "queue-manager.log").string();
   auto child = sf::process::Child::spawn(o).value();
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
@@ -211,6 +270,27 @@ int main(int argc, char** argv) {
   const Wrk ended = ended_id.empty() ? Wrk{} : run_wrk(base + "/queues/" + ended_id, seconds);
   const Wrk page = run_wrk(base + "/queues?limit=50", seconds);
   const long rss = sf::bench::vm_hwm_kib(child->pid());
+
+  // Attached: 1,000 idle keep-alive connections and 100 WebSocket clients on /ws/topic (each read
+  // its {"event":"connected"}), then the same GETs again.
+  const long rss_before_attach = sf::bench::vm_rss_kib(child->pid());
+  std::vector<int> idle = idle_connections(port, 1000);
+  std::vector<std::unique_ptr<sf::net::WsClient>> ws;
+  for (int i = 0; i < 100; ++i) {
+    auto c = sf::net::WsClient::connect("ws://127.0.0.1:" + std::to_string(port) + "/ws/topic");
+    if (!c) continue;
+    if ((*c)->read(std::chrono::milliseconds(5000))) ws.push_back(std::move(c).value());
+  }
+  const long rss_attached = sf::bench::vm_rss_kib(child->pid());
+  const Wrk live_att = run_wrk(base + "/health/live", seconds);
+  const Wrk one_att = run_wrk(base + "/queues/" + some_id, seconds);
+  const int idle_open = still_open(idle);
+  const double ws_clients = metric(*http, "streamforge_websocket_clients");
+  const long rss_att_end = sf::bench::vm_rss_kib(child->pid());
+  const long hwm_att = sf::bench::vm_hwm_kib(child->pid());
+  const size_t ws_attached = ws.size();
+  for (int fd : idle) ::close(fd);
+  ws.clear();
   child->terminate(std::chrono::seconds(10));
 
   std::printf(
@@ -236,7 +316,23 @@ int main(int argc, char** argv) {
   std::printf("%-48s %12.3f\n", "ratio applied / plain consumer",
               event_rate / std::max(1.0, consume_rate));
   std::printf("%-48s %12.1f\n", "manager peak RSS after the events (MiB)", rss_events / 1024.0);
-  std::printf("%-48s %12.1f\n", "manager peak RSS at the end (MiB)", rss / 1024.0);
+  std::printf("%-48s %12.1f\n", "manager peak RSS before attaching (MiB)", rss / 1024.0);
+  std::printf(
+      "attached: %zu idle keep-alive connections (%d still open after the runs), %zu "
+      "WebSocket clients (the manager counts %.0f)\n",
+      idle.size(), idle_open, ws_attached, ws_clients);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /health/live, attached", live_att.rps,
+              live_att.p50_ms, live_att.p99_ms);
+  std::printf("%-48s %12.0f %10.3f %10.3f\n", "GET /queues/{id} (running), attached", one_att.rps,
+              one_att.p50_ms, one_att.p99_ms);
+  std::printf("%-48s %12.3f\n", "ratio /queues/{id} attached / not attached",
+              one_att.rps / std::max(1.0, one.rps));
+  std::printf("%-48s %12.3f\n", "ratio /queues/{id} attached / baseline attached",
+              one_att.rps / std::max(1.0, live_att.rps));
+  std::printf("%-48s %12.1f\n", "manager RSS before attaching (MiB)", rss_before_attach / 1024.0);
+  std::printf("%-48s %12.1f\n", "manager RSS attached, idle (MiB)", rss_attached / 1024.0);
+  std::printf("%-48s %12.1f\n", "manager RSS attached, after the runs (MiB)", rss_att_end / 1024.0);
+  std::printf("%-48s %12.1f\n", "manager peak RSS at the end (MiB)", hwm_att / 1024.0);
   std::filesystem::remove_all(dir);
   return applied >= events ? 0 : 1;
 }

@@ -124,6 +124,10 @@ void Dispatcher::apply(const std::string& value) {
     return;
   }
   auto ref = book_.by_producer(e->producer);
+  if (!ref && book_.status_of(e->queue_id)) {  // a queue that ended long ago and left memory
+    metrics_.inc("streamforge_telemetry_events_ignored_total", {{"reason", "retired"}});
+    return;
+  }
   if (!ref || ref->queue_id != e->queue_id) {
     metrics_.inc("streamforge_telemetry_events_ignored_total", {{"reason", "unknown_job"}});
     return;

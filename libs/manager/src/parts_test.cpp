@@ -219,7 +219,7 @@ struct SupervisorTest : ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir); }
 
   // The parts as a manager holds them (a restart: open() again over the same store).
-  void open() {
+  void open(size_t retained_ended = 1000) {
     dispatcher.reset();
     supervisor.reset();
     scheduler.reset();
@@ -228,7 +228,7 @@ struct SupervisorTest : ::testing::Test {
     store::SqliteOptions so;
     so.path = (dir / "state.db").string();
     store = store::open_sqlite(so).value();
-    book = std::make_unique<QueueBook>(store, metrics, clock, 1000);
+    book = std::make_unique<QueueBook>(store, metrics, clock, retained_ended);
     ASSERT_TRUE(book->load().ok());
     scheduler = std::make_unique<Scheduler>(launcher, *metrics, no_env, clock);
     supervisor =
@@ -338,6 +338,48 @@ TEST_F(SupervisorTest, ARestartedManagerGivesJobsThatAreGoneTenSecondsForTheirFi
             "ended without a final event: it was not running when the manager restarted");
   EXPECT_EQ(status("q3", 1), "launched");  // still running: left alone
   EXPECT_EQ(status("q3", 2), "launched");  // the launcher cannot tell: left alone
+}
+
+TEST_F(SupervisorTest, AQueueThatLeftMemoryKeepsItsNamesTakenAndItsLateEventsAreIgnored) {
+  auto plan_named = [](const std::string& queue_id, const std::string& producer) {
+    Plan p;
+    p.queue_id = queue_id;
+    JobPlan j =
+        job("sf-" + queue_id.substr(queue_id.size() - 6) + "-loader", "loader-producer", {}, {});
+    j.producer_id = producer;
+    p.jobs.push_back(j);
+    return p;
+  };
+  open(0);  // keep no ended queue whole
+  QueueState q =
+      queue("wf-historical-20240801-abc123", {job("sf-abc123-loader", "loader-producer", {}, {})});
+  q.jobs[0].plan.producer_id = "loader-producer__def456";
+  start(std::move(q));
+  event("wf-historical-20240801-abc123", "loader-producer__def456",
+        protocol::EventStatus::finished);
+  for (int restart = 0; restart < 2; ++restart) {
+    std::unique_lock lock(book->mu);
+    ASSERT_EQ(book->resident("wf-historical-20240801-abc123"), nullptr) << restart;
+    ASSERT_NE(book->status_of("wf-historical-20240801-abc123"), nullptr);
+    EXPECT_EQ(*book->status_of("wf-historical-20240801-abc123"), "finished");
+    // Its name indexes are gone, its names are not free: same queue suffix (so the same job
+    // names), or the same producer suffix, is taken; new suffixes are not.
+    EXPECT_FALSE(book->by_producer("loader-producer__def456"));
+    EXPECT_TRUE(
+        book->names_taken(plan_named("wf-realtime-20241001-abc123", "loader-producer__777777")));
+    EXPECT_TRUE(
+        book->names_taken(plan_named("wf-realtime-20241001-888888", "loader-ws-trades__def456")));
+    EXPECT_FALSE(
+        book->names_taken(plan_named("wf-realtime-20241001-888888", "loader-producer__777777")));
+    lock.unlock();
+    open(0);  // a restart reads the store
+  }
+  // A late event of the retired queue is counted as such and changes nothing.
+  event("wf-historical-20240801-abc123", "loader-producer__def456", protocol::EventStatus::error);
+  EXPECT_EQ(metrics->value("streamforge_telemetry_events_ignored_total", {{"reason", "retired"}}),
+            1);
+  EXPECT_NE(stored("wf-historical-20240801-abc123").find("\"status\":\"finished\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ bool all_ended(const QueueState& q) {
                      [](const JobState& j) { return is_terminal(j.status); });
 }
 
+std::string suffix(const std::string& name) {
+  return name.size() > 6 ? name.substr(name.size() - 6) : name;
+}
+
 std::string quote(const std::string& s) {
   return boost::json::serialize(boost::json::value(s));
 }
@@ -49,10 +53,14 @@ Status QueueBook::load() {
     for (const auto& doc : page->documents) {
       auto q = queue_from_json(doc);
       if (!q) continue;
-      index(*q);
       summarize(*q);
       const bool ended = all_ended(*q);
-      if (ended && ended_kept >= retained_ended_) continue;
+      if (ended && ended_kept >= retained_ended_) {
+        list(*q);
+        remember_suffixes(*q);
+        continue;
+      }
+      index(*q);
       if (ended) {
         ++ended_kept;
         kept_ended.push_back(q->id);
@@ -78,13 +86,13 @@ Status QueueBook::load() {
 std::optional<QueueBook::JobRef> QueueBook::by_producer(const std::string& producer_id) const {
   auto it = by_producer_.find(producer_id);
   if (it == by_producer_.end()) return std::nullopt;
-  return it->second;
+  return JobRef{*it->second.queue_id, it->second.job};
 }
 
 std::optional<QueueBook::JobRef> QueueBook::by_job_name(const std::string& job_name) const {
   auto it = by_job_name_.find(job_name);
   if (it == by_job_name_.end()) return std::nullopt;
-  return it->second;
+  return JobRef{*it->second.queue_id, it->second.job};
 }
 
 QueueState* QueueBook::resident(const std::string& id) {
@@ -98,9 +106,12 @@ const std::string* QueueBook::status_of(const std::string& id) const {
 }
 
 bool QueueBook::names_taken(const Plan& plan) const {
-  if (summaries_.count(plan.queue_id)) return true;
+  if (summaries_.count(plan.queue_id) || retired_suffixes_.count(suffix(plan.queue_id))) {
+    return true;
+  }
   return std::any_of(plan.jobs.begin(), plan.jobs.end(), [&](const JobPlan& j) {
-    return by_job_name_.count(j.job_name) || by_producer_.count(j.producer_id);
+    return by_job_name_.count(j.job_name) || by_producer_.count(j.producer_id) ||
+           retired_suffixes_.count(suffix(j.producer_id));
   });
 }
 
@@ -113,12 +124,32 @@ QueueState& QueueBook::add(QueueState q) {
   return stored;
 }
 
+// Called after summarize(q): the slots point at the summary's key.
+void QueueBook::list(const QueueState& q) {
+  newest_first_.insert({q.created_at_ms, &summaries_.find(q.id)->first});
+}
+
 void QueueBook::index(const QueueState& q) {
-  newest_first_.insert({q.created_at_ms, q.id});
+  list(q);
+  const std::string* id = &summaries_.find(q.id)->first;
   for (size_t i = 0; i < q.jobs.size(); ++i) {
-    by_producer_[q.jobs[i].plan.producer_id] = {q.id, i};
-    by_job_name_[q.jobs[i].plan.job_name] = {q.id, i};
+    by_producer_[q.jobs[i].plan.producer_id] = {id, i};
+    by_job_name_[q.jobs[i].plan.job_name] = {id, i};
   }
+}
+
+void QueueBook::unindex(const QueueState& q) {
+  for (const auto& j : q.jobs) {
+    by_producer_.erase(j.plan.producer_id);
+    by_job_name_.erase(j.plan.job_name);
+  }
+  remember_suffixes(q);
+}
+
+// Job names carry the queue id's suffix (sf-<suffix>-<target>-<type>).
+void QueueBook::remember_suffixes(const QueueState& q) {
+  retired_suffixes_.insert(suffix(q.id));
+  for (const auto& j : q.jobs) retired_suffixes_.insert(suffix(j.plan.producer_id));
 }
 
 void QueueBook::summarize(const QueueState& q) {
@@ -140,6 +171,7 @@ void QueueBook::retire() {
     ended_resident_.erase(id);
     auto it = queues_.find(id);
     if (it == queues_.end() || !all_ended(it->second)) continue;  // running again
+    unindex(it->second);
     queues_.erase(it);
     docs_.erase(id);
   }
@@ -227,7 +259,8 @@ int64_t QueueBook::page(const std::string& status, const std::string& symbol, in
                         std::vector<std::pair<std::string, std::string>>& out) const {
   int64_t total = 0;
   // Newest first from the index kept in order: no sort per request.
-  for (const auto& [created, id] : newest_first_) {
+  for (const auto& [created, id_of] : newest_first_) {
+    const std::string& id = *id_of;
     if (!status.empty() || !symbol.empty()) {
       const auto& sum = summaries_.at(id);
       if (!status.empty() && sum.status != status) continue;

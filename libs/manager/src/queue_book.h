@@ -80,6 +80,9 @@ class QueueBook {
     std::string status, symbol;
   };
   void index(const QueueState& q);
+  // A queue leaving memory: its name indexes give way to the suffixes that keep names unique.
+  void unindex(const QueueState& q);
+  void remember_suffixes(const QueueState& q);
   void summarize(const QueueState& q);
   void retire();
   void push(const QueueState& q, const std::string& doc);
@@ -99,8 +102,26 @@ class QueueBook {
   std::map<std::string, int> status_counts_;  // for the streamforge_queues gauge
   std::deque<std::string> ended_order_;       // resident ended queues, oldest end first
   std::unordered_set<std::string> ended_resident_;
-  std::set<std::pair<int64_t, std::string>, std::greater<>> newest_first_;  // (created_at, id)
-  std::unordered_map<std::string, JobRef> by_producer_, by_job_name_;
+  // (created_at, id), newest first; the id is its summary's key.
+  using Entry = std::pair<int64_t, const std::string*>;
+  struct NewestFirst {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.first != b.first ? a.first > b.first : *a.second > *b.second;
+    }
+  };
+  std::set<Entry, NewestFirst> newest_first_;
+  void list(const QueueState& q);
+  // Resident queues' jobs by producer id and by job name. The queue id points at its summary's
+  // key (summaries are never erased), so a job costs one string, not two.
+  struct Slot {
+    const std::string* queue_id;
+    size_t job;
+  };
+  std::unordered_map<std::string, Slot> by_producer_, by_job_name_;
+  // The random suffixes (the last 6 characters) of every queue id and producer id that left
+  // memory: a new plan drawing one of them draws again, so no name is ever reused. A few dozen
+  // bytes per queue instead of its name indexes (review #9: memory follows what is active).
+  std::unordered_set<std::string> retired_suffixes_;
   std::unordered_set<std::string> dirty_;
   int write_failures_ = 0;
   std::chrono::steady_clock::time_point retry_at_{};
