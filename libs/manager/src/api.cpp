@@ -288,7 +288,11 @@ struct ApiServer::Impl {
       return answer(from(manager.get_queue(p.substr(8))));
     }
     if (p == "/health/live" || p == "/health/startup") {
-      // From memory only (an atomic count): never behind the manager's lock or any I/O.
+      // From memory only (atomics): never behind the manager's lock or any I/O.
+      std::string why;
+      if (p == "/health/startup" && !manager.started(why)) {
+        return answer(error_answer(503, "starting: " + why));
+      }
       return answer({200, envelope("success", p == "/health/live" ? "alive" : "started",
                                    "{\"queues\":" + std::to_string(manager.queues()) + "}")});
     }

@@ -525,12 +525,17 @@ TEST(LocalLauncherPids, ARecycledPidIsNotTakenForTheJob) {
   o.bin_dir = "/nonexistent";
   o.log_dir = "/tmp";
   auto l = make_local_launcher(o);
-  const auto self = static_cast<int64_t>(getpid());
-  const int64_t started = process::Child::start_ticks(getpid());
+  process::SpawnOptions so;
+  so.path = "/bin/sleep";
+  so.args = {"30"};
+  auto job = process::Child::spawn(so).value();  // the job's process, as an earlier run left it
+  const auto pid = static_cast<int64_t>(job->pid());
+  int64_t started = 0;
+  for (int i = 0; i < 100 && started == 0; ++i) started = process::Child::start_ticks(job->pid());
   ASSERT_GT(started, 0);
-  EXPECT_EQ(l->alive("j", self, started), std::optional<bool>(true));
-  EXPECT_EQ(l->alive("j", self, started + 1), std::optional<bool>(false)) << "another process";
-  EXPECT_EQ(l->alive("j", self, 0), std::optional<bool>(true)) << "stored before start times";
+  EXPECT_EQ(l->alive("j", pid, started + 1), std::optional<bool>(false)) << "another process";
+  EXPECT_EQ(l->alive("j", pid, started), std::optional<bool>(true));
+  EXPECT_EQ(l->alive("j", pid, 0), std::optional<bool>(true)) << "stored before start times";
   EXPECT_EQ(l->alive("j", 0, 0), std::nullopt);
 }
 

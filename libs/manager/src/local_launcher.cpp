@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "sf/config/env.h"
 #include "sf/manager/launcher.h"
@@ -97,6 +98,17 @@ class LocalLauncher final : public Launcher {
       out.push_back(std::move(e));
       it = children_.erase(it);
     }
+    for (auto it = adopted_.begin(); it != adopted_.end();) {
+      if (process::Child::running(it->second.pid, it->second.start)) {
+        ++it;
+        continue;
+      }
+      out.push_back({it->first, true,
+                     "it ended while not a child of this manager (it was started before the "
+                     "manager restarted; its exit code is not known)"});
+      killing_.erase(it->first);
+      it = adopted_.erase(it);
+    }
     return out;
   }
 
@@ -104,24 +116,36 @@ class LocalLauncher final : public Launcher {
     {
       std::lock_guard lock(mu_);
       auto it = children_.find(job_name);
-      if (it == children_.end()) return ok_status();
-      // Leave it in the map: reap() reports how it ended.
-      it->second.child->signal(SIGTERM);
+      auto adopted = adopted_.find(job_name);
+      if (it != children_.end()) {
+        // Leave it in the map: reap() reports how it ended.
+        it->second.child->signal(SIGTERM);
+      } else if (adopted != adopted_.end()) {
+        signal_adopted(adopted->second, SIGTERM);
+      } else {
+        return ok_status();
+      }
       killing_[job_name] = std::chrono::steady_clock::now() + o_.kill_grace;
     }
     return ok_status();
   }
 
-  std::optional<bool> alive(const std::string&, int64_t pid, int64_t pid_start) override {
+  std::optional<bool> alive(const std::string& job_name, int64_t pid, int64_t pid_start) override {
     if (pid <= 0) return std::nullopt;
-    if (::kill(static_cast<pid_t>(pid), 0) != 0) return false;
     // The pid may have gone to another process since the job ended (review #19).
-    return pid_start <= 0 || process::Child::start_ticks(static_cast<pid_t>(pid)) == pid_start;
+    if (!process::Child::running(static_cast<pid_t>(pid), pid_start)) return false;
+    std::lock_guard lock(mu_);
+    if (!children_.count(job_name)) {
+      adopted_[job_name] = Adopted{static_cast<pid_t>(pid), pid_start};
+    }
+    return true;
   }
 
   void shutdown(std::chrono::milliseconds grace) override {
     std::lock_guard lock(mu_);
     for (auto& [name, e] : children_) e.child->signal(SIGTERM);
+    // Jobs of an earlier run end with this manager too (SIGTERM, then SIGKILL past the grace).
+    for (auto& [name, a] : adopted_) signal_adopted(a, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + grace;
     for (auto& [name, e] : children_) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -129,6 +153,12 @@ class LocalLauncher final : public Launcher {
       e.child->terminate(std::max(left, std::chrono::milliseconds(0)));
     }
     children_.clear();  // reaped: no zombie, no orphan
+    for (auto& [name, a] : adopted_) {
+      while (process::Child::running(a.pid, a.start) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      signal_adopted(a, SIGKILL);
+    }
+    adopted_.clear();
   }
 
   // SIGKILL for jobs still running past their grace after kill().
@@ -137,10 +167,15 @@ class LocalLauncher final : public Launcher {
     const auto now = std::chrono::steady_clock::now();
     for (auto it = killing_.begin(); it != killing_.end();) {
       auto c = children_.find(it->first);
-      if (c == children_.end()) {
+      auto a = adopted_.find(it->first);
+      if (c == children_.end() && a == adopted_.end()) {
         it = killing_.erase(it);
       } else if (now >= it->second) {
-        c->second.child->signal(SIGKILL);
+        if (c != children_.end()) {
+          c->second.child->signal(SIGKILL);
+        } else {
+          signal_adopted(a->second, SIGKILL);
+        }
         it = killing_.erase(it);
       } else {
         ++it;
@@ -149,6 +184,15 @@ class LocalLauncher final : public Launcher {
   }
 
  private:
+  // A job of the manager's earlier run, found running at restart.
+  struct Adopted {
+    pid_t pid;
+    int64_t start;
+  };
+  // To its process group (each job leads its own), only while that process is still the job's.
+  static void signal_adopted(const Adopted& a, int sig) {
+    if (process::Child::running(a.pid, a.start)) ::kill(-a.pid, sig);
+  }
   struct Entry {
     std::unique_ptr<process::Child> child;
     std::string log;
@@ -157,6 +201,7 @@ class LocalLauncher final : public Launcher {
   std::mutex mu_;
   std::map<std::string, Entry> children_;
   std::map<std::string, std::chrono::steady_clock::time_point> killing_;
+  std::map<std::string, Adopted> adopted_;
 };
 
 }  // namespace

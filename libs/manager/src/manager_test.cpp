@@ -79,7 +79,8 @@ class ManagerTest : public ::testing::Test {
     manager_.reset();
   }
 
-  void start_manager(const std::string& token = "", std::shared_ptr<store::Store> st = nullptr) {
+  void start_manager(const std::string& token = "", std::shared_ptr<store::Store> st = nullptr,
+                     std::unique_ptr<Launcher> launcher = nullptr) {
     store::SqliteOptions so;
     so.path = cfg_.store.sqlite.path;
     if (!st) st = store::open_sqlite(so).value();
@@ -87,7 +88,8 @@ class ManagerTest : public ::testing::Test {
     lo.bin_dir = SF_BIN_DIR;
     lo.log_dir = (dir_ / "logs").string();
     metrics_ = std::make_shared<Metrics>();
-    auto m = QueueManager::start(cfg_, st, make_local_launcher(lo), metrics_);
+    if (!launcher) launcher = make_local_launcher(lo);
+    auto m = QueueManager::start(cfg_, st, std::move(launcher), metrics_);
     ASSERT_TRUE(m.ok()) << m.error().message;
     manager_ = std::move(m).value();
     ApiOptions ao;
@@ -200,6 +202,65 @@ class FaultyStore : public store::Store {
 const char* kAdaWorkflow = R"({"symbol":"ADABTC","time_range":"2021-11-27:2021-11-28","requests":[
   {"target":"loader-producer","type":"api_candles_1m"},
   {"target":"arango-connector","type":"api_candles_1m"}]})";
+
+// A launcher that answers alive() only when the test lets it (a slow Kubernetes API at start-up).
+class SlowToAnswerLauncher final : public Launcher {
+ public:
+  explicit SlowToAnswerLauncher(std::shared_future<void> go) : go_(std::move(go)) {}
+  std::string kind() const override { return "slow"; }
+  Result<Launched> launch(const LaunchSpec&) override { return make_error("not in this test"); }
+  std::vector<JobEnd> reap() override { return {}; }
+  Status kill(const std::string&) override { return ok_status(); }
+  std::optional<bool> alive(const std::string&, int64_t, int64_t) override {
+    go_.wait();
+    return true;
+  }
+  void shutdown(std::chrono::milliseconds) override {}
+
+ private:
+  std::shared_future<void> go_;
+};
+
+// Review #16: the start-up checks of the earlier run's jobs happen once the API listens, without
+// the manager's lock; /health/startup says how far they are and turns 200 when they are done.
+TEST_F(ManagerTest, StartupChecksRunOnceTheApiListensAndTheStartupProbeFollowsThem) {
+  {
+    store::SqliteOptions so;
+    so.path = cfg_.store.sqlite.path;
+    auto st = store::open_sqlite(so).value();
+    ASSERT_TRUE(st->ensure_collection("queue_state").ok());
+    QueueState q;
+    q.id = "wf-realtime-20240801-aaaaaa";
+    q.symbol = "BTCUSDT";
+    q.created_at_ms = 1;
+    for (const char* name : {"sf-aaaaaa-loader-producer-ws-trades", "sf-aaaaaa-arango-connector"}) {
+      JobState j;
+      j.plan.job_name = name;
+      j.plan.target = "loader-producer";
+      j.plan.type = "ws_trades";
+      j.plan.producer_id = std::string(name) + "__p";
+      j.status = "loading";
+      q.jobs.push_back(j);
+    }
+    q.derive_status("2024-08-01T00:00:00.000Z");
+    ASSERT_TRUE(st->upsert("queue_state", {{q.id, to_json(q), q.created_at_ms}}).ok());
+  }
+  std::promise<void> go;
+  start_manager("", nullptr, std::make_unique<SlowToAnswerLauncher>(go.get_future().share()));
+  auto r = call("GET", "/health/startup");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("starting:"), std::string::npos) << r.body;
+  EXPECT_EQ(call("GET", "/health/live").status, 200);
+  // Reads do not wait for the checks: they do not hold the manager's lock.
+  EXPECT_EQ(queue("wf-realtime-20240801-aaaaaa").at("status").as_string(), "loading");
+  go.set_value();
+  int status = 0;
+  for (int i = 0; i < 200 && status != 200; ++i) {
+    status = call("GET", "/health/startup").status;
+    if (status != 200) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200);
+}
 
 TEST_F(ManagerTest, HistoricalWorkflowRunsToFinishedAndTheWebSocketSeesEachTransition) {
   start_manager();

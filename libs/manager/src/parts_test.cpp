@@ -2,7 +2,11 @@
 // launcher, and the supervisor on a ManualClock (no sleeping), over a real SQLite store.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "dispatcher.h"
 #include "job_env.h"
@@ -10,6 +14,7 @@
 #include "scheduler.h"
 #include "sf/core/testing/manual_clock.h"
 #include "sf/manager/testing/fake_launcher.h"
+#include "sf/process/child.h"
 #include "sf/protocol/protocol.h"
 #include "supervisor.h"
 
@@ -380,6 +385,54 @@ TEST_F(SupervisorTest, AQueueThatLeftMemoryKeepsItsNamesTakenAndItsLateEventsAre
             1);
   EXPECT_NE(stored("wf-historical-20240801-abc123").find("\"status\":\"finished\""),
             std::string::npos);
+}
+
+// A local job of the manager's earlier run (review #19): found running at restart, it is watched
+// like a child of this manager: kill() ends it (SIGKILL past the grace when it ignores SIGTERM)
+// and reap() reports its end. A pid now held by another process is not taken for the job.
+TEST(LocalLauncher, AJobFromAnEarlierRunIsWatchedEndedAndReapedAfterARestart) {
+  process::SpawnOptions so;
+  so.path = "/bin/sh";
+  // Ignores SIGTERM, as a stuck job would (SIG_IGN survives the exec).
+  so.args = {"-c", "trap '' TERM; echo ready; exec sleep 60"};
+  so.log_file =
+      (std::filesystem::temp_directory_path() / ("sf-adopt-" + std::to_string(::getpid()) + ".log"))
+          .string();
+  std::filesystem::remove(so.log_file);
+  auto old = process::Child::spawn(so).value();
+  const pid_t pid = old->pid();
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(so.log_file);
+    std::string line;
+    if (std::getline(in, line) && line == "ready") break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  const int64_t start = process::Child::start_ticks(pid);
+  ASSERT_GT(start, 0);
+  LocalLauncherOptions lo;
+  lo.bin_dir = SF_BIN_DIR;
+  lo.log_dir = (std::filesystem::temp_directory_path() / "sf-adopt-logs").string();
+  lo.kill_grace = milliseconds(300);
+  auto launcher = make_local_launcher(lo);
+  EXPECT_EQ(launcher->alive("sf-old-job", pid, start + 1), false);  // another process's pid now
+  EXPECT_EQ(launcher->alive("sf-old-job", pid, start), true);
+  EXPECT_TRUE(launcher->reap().empty());  // still running
+  ASSERT_TRUE(launcher->kill("sf-old-job").ok());
+  std::vector<JobEnd> ends;
+  for (int i = 0; i < 500 && ends.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    ends = launcher->reap();
+  }
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].job_name, "sf-old-job");
+  EXPECT_TRUE(ends[0].failed);
+  EXPECT_NE(ends[0].detail.find("not a child of this manager"), std::string::npos);
+  auto st = old->wait(milliseconds(5000));
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->signaled);
+  EXPECT_EQ(st->signal, SIGKILL) << "SIGTERM was ignored: the grace ran out";
+  EXPECT_TRUE(launcher->reap().empty());  // reported once
+  std::filesystem::remove(so.log_file);
 }
 
 }  // namespace

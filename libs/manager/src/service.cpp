@@ -136,6 +136,7 @@ struct QueueManager::Impl {
   std::string now_iso() const { return records::format_utc(clock->now_ms()); }
 
   void supervise_loop() {
+    supervisor->recover();
     for (;;) {
       {
         std::unique_lock lock(stop_mu);
@@ -321,9 +322,8 @@ Result<std::unique_ptr<QueueManager>> QueueManager::start(ManagerConfig config,
   for (const auto& t : {i.cfg.control_topic, i.cfg.events_topic}) {
     if (auto st = i.control->prepare(t, milliseconds(10'000)); !st) return st.error();
   }
-  // Jobs that were running when the manager stopped: alive still, or gone without (yet) a final
-  // event the dispatcher is about to read.
-  i.supervisor->recover();
+  // Jobs that were running when the manager stopped (alive still, or gone without yet a final
+  // event the dispatcher is about to read) are asked about by the supervisor's thread.
   {
     std::lock_guard lock(i.book->mu);
     log::get().info("queue-manager: {} queues in {} ({} in memory), {} launcher", i.book->count(),
@@ -461,6 +461,15 @@ bool QueueManager::ready(std::string& why) {
     return false;
   }
   return true;
+}
+
+bool QueueManager::started(std::string& why) const {
+  if (impl_->supervisor->recovered()) return true;
+  const int64_t n = impl_->supervisor->to_check();
+  why = n < 0 ? "reading the state of the earlier run"
+              : "checking the jobs of the earlier run: " +
+                    std::to_string(impl_->supervisor->checked()) + " of " + std::to_string(n);
+  return false;
 }
 
 int64_t QueueManager::queues() const {

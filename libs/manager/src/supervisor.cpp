@@ -18,20 +18,38 @@ Supervisor::Supervisor(QueueBook& book, Scheduler& scheduler, Launcher& launcher
       times_(times) {}
 
 void Supervisor::recover() {
-  std::lock_guard lock(book_.mu);
-  const auto now = clock_->steady_now();
-  for (const auto& id : book_.active()) {
-    const QueueState* q = book_.resident(id);
-    if (!q) continue;
-    for (const auto& j : q->jobs) {
-      if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
-      auto alive = launcher_.alive(j.plan.job_name, j.pid, j.pid_start);
-      if (alive && !*alive) {
-        deaths_[j.plan.job_name] = {now + std::max(times_.death_grace, milliseconds(10'000)), true,
-                                    "it was not running when the manager restarted"};
+  // The jobs to ask about, then the launcher asked without the book's lock (Kubernetes: one GET
+  // per job), so the API answers meanwhile.
+  struct Check {
+    std::string job;
+    int64_t pid, pid_start;
+  };
+  std::vector<Check> checks;
+  {
+    std::lock_guard lock(book_.mu);
+    for (const auto& id : book_.active()) {
+      const QueueState* q = book_.resident(id);
+      if (!q) continue;
+      for (const auto& j : q->jobs) {
+        if (job_rank(j.status) < 1 || is_terminal(j.status)) continue;
+        checks.push_back({j.plan.job_name, j.pid, j.pid_start});
       }
     }
   }
+  to_check_ = static_cast<int64_t>(checks.size());
+  std::vector<std::string> gone;
+  for (const auto& c : checks) {
+    auto alive = launcher_.alive(c.job, c.pid, c.pid_start);
+    if (alive && !*alive) gone.push_back(c.job);
+    ++checked_;
+  }
+  std::lock_guard lock(book_.mu);
+  const auto now = clock_->steady_now();
+  for (const auto& job : gone) {
+    deaths_[job] = {now + std::max(times_.death_grace, milliseconds(10'000)), true,
+                    "it was not running when the manager restarted"};
+  }
+  recovered_ = true;
 }
 
 void Supervisor::tick() {

@@ -6,6 +6,7 @@
 // recover() and tick() take it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -29,8 +30,13 @@ class Supervisor {
              std::shared_ptr<Clock> clock, SupervisorTimes times);
 
   // At start-up: jobs that were running when the manager stopped and are not running now get
-  // (at least 10 s of) death grace for a final event the dispatcher is about to read.
+  // (at least 10 s of) death grace for a final event the dispatcher is about to read. Runs on the
+  // supervisor's thread once the API listens: /health/startup reports its progress.
   void recover();
+  bool recovered() const { return recovered_.load(); }
+  // Jobs of the earlier run asked about so far, and how many there are.
+  int64_t checked() const { return checked_.load(); }
+  int64_t to_check() const { return to_check_.load(); }
   // One round: reap, end the jobs dead past their grace, end stops past their grace, launch
   // what became ready; then store.
   void tick();
@@ -50,6 +56,8 @@ class Supervisor {
   std::shared_ptr<Clock> clock_;
   SupervisorTimes times_;
   std::map<std::string, Death> deaths_;  // job_name -> how it ended, awaiting its final event
+  std::atomic<bool> recovered_{false};
+  std::atomic<int64_t> checked_{0}, to_check_{-1};
 };
 
 }  // namespace sf::manager

@@ -133,6 +133,18 @@ Child::~Child() {
   ::kill(-pid_, SIGKILL);
 }
 
+bool Child::running(pid_t pid, int64_t ticks) {
+  if (pid <= 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  const char state = stat[close + 2];  // field 3
+  if (state == 'Z' || state == 'X' || state == 'x') return false;
+  return ticks <= 0 || start_ticks(pid) == ticks;
+}
+
 int64_t Child::start_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;

@@ -56,6 +56,8 @@ class Launcher {
   // Is a job from an earlier life of the manager still running? (local: its pid; Kubernetes: the
   // Job). Nothing when it cannot tell.
   // `pid_start` (local, 0: unknown) tells a recycled pid from the job's own process (review #19).
+  // A job found running is watched from then on as if launched: reap() reports its end and
+  // kill() ends it (local: it is no child of this manager, its exit code is not known).
   virtual std::optional<bool> alive(const std::string& job_name, int64_t pid,
                                     int64_t pid_start) = 0;
   // Ends everything still running (the manager is stopping).

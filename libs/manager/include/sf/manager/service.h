@@ -101,6 +101,9 @@ class QueueManager {
   void on_change(std::function<void(const std::string&)> listener);
   // Kafka and the store reachable now; `why` says what is not.
   bool ready(std::string& why);
+  // Start-up done: the jobs of the manager's earlier run were asked about (local: their pids;
+  // Kubernetes: their Jobs); `why` says how far it is.
+  bool started(std::string& why) const;
   int64_t queues() const;
   std::string launcher_kind() const;
 

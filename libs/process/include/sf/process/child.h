@@ -44,6 +44,9 @@ class Child {
   // When the process started (clock ticks since boot, /proc/<pid>/stat field 22): with the pid it
   // names one process for good, where a pid alone is reused once that process is gone.
   static int64_t start_ticks(pid_t pid);
+  // That process (pid and start time) still runs: it exists, is not a zombie, and started then.
+  // For processes that are not this one's children (a job from a manager's earlier run).
+  static bool running(pid_t pid, int64_t start_ticks);
   // The exit status if it has ended (reaping it), nothing while it runs.
   std::optional<ExitStatus> exit_status();
   // Waits up to `timeout`; the status if it ended.
