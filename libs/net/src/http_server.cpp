@@ -437,9 +437,26 @@ struct HttpServer::Impl {
     co_await serve(std::move(stream));
   }
 
+  // A lingering close (review #27): after an answer sent before its request was read whole (413,
+  // a refusal from the head, 400), what the client still sends is read and dropped for a while
+  // (at most 2 s and 16 MiB), so that closing with unread bytes does not reset the connection
+  // before the client has read the answer.
+  awaitable<void> linger(beast::tcp_stream& s) {
+    constexpr size_t kMaxDrain = 16u << 20;
+    s.expires_after(std::chrono::seconds(2));
+    char scratch[4096];
+    for (size_t drained = 0; drained < kMaxDrain;) {
+      auto [ec, n] =
+          co_await s.async_read_some(asio::buffer(scratch), asio::as_tuple(use_awaitable));
+      if (ec) break;
+      drained += n;
+    }
+  }
+
   template <class Stream>
   awaitable<void> serve(Stream stream) {
     beast::flat_buffer buffer;
+    bool unread = false;  // answered before the request was read whole
     for (;;) {
       // Waiting for the next request (idle), then for the rest of its head (slowloris).
       if (buffer.size() == 0) {
@@ -459,6 +476,7 @@ struct HttpServer::Impl {
             hec != http::error::end_of_stream && hec != http::error::partial_message) {
           auto res = error_response(400, "malformed HTTP request: " + hec.message(), 11);
           co_await write(stream, res);
+          unread = true;
         }
         break;
       }
@@ -477,6 +495,7 @@ struct HttpServer::Impl {
           res.keep_alive(false);
           res.prepare_payload();
           co_await write(stream, res);
+          unread = !parser.is_done();
           break;
         }
         if (d.body_limit > 0) limit = d.body_limit;
@@ -499,6 +518,7 @@ struct HttpServer::Impl {
             413, "request body larger than " + std::to_string(limit) + " bytes for this route",
             version);
         co_await write(stream, res);
+        unread = true;
         break;
       }
       auto req = parser.release();
@@ -548,6 +568,7 @@ struct HttpServer::Impl {
     }
     beast::error_code ignored;
     beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (unread) co_await linger(beast::get_lowest_layer(stream));
   }
 
   template <class Stream>

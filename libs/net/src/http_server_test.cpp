@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -180,6 +182,39 @@ TEST(HttpServer, BusyPortIsAClearError) {
   auto second = HttpServer::start(o, [](const ServerRequest&) { return ServerResponse{}; });
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find("cannot listen"), std::string::npos);
+}
+
+// Review #27: a client still sending a body the route refused (413) can send it and then read the
+// answer: the server drains what comes before it closes, instead of resetting the connection.
+TEST(HttpServer, AClientStillSendingARefusedBodyReadsThe413) {
+  HttpServerOptions o;
+  o.on_head = [](const ServerRequest&) {
+    HeadDecision d;
+    d.body_limit = 100;
+    return d;
+  };
+  auto s = echo_server({}, o);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    RawClient c(s->port());
+    const size_t body = 2u << 20;
+    ASSERT_TRUE(c.send(
+        "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body) + "\r\n\r\n"));
+    // Let the 413 go out first, as it would while a slow client is still sending.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string chunk(65536, 'a');
+    size_t sent = 0;
+    while (sent < body) {
+      const ssize_t n =
+          ::send(c.fd, chunk.data(), std::min(chunk.size(), body - sent), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    EXPECT_EQ(sent, body) << "the server reset the connection while the body was sent: "
+                          << std::strerror(errno);
+    ::shutdown(c.fd, SHUT_WR);
+    const std::string answer = c.read_all(5000);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer.substr(0, 200);
+  }
 }
 
 TEST(HttpServer, TheRouteDecidesTheBodyLimitBeforeTheBodyIsRead) {
