@@ -47,9 +47,13 @@ Status QueueBook::load() {
   constexpr int64_t kPage = 2000;
   size_t ended_kept = 0;
   std::vector<std::string> kept_ended;  // newest first
-  for (int64_t offset = 0;; offset += kPage) {
-    auto page = store_->find(kQueueCollection, {{}, kPage, offset});
+  store::Query query;
+  query.limit = kPage;
+  query.count = false;
+  for (;;) {
+    auto page = store_->find(kQueueCollection, query);  // keyset: a seek per page, not a scan
     if (!page) return page.error();
+    query.after = page->last;
     for (const auto& doc : page->documents) {
       auto q = queue_from_json(doc);
       if (!q) continue;
@@ -155,8 +159,12 @@ void QueueBook::remember_suffixes(const QueueState& q) {
 void QueueBook::summarize(const QueueState& q) {
   auto [it, fresh] = summaries_.try_emplace(q.id);
   if (!fresh && it->second.status == q.status) return;
-  if (!fresh) --status_counts_[it->second.status];
+  if (!fresh) {
+    --status_counts_[it->second.status];
+    --combo_counts_[{it->second.status, it->second.symbol}];
+  }
   ++status_counts_[q.status];
+  ++combo_counts_[{q.status, q.symbol}];
   it->second.status = q.status;
   it->second.symbol = q.symbol;
 }
@@ -257,17 +265,29 @@ std::string QueueBook::doc(const std::string& id) const {
 int64_t QueueBook::page(const std::string& status, const std::string& symbol, int64_t offset,
                         int64_t limit,
                         std::vector<std::pair<std::string, std::string>>& out) const {
+  // The total from the counts kept as statuses change, then a walk newest first (an index kept
+  // in order: no sort) only as far as the page's end.
   int64_t total = 0;
-  // Newest first from the index kept in order: no sort per request.
+  if (status.empty() && symbol.empty()) {
+    total = static_cast<int64_t>(summaries_.size());
+  } else {
+    for (const auto& [key, n] : combo_counts_) {
+      if ((status.empty() || key.first == status) && (symbol.empty() || key.second == symbol)) {
+        total += n;
+      }
+    }
+  }
+  int64_t seen = 0;
   for (const auto& [created, id_of] : newest_first_) {
+    if (seen >= offset + limit) break;
     const std::string& id = *id_of;
     if (!status.empty() || !symbol.empty()) {
       const auto& sum = summaries_.at(id);
       if (!status.empty() && sum.status != status) continue;
       if (!symbol.empty() && sum.symbol != symbol) continue;
     }
-    if (total >= offset && total < offset + limit) out.emplace_back(id, doc(id));
-    ++total;
+    if (seen >= offset) out.emplace_back(id, doc(id));
+    ++seen;
   }
   return total;
 }

@@ -100,7 +100,9 @@ class QueueBook {
   // Every queue, resident or not: what lists filter on (a few dozen bytes each).
   std::unordered_map<std::string, Summary> summaries_;
   std::map<std::string, int> status_counts_;  // for the streamforge_queues gauge
-  std::deque<std::string> ended_order_;       // resident ended queues, oldest end first
+  // By (status, symbol): a list's total without a walk over every queue.
+  std::map<std::pair<std::string, std::string>, int64_t> combo_counts_;
+  std::deque<std::string> ended_order_;  // resident ended queues, oldest end first
   std::unordered_set<std::string> ended_resident_;
   // (created_at, id), newest first; the id is its summary's key.
   using Entry = std::pair<int64_t, const std::string*>;

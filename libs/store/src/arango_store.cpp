@@ -204,12 +204,36 @@ class ArangoStore final : public Store {
       ++i;
     }
     Page page;
+    json::object qbind = bind;
+    std::string after;
+    if (query.after) {
+      after = " FILTER t < @at OR (t == @at AND d._key < @ak)";
+      qbind["at"] = query.after->t;
+      qbind["ak"] = query.after->key;
+    }
     auto docs = cursor_all("FOR d IN @@c" + filter +
-                               " LET t = NOT_NULL(d.open_time, d.timestamp, d.created_at)"
+                               " LET t = NOT_NULL(d.open_time, d.timestamp, d.created_at)" + after +
                                " SORT t DESC, d._key DESC LIMIT @offset, @limit RETURN d",
-                           bind);
+                           qbind);
     if (!docs) return docs.error();
     page.documents = std::move(docs).value();
+    if (!page.documents.empty()) {  // the last one's place, by the same rule as the query's t
+      json::error_code ec;
+      auto v = json::parse(page.documents.back(), ec);
+      if (!ec && v.is_object()) {
+        const auto& o = v.as_object();
+        Cursor c;
+        for (const char* f : {"open_time", "timestamp", "created_at"}) {
+          if (auto* x = o.if_contains(f); x && x->is_number()) {
+            c.t = x->to_number<int64_t>();
+            break;
+          }
+        }
+        if (auto* k = o.if_contains("_key"); k && k->is_string()) c.key = k->as_string();
+        page.last = c;
+      }
+    }
+    if (!query.count) return page;
     json::object cbind = bind;
     cbind.erase("offset");
     cbind.erase("limit");

@@ -149,7 +149,7 @@ class SqliteStore final : public Store {
       }
       return i;
     };
-    {
+    if (query.count) {
       Stmt s;
       const std::string sql = "SELECT COUNT(*) FROM " + quoted(collection) + where;
       if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.s, nullptr) != SQLITE_OK) {
@@ -160,16 +160,27 @@ class SqliteStore final : public Store {
       page.total = sqlite3_column_int64(s.s, 0);
     }
     Stmt s;
-    const std::string sql = "SELECT doc FROM " + quoted(collection) + where +
+    // (t, _key) < (?, ?): a seek in the (t) index, which holds the key (WITHOUT ROWID).
+    const std::string after =
+        query.after ? std::string(where.empty() ? " WHERE" : " AND") + " (t, _key) < (?, ?)" : "";
+    const std::string sql = "SELECT doc, t, _key FROM " + quoted(collection) + where + after +
                             " ORDER BY t DESC, _key DESC LIMIT ? OFFSET ?";
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s.s, nullptr) != SQLITE_OK) {
       return db_error("query on " + collection);
     }
-    const int next = bind_all(s.s);
+    int next = bind_all(s.s);
+    if (query.after) {
+      sqlite3_bind_int64(s.s, next++, query.after->t);
+      sqlite3_bind_text(s.s, next++, query.after->key.data(),
+                        static_cast<int>(query.after->key.size()), SQLITE_STATIC);
+    }
     sqlite3_bind_int64(s.s, next, query.limit);
     sqlite3_bind_int64(s.s, next + 1, query.offset);
     int rc;
-    while ((rc = sqlite3_step(s.s)) == SQLITE_ROW) page.documents.push_back(column_text(s.s, 0));
+    while ((rc = sqlite3_step(s.s)) == SQLITE_ROW) {
+      page.documents.push_back(column_text(s.s, 0));
+      page.last = Cursor{sqlite3_column_int64(s.s, 1), column_text(s.s, 2)};
+    }
     if (rc != SQLITE_DONE) return db_error("query on " + collection);
     return page;
   }

@@ -267,7 +267,7 @@ struct FakeArango::State {
         R"(FOR d IN @@c LET t = NOT_NULL\(d\.open_time, d\.timestamp, d\.created_at\) )"
         R"(FILTER t >= @from AND t <= @to SORT t, d\._key LIMIT @limit RETURN d)");
     static const std::regex find_re(
-        R"(FOR d IN @@c((?: FILTER d\[@f\d+\] == @v\d+)*) LET t = NOT_NULL\(d\.open_time, d\.timestamp, d\.created_at\) SORT t DESC, d\._key DESC LIMIT @offset, @limit RETURN d)");
+        R"(FOR d IN @@c((?: FILTER d\[@f\d+\] == @v\d+)*) LET t = NOT_NULL\(d\.open_time, d\.timestamp, d\.created_at\)( FILTER t < @at OR \(t == @at AND d\._key < @ak\))? SORT t DESC, d\._key DESC LIMIT @offset, @limit RETURN d)");
     static const std::regex count_re(
         R"(RETURN LENGTH\(FOR d IN @@c((?: FILTER d\[@f\d+\] == @v\d+)*) RETURN 1\))");
     std::smatch m;
@@ -313,6 +313,14 @@ struct FakeArango::State {
       }
     } else if (std::regex_match(query, m, find_re)) {
       auto docs = filtered(m[1].str());
+      if (m[2].matched) {  // keyset: only the documents after (@at, @ak) in the order
+        const int64_t at = iv("at");
+        const std::string ak = sv("ak");
+        std::erase_if(docs, [&](const json::object* d) {
+          const int64_t t = time_of(*d).value_or(0);
+          return !(t < at || (t == at && std::string(d->at("_key").as_string()) < ak));
+        });
+      }
       std::sort(docs.begin(), docs.end(), [](const json::object* a, const json::object* b) {
         const int64_t ta = time_of(*a).value_or(0), tb = time_of(*b).value_or(0);
         return ta != tb ? ta > tb : a->at("_key").as_string() > b->at("_key").as_string();
