@@ -41,6 +41,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
       {"client.id", options.client_id},      {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},     {"session.timeout.ms", "6000"},
+      {"socket.nagle.disable", "true"},  // TCP_NODELAY (see producer.cpp)
   };
   // librdkafka refuses assign() without a group.id; a group-less consumer gets a private one that
   // never joins (no subscribe, no commit).

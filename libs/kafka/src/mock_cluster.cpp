@@ -1,4 +1,13 @@
 #include "sf/kafka/mock_cluster.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
 #include <vector>
 
 // clang-format off
@@ -15,6 +24,35 @@ struct MockCluster::Impl {
 
 MockCluster::MockCluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+namespace {
+
+// A real broker sets TCP_NODELAY on its connections; librdkafka's mock does not, so a small
+// response waits for the client's delayed ACK (40 ms) whenever one is unacknowledged, which a
+// latency benchmark then measures. Linux gives accepted sockets their listener's TCP_NODELAY:
+// set it on the mock brokers' listening sockets (in this process) found by their ports.
+void no_delay_on_listeners(const std::string& bootstraps) {
+  std::set<int> ports;
+  for (size_t at = 0; (at = bootstraps.find(':', at)) != std::string::npos; ++at) {
+    ports.insert(std::atoi(bootstraps.c_str() + at + 1));
+  }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const int fd = std::atoi(e.path().filename().c_str());
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_in a{};
+    socklen_t alen = sizeof a;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0 || a.sin_family != AF_INET)
+      continue;
+    if (!ports.count(ntohs(a.sin_port))) continue;
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
@@ -28,6 +66,7 @@ Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
   impl->rk.reset(rk);
   impl->cluster = rd_kafka_mock_cluster_new(rk, brokers);
   if (impl->cluster == nullptr) return make_error("rd_kafka_mock_cluster_new failed");
+  no_delay_on_listeners(rd_kafka_mock_cluster_bootstraps(impl->cluster));
   return std::unique_ptr<MockCluster>(new MockCluster(std::move(impl)));
 }
 
@@ -54,6 +93,7 @@ Status MockCluster::set_broker_down(int id) {
 Status MockCluster::set_broker_up(int id) {
   rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_up(impl_->cluster, id);
   if (err) return make_error(std::string("broker_set_up: ") + rd_kafka_err2str(err));
+  no_delay_on_listeners(bootstrap_servers());
   return ok_status();
 }
 

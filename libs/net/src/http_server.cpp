@@ -365,6 +365,9 @@ struct HttpServer::Impl {
         continue;
       }
       set_cloexec(socket.native_handle());
+      // WebSocket pushes and answers go out as written, not held by Nagle for the peer's ACK.
+      beast::error_code nd;
+      socket.set_option(tcp::no_delay(true), nd);
       auto exec = socket.get_executor();
       if (connections.load() >= static_cast<int64_t>(options.max_connections)) {
         ++refused;

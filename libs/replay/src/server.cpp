@@ -97,6 +97,9 @@ struct ReplayServer::Impl {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
       if (ec) co_return;
+      // Frames go out as they are written (as an exchange's do), not held by Nagle for an ACK.
+      beast::error_code nd;
+      socket.set_option(tcp::no_delay(true), nd);
       if (tls) {
         asio::co_spawn(io, tls_session(beast::tcp_stream(std::move(socket))), asio::detached);
       } else {
