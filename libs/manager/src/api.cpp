@@ -211,6 +211,20 @@ struct ApiServer::Impl {
     return r;
   }
 
+  // Who started or stopped what (review #12): one line per mutating call, with the client's
+  // address, the outcome and the queue (the id is the manager's; nothing of the body is logged).
+  static void audit(const net::ServerRequest& r, const Reply& reply, const std::string& queue_id) {
+    log::get().info("audit: {} {} {} -> {} {}{}", r.remote, r.method, r.path,
+                    http_status(reply.outcome), queue_id.empty() ? "" : "queue ",
+                    queue_id.substr(0, 80));
+  }
+  static std::string queue_id_of(const std::string& data) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(data, ec);
+    const auto* id = !ec && v.is_object() ? v.as_object().if_contains("queue_id") : nullptr;
+    return id && id->is_string() ? std::string(id->as_string()) : std::string();
+  }
+
   bool authorized(const net::ServerRequest& r) const {
     if (options.api_token.empty()) return true;
     const std::string h = r.header("authorization");
@@ -267,13 +281,18 @@ struct ApiServer::Impl {
     if (p == "/queues/start") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
-      return answer(from(manager.start_queue(r.body)));
+      Reply reply = manager.start_queue(r.body);
+      audit(r, reply, reply.outcome == Outcome::ok ? queue_id_of(reply.data) : "");
+      return answer(from(reply));
     }
     if (p == "/queues/stop") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
       auto it = r.query.find("queue_id");
-      return answer(from(manager.stop_queue(it == r.query.end() ? "" : it->second)));
+      const std::string id = it == r.query.end() ? "" : it->second;
+      Reply reply = manager.stop_queue(id);
+      audit(r, reply, id);
+      return answer(from(reply));
     }
     // Reads: GET, and HEAD (the same head, no body: the server drops it). Review #27.
     const bool read_method = r.method == "GET" || r.method == "HEAD";

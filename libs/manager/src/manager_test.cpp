@@ -14,6 +14,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <openssl/evp.h>
@@ -26,6 +27,7 @@
 #include "sf/gnn/trainer.h"
 #include "sf/graph/graph.h"
 #endif
+#include "sf/log/log.h"
 #include "sf/manager/api.h"
 #include "sf/manager/service.h"
 #include "sf/manager/state.h"
@@ -621,6 +623,30 @@ TEST_F(ManagerTest, LiveWorkflowStoppedEndsInterrupted) {
   }
   EXPECT_GT(q.at("records_written").as_int64(), 0);
   EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 409);
+}
+
+// Review #12: every start and stop leaves an audit line: the client's address, the call, the
+// outcome's HTTP code and the queue.
+TEST_F(ManagerTest, StartsAndStopsLeaveAnAuditLineWithTheClientAndTheQueue) {
+  auto out = std::make_shared<std::ostringstream>();
+  log::init_for_test({"queue-manager", log::Format::json, false}, *out);
+  start_manager();
+  const std::string id = start(R"({"symbol":"BTCUSDT","type":"ws_trades"})");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(call("POST", "/queues/start", R"({"symbol":"nope"})").status, 422);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 200);
+  EXPECT_EQ(call("POST", "/queues/stop?queue_id=wf-none").status, 404);
+  const std::string text = out->str();
+  for (const std::string line :
+       {"audit: 127.0.0.1 POST /queues/start -> 200 queue " + id,
+        std::string("audit: 127.0.0.1 POST /queues/start -> 422"),
+        "audit: 127.0.0.1 POST /queues/stop -> 200 queue " + id,
+        std::string("audit: 127.0.0.1 POST /queues/stop -> 404 queue wf-none")}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text.substr(0, 3000);
+  }
+  server_.reset();
+  manager_.reset();
+  log::init({"manager-test", log::Format::human, false});
 }
 
 TEST_F(ManagerTest, CrashingJobsEndInErrorWithTheirMessage) {
