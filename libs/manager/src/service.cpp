@@ -425,7 +425,10 @@ Reply QueueManager::list_queues(const std::map<std::string, std::string>& query)
     std::lock_guard lock(impl_->book->mu);
     total = impl_->book->page(status, symbol, offset, limit, page);
   }
+  size_t size = 2;
+  for (const auto& [id, doc] : page) size += doc.size() + 1;
   std::string data = "[";
+  data.reserve(size);  // one allocation (documents from the store may add to it)
   for (auto& [id, doc] : page) {
     if (doc.empty()) {
       auto stored = impl_->store->get(kQueueCollection, id);
