@@ -24,7 +24,11 @@
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 500'000;
   auto data = sf::replay::Dataset::generate_trades("BENCHUSDT", 1'723'161'255'342, n);
-  auto server = sf::replay::ReplayServer::start(data, {}).value();
+  // The exchange writes its frames in batches (as a busy stream arrives over a real network):
+  // the loader, not the sender, is what is measured. LIVE_BENCH_UNBATCHED=1: a write per frame.
+  sf::replay::ServerOptions so;
+  so.batch_frames = std::getenv("LIVE_BENCH_UNBATCHED") == nullptr;
+  auto server = sf::replay::ReplayServer::start(data, so).value();
   auto cluster = sf::kafka::MockCluster::start(1).value();
   for (const char* t : {"queue-control", "queue-events", "live-data", "ceiling"}) {
     (void)cluster->create_topic(t, 1);
@@ -47,6 +51,10 @@ int main(int argc, char** argv) {
                                   "BINANCE_API_URL=" + server->rest_url(),
                                   "BINANCE_WS_URL=" + server->ws_url(),
                                   "LOG_FORMAT=json"};
+  // Producer experiments: the bench's own KAFKA_PROPERTIES reach the loader.
+  if (const char* props = std::getenv("KAFKA_PROPERTIES")) {
+    env.push_back(std::string("KAFKA_PROPERTIES=") + props);
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -95,7 +95,7 @@ Producer::~Producer() {
 
 Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
                       int64_t tag, milliseconds max_block) {
-  const auto deadline = std::chrono::steady_clock::now() + max_block;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // read once the queue is full
   const std::string topic_name(topic);
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -112,7 +112,8 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
       return make_error("Kafka produce to " + topic_name + " failed: " + rd_kafka_err2str(err),
                         false);
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
+    if (std::chrono::steady_clock::now() >= *deadline) {
       return make_error(
           "Kafka producer queue full for " + std::to_string(max_block.count()) +
               " ms: the broker is not taking records (down or slow). Hint: check the broker, or "

@@ -70,13 +70,14 @@ std::optional<records::WsMessage> StreamConnection::next() {
 }
 
 std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) {
-  const auto give_up =
-      max_wait == milliseconds::max() ? steady::time_point::max() : clock_.steady_now() + max_wait;
-  for (;;) {
+  // One clock reading per frame: the frame's arrival, which also serves the next round's checks.
+  auto now = clock_.steady_now();
+  const auto give_up = max_wait == milliseconds::max() ? steady::time_point::max() : now + max_wait;
+  for (bool first = true;; first = false) {
     if (stop_.stop_requested()) return std::nullopt;
-    if (clock_.steady_now() >= give_up) return std::nullopt;
+    if (!first) now = clock_.steady_now();
+    if (now >= give_up) return std::nullopt;
     if (!ws_ && !connect()) return std::nullopt;
-    const auto now = clock_.steady_now();
     if (now - connected_at_ >= o_.max_connection_age) {
       // Make before break: the new connection is open before the old one goes; the overlap
       // is dropped by the caller's id / open-time logic.
@@ -127,7 +128,7 @@ std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) 
     }
     if (std::holds_alternative<records::Ignored>(*msg)) continue;
     failures_ = 0;
-    return msg.value();
+    return std::move(msg).value();
   }
 }
 

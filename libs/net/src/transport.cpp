@@ -1,6 +1,10 @@
 // The only file of this library that includes Beast (it is slow to compile: keep it that way).
 #include "sf/net/transport.h"
 
+#include "sf/net/detail/ws_wire.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 #include <zlib.h>
 #include <boost/asio/connect.hpp>
@@ -10,10 +14,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <cstdlib>
 #include <optional>
+#include <random>
 #include <variant>
 
 namespace sf::net {
@@ -21,7 +24,6 @@ namespace sf::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
@@ -462,23 +464,169 @@ Result<HttpResponse> HttpClient::request(const HttpRequest& in) {
 }
 
 // ---------------------------------------------------------------- WebSocket
+//
+// Beast does the TCP, TLS and HTTP parts; the frames are read by detail::WsReceiver from chunks of
+// up to 64 KiB, so a burst of small frames costs one read for many of them (Beast's websocket
+// stream runs an asynchronous operation, with its type-erased executors, for every message:
+// ~5 us a frame, the loader's largest cost at full speed). What a server sends is checked as RFC
+// 6455 says a client must (no mask, no reserved bits, control frames short and whole, messages
+// reassembled and bounded); text is not checked for UTF-8 here (the parsers take any bytes).
+
+namespace {
+
+std::string base64(const unsigned char* data, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  const int len =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+std::string random_key() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) {
+    // No entropy from OpenSSL: the key only has to differ between connections.
+    std::random_device rd;
+    for (auto& b : raw) b = static_cast<unsigned char>(rd());
+  }
+  return base64(raw, sizeof raw);
+}
+
+uint32_t random_mask() {
+  uint32_t m = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&m), sizeof m) != 1) m = std::random_device{}();
+  return m;
+}
+
+std::string accept_for(const std::string& key) {
+  const std::string joined = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(joined.data()), joined.size(), digest);
+  return base64(digest, sizeof digest);
+}
+
+bool has_token(std::string_view header, std::string_view token) {
+  size_t start = 0;
+  while (start <= header.size()) {
+    size_t comma = header.find(',', start);
+    std::string_view item = header.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (beast::iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+struct ReadState {
+  beast::error_code ec;
+  size_t n = 0;
+  bool done = false;
+};
+
+}  // namespace
 
 struct WsClient::Impl {
-  using Plain = websocket::stream<beast::tcp_stream>;
-  using Secure = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
   asio::io_context ioc;
   ssl::context tls_ctx{ssl::context::tls_client};
-  std::optional<Plain> plain;
-  std::optional<Secure> secure;
-  beast::flat_buffer rbuf;
-  bool read_pending = false, read_done = false;
-  beast::error_code read_ec;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  detail::WsReceiver rx{64u << 20};
+  std::shared_ptr<ReadState> reading;  // the read in flight, kept across read() timeouts
   int64_t pings = 0;
   bool open = false;
+  std::string closed_why = "the connection is closed";
 
   template <class F>
   auto with(F&& f) {
     return secure ? f(*secure) : f(*plain);
+  }
+  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  // Ends the connection for `why`, which later calls report.
+  Error end(std::string why) {
+    open = false;
+    closed_why = std::move(why);
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return make_error("closed: " + closed_why, true);
+  }
+
+  // One frame out. The write owns its bytes: one that times out is still pending when this
+  // returns (review #20). A failed write leaves half a frame out: the connection is done.
+  Status write_frame(detail::WsOpcode op, std::string_view payload,
+                     std::chrono::steady_clock::time_point deadline) {
+    auto frame = std::make_shared<std::string>();
+    frame->reserve(payload.size() + 14);
+    detail::append_client_frame(*frame, op, payload, random_mask());
+    auto write = [&](auto h) {
+      with([&](auto& s) {
+        asio::async_write(s, asio::buffer(*frame),
+                          [h, frame](beast::error_code e, size_t n) mutable { h(e, n); });
+        return 0;
+      });
+    };
+    if (auto e = await_op(ioc, deadline, write)) {
+      open = false;
+      closed_why = "a write failed: " + e.message();
+      beast::error_code ignored;
+      tcp().socket().close(ignored);  // ends the pending write the next time the loop runs
+      return net_error("WebSocket send failed", e);
+    }
+    return ok_status();
+  }
+
+  template <class Stream>
+  Status handshake(Stream& s, const Url& url, std::string_view url_text,
+                   std::chrono::steady_clock::time_point deadline) {
+    const std::string key = random_key();
+    http::request<http::empty_body> req{http::verb::get, url.path.empty() ? "/" : url.path, 11};
+    req.set(http::field::host, url.host + ":" + url.port);
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::sec_websocket_key, key);
+    req.set(http::field::sec_websocket_version, "13");
+    req.set(http::field::user_agent, "streamforge");
+    const std::string what = "WebSocket handshake with " + std::string(url_text) + " failed";
+    if (auto e = await_op(ioc, deadline, [&](auto h) { http::async_write(s, req, h); })) {
+      return net_error(what, e);
+    }
+    http::response_parser<http::empty_body> parser;
+    parser.header_limit(16 * 1024);
+    parser.skip(true);  // a refusal's body is not needed
+    beast::flat_buffer buf;
+    if (auto e =
+            await_op(ioc, deadline, [&](auto h) { http::async_read_header(s, buf, parser, h); })) {
+      return net_error(what, e);
+    }
+    const auto& res = parser.get();
+    if (res.result_int() != 101) {
+      return make_error(what + ": HTTP " + std::to_string(res.result_int()) + " " +
+                            std::string(res.reason()) + " instead of 101 Switching Protocols",
+                        true);
+    }
+    if (!beast::iequals(res[http::field::upgrade], "websocket") ||
+        !has_token(res[http::field::connection], "upgrade")) {
+      return make_error(what + ": the 101 answer does not upgrade to websocket", true);
+    }
+    if (res[http::field::sec_websocket_accept] != accept_for(key)) {
+      return make_error(what + ": wrong Sec-WebSocket-Accept", true);
+    }
+    if (!res[http::field::sec_websocket_extensions].empty() ||
+        !res[http::field::sec_websocket_protocol].empty()) {
+      return make_error(what + ": the server chose an extension or subprotocol not asked for",
+                        true);
+    }
+    // Frames the server sent right behind its answer.
+    if (const size_t early = buf.size(); early > 0) {
+      size_t room = 0;
+      char* at = rx.prepare(early, &room);
+      asio::buffer_copy(asio::buffer(at, early), buf.data());
+      rx.commit(early);
+    }
+    return ok_status();
   }
 };
 
@@ -506,104 +654,96 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(std::string_view url_text, W
     if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.secure), *url, deadline); !st) {
       return st.error();
     }
-    if (auto st = tls_handshake(d.ioc, d.secure->next_layer(), *url, deadline); !st)
-      return st.error();
+    if (auto st = tls_handshake(d.ioc, *d.secure, *url, deadline); !st) return st.error();
   } else {
     d.plain.emplace(d.ioc);
-    if (auto st = connect_tcp(d.ioc, beast::get_lowest_layer(*d.plain), *url, deadline); !st) {
-      return st.error();
-    }
+    if (auto st = connect_tcp(d.ioc, *d.plain, *url, deadline); !st) return st.error();
   }
-  Impl* raw = impl.get();
-  auto handshake = [&](auto h) {
-    d.with([&](auto& ws) {
-      beast::get_lowest_layer(ws).expires_never();
-      ws.set_option(websocket::stream_base::timeout{options.connect_timeout,
-                                                    websocket::stream_base::none(), false});
-      ws.control_callback([raw](websocket::frame_type kind, beast::string_view) {
-        if (kind == websocket::frame_type::ping) ++raw->pings;
-      });
-      ws.read_message_max(64 * 1024 * 1024);
-      const std::string host = url->host + ":" + url->port;
-      const std::string target = url->path.empty() ? "/" : url->path;
-      ws.async_handshake(host, target, h);
-      return 0;
-    });
-  };
-  if (auto e = await_op(d.ioc, deadline, handshake)) {
-    return net_error("WebSocket handshake with " + std::string(url_text) + " failed", e);
-  }
+  d.tcp().expires_at(deadline);
+  auto st = d.with([&](auto& s) { return d.handshake(s, *url, url_text, deadline); });
+  if (!st) return st.error();
+  d.tcp().expires_never();
   d.open = true;
   return std::unique_ptr<WsClient>(new WsClient(std::move(impl)));
 }
 
 Result<std::string> WsClient::read(milliseconds timeout) {
+  using Kind = detail::WsReceiver::Event::Kind;
   auto& d = *impl_;
-  if (!d.open) return make_error("closed: the connection is closed", true);
-  if (!d.read_pending) {
-    d.read_pending = true;
-    d.read_done = false;
-    d.with([&](auto& ws) {
-      ws.async_read(d.rbuf, [&d](beast::error_code e, size_t) {
-        d.read_ec = e;
-        d.read_done = true;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // once there is a wait
+  for (;;) {
+    if (!d.open) return make_error("closed: " + d.closed_why, true);
+    auto ev = d.rx.next();
+    switch (ev.kind) {
+      case Kind::message:
+        return std::move(ev.data);
+      case Kind::ping: {
+        ++d.pings;
+        const auto pong_by = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        if (auto sent = d.write_frame(detail::WsOpcode::pong, ev.data, pong_by); !sent) {
+          return make_error("closed: " + d.closed_why, true);
+        }
+        continue;
+      }
+      case Kind::pong:
+        continue;
+      case Kind::close: {
+        // The closing handshake: the code is echoed back, then the connection goes.
+        const uint8_t code[2] = {static_cast<uint8_t>(ev.close_code >> 8),
+                                 static_cast<uint8_t>(ev.close_code & 0xff)};
+        const std::string_view echo(reinterpret_cast<const char*>(code),
+                                    ev.close_code == 1005 ? 0 : 2);
+        (void)d.write_frame(detail::WsOpcode::close, echo,
+                            std::chrono::steady_clock::now() + std::chrono::seconds(1));
+        return d.end("the server closed the connection (code " + std::to_string(ev.close_code) +
+                     (ev.data.empty() ? "" : ": " + ev.data) + ")");
+      }
+      case Kind::error:
+        return d.end(ev.data);
+      case Kind::need_more:
+        break;
+    }
+    if (!d.reading) {
+      size_t room = 0;
+      char* at = d.rx.prepare(64 * 1024, &room);
+      auto op = d.reading = std::make_shared<ReadState>();
+      d.with([&](auto& s) {
+        s.async_read_some(asio::buffer(at, room), [op](beast::error_code e, size_t n) {
+          op->ec = e;
+          op->n = n;
+          op->done = true;
+        });
+        return 0;
       });
-      return 0;
-    });
+    }
+    if (!deadline) deadline = std::chrono::steady_clock::now() + timeout;
+    if (!run_until(d.ioc, d.reading->done, *deadline)) {
+      return make_error("timeout: no message within " + std::to_string(timeout.count()) + " ms",
+                        true);
+    }
+    auto op = std::move(d.reading);
+    if (op->ec) {
+      return d.end(op->ec == asio::error::eof || op->ec == ssl::error::stream_truncated
+                       ? "the server closed the connection without a close frame"
+                       : op->ec.message());
+    }
+    d.rx.commit(op->n);
   }
-  if (!run_until(d.ioc, d.read_done, std::chrono::steady_clock::now() + timeout)) {
-    return make_error("timeout: no message within " + std::to_string(timeout.count()) + " ms",
-                      true);
-  }
-  d.read_pending = false;
-  if (d.read_ec) {
-    d.open = false;
-    return make_error("closed: " + d.read_ec.message(), true);
-  }
-  std::string msg = beast::buffers_to_string(d.rbuf.data());
-  d.rbuf.consume(d.rbuf.size());
-  return msg;
 }
 
 Status WsClient::send(std::string_view text, milliseconds timeout) {
   auto& d = *impl_;
-  if (!d.open) return make_error("closed: the connection is closed", true);
-  // The write owns its copy of the text: one that times out is still pending when send()
-  // returns (review #20), and must not point into the caller's memory.
-  auto payload = std::make_shared<std::string>(text);
-  auto write = [&](auto h) {
-    d.with([&](auto& ws) {
-      ws.text(true);
-      ws.async_write(asio::buffer(*payload),
-                     [h, payload](beast::error_code e, size_t n) mutable { h(e, n); });
-      return 0;
-    });
-  };
-  if (auto e = await_op(d.ioc, std::chrono::steady_clock::now() + timeout, write)) {
-    // Half a frame may be out: the connection is done. Closing its socket ends the pending write
-    // (aborted) the next time the loop runs; no second write can start on a closed client.
-    d.open = false;
-    d.with([](auto& ws) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(ws).socket().close(ignored);
-      return 0;
-    });
-    return net_error("WebSocket send failed", e);
-  }
-  return ok_status();
+  if (!d.open) return make_error("closed: " + d.closed_why, true);
+  return d.write_frame(detail::WsOpcode::text, text, std::chrono::steady_clock::now() + timeout);
 }
 
 Status WsClient::ping(milliseconds timeout) {
   auto& d = *impl_;
-  if (!d.open) return make_error("closed: the connection is closed", true);
-  auto ping = [&](auto h) {
-    d.with([&](auto& ws) {
-      ws.async_ping({}, h);
-      return 0;
-    });
-  };
-  if (auto e = await_op(d.ioc, std::chrono::steady_clock::now() + timeout, ping)) {
-    return net_error("WebSocket ping failed", e);
+  if (!d.open) return make_error("closed: " + d.closed_why, true);
+  if (auto st =
+          d.write_frame(detail::WsOpcode::ping, {}, std::chrono::steady_clock::now() + timeout);
+      !st) {
+    return make_error("WebSocket ping failed: " + st.error().message, true);
   }
   return ok_status();
 }
@@ -612,14 +752,12 @@ void WsClient::close() {
   auto& d = *impl_;
   if (!d.plain && !d.secure) return;
   beast::error_code ec;
-  d.with([&](auto& ws) {
-    beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws).socket().close(ec);
-    return 0;
-  });
+  d.tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+  d.tcp().socket().close(ec);
   d.open = false;
   d.ioc.restart();
-  d.ioc.poll();  // let the cancelled read, if any, complete while its buffers are alive
+  d.ioc.poll();  // let the cancelled read, if any, complete while its buffer is alive
+  d.reading.reset();
   d.plain.reset();
   d.secure.reset();
 }

@@ -2,6 +2,7 @@
 #include "sf/replay/server.h"
 #include "sf/net/detail/listen.h"
 #include "sf/net/detail/tls_server.h"
+#include "sf/net/detail/ws_wire.h"
 
 #include <zlib.h>
 #include <atomic>
@@ -311,7 +312,10 @@ struct ReplayServer::Impl {
     const int64_t wall0 = clock->now_ms();
     int64_t sent = 0;
     bool silent = false;
-    std::string frame;
+    std::string frame, batched;
+    const bool batch = options.batch_frames && options.speed == 0 && f.drop_after == 0 &&
+                       f.skip_on_reconnect == 0 && f.garbage_every == 0 && f.shutdown_after == 0 &&
+                       f.silence_after == 0;
     auto drop = [&] {
       ++ws_drops;
       beast::error_code ec;
@@ -375,6 +379,39 @@ struct ReplayServer::Impl {
       if (next == nullptr) {  // the data is exhausted: a quiet market, pings only
         timer.expires_after(50ms);
         co_await timer.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+      if (batch) {
+        // Frames as the server would write them one by one, in one write.
+        batched.clear();
+        int64_t in_batch = 0;
+        while (next != nullptr && batched.size() < 64 * 1024) {
+          const StreamMessage& bm = (*next->messages)[next->next];
+          if (combined) {
+            frame = "{\"stream\":\"" + next->name + "\",\"data\":" + bm.json + "}";
+            net::detail::append_server_frame(batched, net::detail::WsOpcode::text, frame);
+          } else {
+            net::detail::append_server_frame(batched, net::detail::WsOpcode::text, bm.json);
+          }
+          if (options.on_sent) options.on_sent(bm.json);
+          ++next->next;
+          size_t& h = head[next->name];
+          h = std::max(h, next->next);
+          ++in_batch;
+          next = nullptr;
+          for (auto& s : subs) {
+            if (s.next < s.messages->size() &&
+                (next == nullptr ||
+                 (*s.messages)[s.next].event_time < (*next->messages)[next->next].event_time)) {
+              next = &s;
+            }
+          }
+        }
+        auto [bec, bn] = co_await asio::async_write(ws->next_layer(), asio::buffer(batched),
+                                                    asio::as_tuple(use_awaitable));
+        if (bec) co_return;
+        sent += in_batch;
+        ws_messages += in_batch;
         continue;
       }
       const StreamMessage& m = (*next->messages)[next->next];

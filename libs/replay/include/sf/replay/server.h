@@ -49,6 +49,10 @@ struct ServerOptions {
   int pong_timeout_ms = 60'000;
   int64_t max_connection_ms = 24LL * 3600 * 1000;
   WsFaults ws;
+  // With speed 0 and no faults: market-data frames go out up to 64 KiB per socket write instead
+  // of one write each (benchmarks: a sender faster than the loader it measures). Such a stream's
+  // client must not ping it (the automatic pong could land inside a batch); ours never do.
+  bool batch_frames = false;
   VisionFaults vision;  // the archive under /data/ (vision_tree.h)
   // Called on the server's thread right after each market-data frame is written (benchmarks:
   // the moment a frame left the exchange), with the message's raw-stream JSON.
