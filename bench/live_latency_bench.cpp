@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   using namespace sf;
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 10;
   const std::string fetch_wait = argc > 2 ? argv[2] : "0";
+  const std::string loader_linger = argc > 3 ? argv[3] : "";  // empty: the loader default
   log::init({"live-latency-bench", log::Format::human, false});
   log::get().set_level(spdlog::level::warn);
   // Generated trades arrive ~30 ms apart in market time: speed 30 gives ~1,000 msgs/s.
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
   cfg.kafka_topic = "lat";
   cfg.producer_id = "loader-ws-trades__lat";
   cfg.kafka = ks;
+  // The loader's producer linger (its default for live loaders is 0), as KAFKA_PROPERTIES would.
+  if (!loader_linger.empty()) cfg.kafka.extra["linger.ms"] = loader_linger;
   cfg.binance_api_url = server->rest_url();
   cfg.binance_ws_url = server->ws_url();
   auto rest = loader::make_rest_client(cfg, SystemClock::shared()).value();
@@ -162,8 +165,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "live latency: frame sent by the exchange -> record seen by a consumer, %zu trades "
-      "at ~%.0f/s (consumer fetch.wait.max.ms=%s)\n",
-      q.n, static_cast<double>(q.n) / (seconds - 1), fetch_wait.c_str());
+      "at ~%.0f/s (consumer fetch.wait.max.ms=%s, loader linger.ms=%s)\n",
+      q.n, static_cast<double>(q.n) / (seconds - 1), fetch_wait.c_str(),
+      loader_linger.empty() ? "0 (default)" : loader_linger.c_str());
   std::printf("%-34s %9s %9s %9s\n", "", "p50 ms", "p99 ms", "max ms");
   std::printf("%-34s %9.3f %9.3f %9.3f\n", "frame -> consumer (loader default)", q.p50, q.p99,
               q.max);

@@ -31,6 +31,8 @@ class StreamConnection {
   // As next(), also returning nothing once `max_wait` passes without a message.
   std::optional<records::WsMessage> next(milliseconds max_wait);
   const StreamStats& stats() const { return stats_; }
+  // Another frame has already arrived (next() will not wait for the network).
+  bool frame_waiting() const { return ws_ && ws_->frame_waiting(); }
   // Called after every reconnection (not the first connection): the caller fetches through REST
   // what the stream missed meanwhile. An Error ends next() (returns nothing; see error()).
   void on_reconnect(std::function<Status()> f) { on_reconnect_ = std::move(f); }

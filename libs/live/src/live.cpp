@@ -237,13 +237,10 @@ class DeliveryTracker {
 // already lost: then nothing more goes out until recovery has published them again. A queue
 // that stays full for a second pauses the stream (this call blocks) and then counts as a loss.
 // True when the record was handed to the producer.
-template <class Record>
-Result<bool> publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Record& r,
-                     int64_t id, int64_t ts, std::string& buf) {
-  buf.clear();
-  records::append_json(r, buf);
+Result<bool> send_json(worker::WorkerContext& ctx, DeliveryTracker& tracker, int64_t id, int64_t ts,
+                       std::string_view json) {
   if (!tracker.sent(id)) return false;
-  auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, buf, ts,
+  auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, json, ts,
                               std::chrono::milliseconds(1000));
   if (st) return true;
   tracker.unsend(id);
@@ -251,6 +248,62 @@ Result<bool> publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
   tracker.refused(id, st.error().message);
   return false;
 }
+
+template <class Record>
+Result<bool> publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const Record& r,
+                     int64_t id, int64_t ts, std::string& buf) {
+  buf.clear();
+  records::append_json(r, buf);
+  return send_json(ctx, tracker, id, ts, buf);
+}
+
+// Stream records that arrived together, handed to the producer together: while further frames
+// are already buffered, records wait here (at most kMax), and go out in one tight run of
+// send()s when none is. With linger.ms 0, librdkafka's broker thread wakes for the first record
+// and then finds the rest queued: one request for the run instead of one for every record or
+// two. A record that arrives alone (the paced case) goes out at once, as before.
+class Outbox {
+ public:
+  static constexpr size_t kMax = 512;
+
+  template <class Record>
+  void add(const Record& r, int64_t id, int64_t ts) {
+    const size_t at = json_.size();
+    records::append_json(r, json_);
+    items_.push_back({id, ts, at, json_.size() - at});
+  }
+  bool full() const { return items_.size() >= kMax; }
+  // After a loss: these were never handed to the producer, and recovery fetches everything after
+  // the last record sent from REST again.
+  void clear() {
+    items_.clear();
+    json_.clear();
+  }
+  // Sends them in order; after a loss the rest are not sent (recovery publishes them again,
+  // as it does every record that came after the first one lost).
+  Status flush(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
+    Status result = ok_status();
+    for (const auto& it : items_) {
+      auto sent =
+          send_json(ctx, tracker, it.id, it.ts, std::string_view(json_).substr(it.at, it.len));
+      if (!sent) {
+        result = sent.error();
+        break;
+      }
+      if (!*sent) break;
+    }
+    clear();
+    return result;
+  }
+
+ private:
+  struct Item {
+    int64_t id, ts;
+    size_t at, len;
+  };
+  std::vector<Item> items_;
+  std::string json_;
+};
 
 // What the topic holds: the `field` values of its records from `from` on (every partition from
 // its start when from->partition < 0), read up to the ends the partitions have now. An Error when
@@ -505,10 +558,11 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
   bool done = false;
   std::string buf;
   DeliveryTracker tracker(ctx.producer, "trade_id");
+  Outbox outbox;  // the stream's records while more frames wait; REST's go out one by one
 
   Recovery rec;
 
-  auto accept = [&](const records::Trade& t) -> Status {
+  auto accept = [&](const records::Trade& t, bool batch = false) -> Status {
     if (t.trade_id < next_id || rec.present.count(t.trade_id)) {
       ++dropped;  // already published (reconnect or rotation overlap, or before a loss)
       return ok_status();
@@ -519,6 +573,10 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
       return ok_status();
     }
     if (range && t.timestamp < range->start_ms) return ok_status();
+    if (batch) {
+      outbox.add(t, t.trade_id, t.timestamp);
+      return ok_status();
+    }
     auto sent = publish(ctx, tracker, t, t.trade_id, t.timestamp, buf);
     if (!sent) return sent.error();
     return ok_status();
@@ -526,6 +584,7 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
   // REST fills [next_id, until) (until < 0: as far as REST has trades). False: REST had nothing.
   // A loss seen meanwhile ends it early (the caller recovers).
   auto fill = [&](int64_t until) -> Result<bool> {
+    if (auto st = outbox.flush(ctx, tracker); !st) return st.error();  // the stream's come first
     while (!done && !ctx.stop.stop_requested() && (until < 0 || next_id < until)) {
       if (tracker.first_lost()) return true;
       auto page = rest.historical_trades(cfg.symbol, next_id, 1000);
@@ -601,6 +660,7 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
   ReportPace pace;
   while (!done && !ctx.stop.stop_requested()) {
     if (tracker.first_lost()) {
+      outbox.clear();
       if (auto st = recover(); !st) return st;
       continue;
     }
@@ -630,9 +690,13 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (t->trade_id > next_id) {  // a gap: REST first, then this one
       if (auto r = fill(t->trade_id); !r) return r.error();
     }
-    if (auto st = accept(*t); !st) return st;
+    if (auto st = accept(*t, true); !st) return st;
+    if (outbox.full() || done || !conn.frame_waiting()) {
+      if (auto st = outbox.flush(ctx, tracker); !st) return st;
+    }
     if (pace.due(ctx.clock)) report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
+  if (auto st = outbox.flush(ctx, tracker); !st) return st;
   if (auto st = finish_recovery(ctx, tracker, recover); !st) return st;  // nothing left behind
   report(ctx, conn.stats(), backfilled, dropped, tracker);
   if (conn.error()) return *conn.error();

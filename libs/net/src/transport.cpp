@@ -762,6 +762,10 @@ void WsClient::close() {
   d.secure.reset();
 }
 
+bool WsClient::frame_waiting() const {
+  return impl_->open && impl_->rx.frame_ready();
+}
+
 int64_t WsClient::pings_received() const {
   return impl_->pings;
 }

@@ -24,6 +24,26 @@ char* WsReceiver::prepare(size_t min, size_t* room) {
   return buf_.data() + end_;
 }
 
+bool WsReceiver::frame_ready() const {
+  const size_t avail = end_ - begin_;
+  if (!error_.empty()) return true;
+  if (avail < 2) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + begin_);
+  uint64_t len = p[1] & 0x7f;
+  size_t header = 2;
+  if (len == 126) {
+    if (avail < 4) return false;
+    len = uint64_t{p[2]} << 8 | p[3];
+    header = 4;
+  } else if (len == 127) {
+    if (avail < 10) return false;
+    len = 0;
+    for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
+    header = 10;
+  }
+  return avail - header >= len;
+}
+
 WsReceiver::Event WsReceiver::next() {
   auto fail = [&](std::string what) {
     error_ = "WebSocket protocol error: " + what;
@@ -54,7 +74,8 @@ WsReceiver::Event WsReceiver::next() {
     if (control) {
       if (op != 8 && op != 9 && op != 10) return fail("unknown opcode " + std::to_string(op));
       if (!fin) return fail("a fragmented control frame");
-      if (len > 125) return fail("a control frame of " + std::to_string(len) + " bytes (at most 125)");
+      if (len > 125)
+        return fail("a control frame of " + std::to_string(len) + " bytes (at most 125)");
     } else {
       if (op > 2) return fail("unknown opcode " + std::to_string(op));
       if (op == 0 && !in_message_) return fail("a continuation frame outside a message");

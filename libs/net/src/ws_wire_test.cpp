@@ -51,9 +51,8 @@ TEST(WsWire, EveryFrameKindReassemblesWhateverTheReadBoundaries) {
   std::string wire = server_frame(1, "{\"e\":\"trade\"}") + server_frame(1, mid) +
                      server_frame(2, big) + server_frame(9, "are you there") +
                      server_frame(1, "frag", false) + server_frame(9, "") +
-                     server_frame(0, "men", false) + server_frame(0, "ted") +
-                     server_frame(1, "") + server_frame(10, "p") +
-                     server_frame(8, std::string("\x03\xe8", 2) + "bye");
+                     server_frame(0, "men", false) + server_frame(0, "ted") + server_frame(1, "") +
+                     server_frame(10, "p") + server_frame(8, std::string("\x03\xe8", 2) + "bye");
   // The same bytes in one read, a byte at a time, and in reads of 7 bytes.
   for (size_t step : {wire.size(), size_t{1}, size_t{7}}) {
     WsReceiver rx(1 << 20);
@@ -81,6 +80,24 @@ TEST(WsWire, EveryFrameKindReassemblesWhateverTheReadBoundaries) {
     EXPECT_EQ(got[8].data, "bye");
     EXPECT_EQ(rx.buffered(), 0u);
   }
+}
+
+TEST(WsWire, AFrameIsReadyOnlyOnceItIsWhole) {
+  WsReceiver rx(1 << 20);
+  const std::string a = server_frame(1, std::string(300, 'a')), b = server_frame(1, "b");
+  EXPECT_FALSE(rx.frame_ready());
+  feed(rx, a.substr(0, 3));
+  EXPECT_FALSE(rx.frame_ready()) << "half a 16-bit length";
+  feed(rx, a.substr(3, 100));
+  EXPECT_FALSE(rx.frame_ready()) << "the payload not all there";
+  feed(rx, a.substr(103) + b.substr(0, 1));
+  EXPECT_TRUE(rx.frame_ready());
+  EXPECT_EQ(rx.next().data.size(), 300u);
+  EXPECT_FALSE(rx.frame_ready()) << "one byte of the next frame";
+  feed(rx, b.substr(1));
+  EXPECT_TRUE(rx.frame_ready());
+  EXPECT_EQ(rx.next().data, "b");
+  EXPECT_FALSE(rx.frame_ready());
 }
 
 TEST(WsWire, CloseFramesCarryTheirCodeAndReason) {

@@ -97,6 +97,9 @@ class WsClient {
   // The next text or binary message. A timeout is a retryable Error whose message starts with
   // "timeout"; a closed connection is a retryable Error starting with "closed".
   Result<std::string> read(milliseconds timeout);
+  // A frame has arrived and is not read yet: read() returns it (or the next one) without waiting
+  // on the network. Callers batch their work while this holds.
+  bool frame_waiting() const;
   Status send(std::string_view text, milliseconds timeout = milliseconds(5000));
   Status ping(milliseconds timeout = milliseconds(5000));
   void close();

@@ -26,9 +26,9 @@ class WsReceiver {
   struct Event {
     enum class Kind { need_more, message, ping, pong, close, error };
     Kind kind = Kind::need_more;
-    std::string data;         // the message; a ping's or pong's payload; close: its reason;
-                              // error: what was wrong
-    int close_code = 0;       // close: the status code sent (1005 when none)
+    std::string data;    // the message; a ping's or pong's payload; close: its reason;
+                         // error: what was wrong
+    int close_code = 0;  // close: the status code sent (1005 when none)
   };
 
   // Messages (after reassembly) above `max_message` bytes are an error, so a hostile server
@@ -41,6 +41,8 @@ class WsReceiver {
   void commit(size_t n) { end_ += n; }
   // Bytes buffered and not yet taken by next().
   size_t buffered() const { return end_ - begin_; }
+  // A whole frame is buffered: next() has something without another read.
+  bool frame_ready() const;
 
   // The next complete event from what is buffered, or need_more. After an error the receiver
   // only repeats it.
