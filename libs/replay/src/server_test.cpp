@@ -82,6 +82,35 @@ TEST(ReplayServer, RawTradeStreamInIdOrder) {
   }
 }
 
+// The first `n` messages of a stream, as read.
+std::vector<std::string> read_n(net::WsClient& ws, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    auto m = ws.read(5s);
+    EXPECT_TRUE(m.ok()) << m.error().message;
+    if (!m) break;
+    out.push_back(std::move(m).value());
+  }
+  return out;
+}
+
+// batch_frames (benchmarks) writes many frames per socket write: the client must see exactly the
+// messages, in the order, of the stream written a frame at a time; raw and combined.
+TEST(ReplayServer, BatchedFramesAreTheSameStream) {
+  ServerOptions batched;
+  batched.batch_frames = true;
+  for (const std::string path :
+       {"/ws/btcusdt@trade", "/stream?streams=btcusdt@trade/ethusdt@trade"}) {
+    auto one = serve(), many = serve(batched);
+    auto a = connect("ws://127.0.0.1:" + std::to_string(one->port()) + path);
+    auto b = connect("ws://127.0.0.1:" + std::to_string(many->port()) + path);
+    ASSERT_TRUE(a && b);
+    const auto x = read_n(*a, 5000), y = read_n(*b, 5000);
+    ASSERT_EQ(x.size(), 5000u);
+    EXPECT_TRUE(x == y) << path;
+  }
+}
+
 TEST(ReplayServer, CombinedStreamsAndSubscribe) {
   auto s = serve();
   auto ws = connect("ws://127.0.0.1:" + std::to_string(s->port()) +
@@ -229,6 +258,24 @@ TEST(ReplayServerTls, TrustedHttpsAndWssCarryTheSameData) {
     ASSERT_TRUE(t.ok()) << t.error().message;
     ASSERT_EQ(t->trade_id, expected++);
   }
+}
+
+TEST(ReplayServerTls, BatchedFramesOverWssAreTheSameStream) {
+  const auto certs = net_testing::make_test_certificates(cert_dir());
+  ServerOptions o;
+  o.tls_cert_file = certs.cert_file;
+  o.tls_key_file = certs.key_file;
+  auto one = serve(o);
+  o.batch_frames = true;
+  auto many = serve(o);
+  net::WsOptions wo;
+  wo.ca_file = certs.ca_file;
+  auto a = net::WsClient::connect(one->ws_url() + "/btcusdt@trade", wo);
+  auto b = net::WsClient::connect(many->ws_url() + "/btcusdt@trade", wo);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto x = read_n(**a, 3000), y = read_n(**b, 3000);
+  ASSERT_EQ(x.size(), 3000u);
+  EXPECT_TRUE(x == y);
 }
 
 TEST(ReplayServerTls, AnUntrustedCertificateIsRefusedAtOnceNamingWhy) {
