@@ -264,7 +264,11 @@ class Connector {
   // or from drain().
   Status flush() {
     if (batch_.empty() && dead_.empty()) return ok_status();
+    const auto waited_from = Clock::now();
     if (auto st = drain(); !st) return st;
+    lg_.debug(
+        "reader waited {} us for the writer",
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - waited_from).count());
     auto job = std::make_shared<Job>();
     job->docs = std::move(batch_);
     job->origins = std::move(origins_);
@@ -295,6 +299,7 @@ class Connector {
   // On the writer thread: store, dead letters, then the offsets.
   Status write(Job& job) {
     store::WriteResult w;
+    const auto began = Clock::now();
     if (!job.docs.empty()) {
       auto r = with_store_retry([&] { return store_.upsert(o_.collection, job.docs); });
       if (!r) return r.error();
@@ -331,13 +336,17 @@ class Connector {
         lg_.warn("{} messages dead-lettered to {} so far", dead_total_, o_.dlq_topic);
       }
     }
+    const auto stored = Clock::now();
     if (auto st = data_->commit(cfg_.kafka_topic, job.commit); !st) {
       // Not fatal: what was written stays written; a restart re-reads and re-upserts it.
       lg_.warn("{}", st.error().message);
     }
     written_ += w.written;
-    lg_.debug("batch of {} written ({} refused, {} dead-lettered in all)", job.docs.size(),
-              w.errors.size(), dead_total_);
+    lg_.debug(
+        "batch of {} written ({} refused, {} dead-lettered in all): store {} us, commit {} us",
+        job.docs.size(), w.errors.size(), dead_total_,
+        std::chrono::duration_cast<std::chrono::microseconds>(stored - began).count(),
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - stored).count());
     for (const auto& d : job.docs) newest_ = std::max(newest_, d.time_ms);
     ctx_.progress.written.store(written_);
     if (newest_ > 0) ctx_.progress.last_timestamp.store(newest_);
