@@ -64,13 +64,18 @@ int main(int argc, char** argv) {
   auto data = replay::Dataset::generate_trades("BENCHUSDT", 1'723'161'255'342, 200'000);
   std::mutex mu;
   std::unordered_map<int64_t, Steady::time_point> sent;  // trade id -> when its frame left
+  std::unordered_map<int64_t, double> sent_wall_ms;      // the same on the system clock
   replay::ServerOptions so;
   so.speed = 30;
   so.on_sent = [&](const std::string& json) {
     const int64_t id = field(json, "\"t\":");
     const auto now = Steady::now();
+    const double wall = std::chrono::duration<double, std::milli>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     std::lock_guard lock(mu);
     sent[id] = now;
+    sent_wall_ms[id] = wall;
   };
   auto server = replay::ReplayServer::start(data, so).value();
   auto cluster = kafka::MockCluster::start(1).value();
@@ -125,7 +130,9 @@ int main(int argc, char** argv) {
   cfg.binance_ws_url = server->ws_url();
   auto rest = loader::make_rest_client(cfg, SystemClock::shared()).value();
 
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms, arrivals_s;  // arrivals: when each was seen (LATENCY_DUMP)
+  std::vector<double> created_after_ms;
+  const auto bench_start = Steady::now();
   worker::StopSource stop;
   std::atomic<bool> reading{true};
   std::thread reader([&] {
@@ -140,6 +147,10 @@ int main(int argc, char** argv) {
       auto it = sent.find(id);
       if (it == sent.end() || now < skip_until) continue;
       latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+      arrivals_s.push_back(std::chrono::duration<double>(now - bench_start).count());
+      // The record's CreateTime (ms, set by the loader's producer) against the frame's send
+      // time: where a slow one spent its time, to the millisecond.
+      created_after_ms.push_back(static_cast<double>((*m)->timestamp_ms) - sent_wall_ms[id]);
     }
   });
   std::thread timer([&] {
@@ -157,6 +168,15 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   reading = false;
   reader.join();
+  if (const char* dump = std::getenv("LATENCY_DUMP")) {
+    // "seconds_since_start latency_ms" per record, to see when the slow ones came.
+    if (FILE* f = std::fopen(dump, "w")) {
+      for (size_t i = 0; i < latencies_ms.size(); ++i) {
+        std::fprintf(f, "%.6f %.3f %.3f\n", arrivals_s[i], latencies_ms[i], created_after_ms[i]);
+      }
+      std::fclose(f);
+    }
+  }
   const auto q = quantiles(latencies_ms);
   const auto f = quantiles(floor_ms);
   if (q.n < 100) {
