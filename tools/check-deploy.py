@@ -106,6 +106,12 @@ for r in refs:
 for e in container.get("env", []):
     if re.search("PASSWORD|TOKEN|SECRET", e["name"]) and "value" in e:
         fail(f"Deployment env {e['name']} is a plain value; use secretKeyRef")
+# Review #24: jobs do not share the manager's ArangoDB user (the manager alone writes queue_state).
+if data.get("ARANGO_URL"):
+    if not data.get("WORKER_ARANGO_USER"):
+        fail("WORKER_ARANGO_USER is unset: jobs would write with the manager's ArangoDB user")
+    elif data.get("WORKER_ARANGO_USER") == data.get("ARANGO_USER"):
+        fail("WORKER_ARANGO_USER is the manager's ARANGO_USER")
 # The Jobs mount the CA Secret at /etc/streamforge/ca (kubernetes_launcher.cpp); the manager too.
 ca_vol = [v for v in pod.get("volumes", []) if v.get("secret", {}).get("secretName") == data.get("KAFKA_CA_SECRET")]
 if not ca_vol:

@@ -39,8 +39,9 @@ LaunchSpec launch_spec(const ManagerConfig& cfg, const QueueState& q, const JobS
     if (cfg.store.arango) {
       e["ARANGO_URL"] = cfg.store.arango_options.url;
       e["ARANGO_DB"] = cfg.store.arango_options.database;
-      e["ARANGO_USER"] = cfg.store.arango_options.user;
-      s.secrets["ARANGO_PASSWORD"] = cfg.arango_password;
+      const bool own = !cfg.worker_arango_user.empty();
+      e["ARANGO_USER"] = own ? cfg.worker_arango_user : cfg.store.arango_options.user;
+      s.secrets["ARANGO_PASSWORD"] = own ? cfg.worker_arango_password : cfg.arango_password;
     } else {
       e["STREAMFORGE_DB"] = cfg.store.sqlite.path;
     }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "job_env.h"
 #include "kubeconfig.h"
 #include "sf/net/testing/tls_certs.h"
 
@@ -113,6 +114,66 @@ TEST(Kubernetes, WorkerSecretsReachJobsOnlyAsSecretKeyRefs) {
   const std::string m = fake.manifest("sf-abcdef-loader-producer-api-trades");
   EXPECT_EQ(m.find("key-never-in-a-manifest"), std::string::npos);
   EXPECT_NE(m.find(R"("secretKeyRef":{"name":"binance","key":"api-key"})"), std::string::npos) << m;
+}
+
+// Review #24: jobs may get an ArangoDB user of their own; its password only as a secretKeyRef.
+TEST(Kubernetes, JobsGetTheirOwnArangoUserWhenOneIsConfigured) {
+  const std::map<std::string, std::string> base = {{"KAFKA_BOOTSTRAP_SERVERS", "k:9092"},
+                                                    {"ARANGO_URL", "http://arango:8529"},
+                                                    {"ARANGO_USER", "streamforge"},
+                                                    {"ARANGO_PASSWORD", "manager-pw"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    auto env = base;
+    for (auto& [k, v] : extra) env[k] = v;
+    return manager_config_from_env(config::map_env(env));
+  };
+  auto none = with({});
+  ASSERT_TRUE(std::holds_alternative<ManagerConfig>(none));
+  EXPECT_TRUE(std::get<ManagerConfig>(none).worker_arango_user.empty());
+  auto own = with({{"WORKER_ARANGO_USER", "streamforge-worker"},
+                   {"WORKER_ARANGO_PASSWORD_SECRET", "arango-worker"},
+                   {"WORKER_ARANGO_PASSWORD", "worker-pw"}});
+  ASSERT_TRUE(std::holds_alternative<ManagerConfig>(own));
+  const auto& c = std::get<ManagerConfig>(own);
+  EXPECT_EQ(c.worker_arango_user, "streamforge-worker");
+  EXPECT_EQ(c.worker_arango_password.secret, "arango-worker");
+  EXPECT_EQ(c.worker_arango_password.value, "worker-pw");
+  // The manager's own user, or no ArangoDB at all: a config error that says what to do.
+  for (const auto& [extra, says] :
+       std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
+           {{{"WORKER_ARANGO_USER", "streamforge"}}, "is the manager's own ARANGO_USER"},
+       }) {
+    auto e = with(extra);
+    ASSERT_TRUE(std::holds_alternative<config::ConfigError>(e));
+    EXPECT_NE(std::get<config::ConfigError>(e).message.find(says), std::string::npos)
+        << std::get<config::ConfigError>(e).message;
+  }
+  auto sqlite = manager_config_from_env(config::map_env(
+      {{"KAFKA_BOOTSTRAP_SERVERS", "k:9092"}, {"WORKER_ARANGO_USER", "streamforge-worker"}}));
+  ASSERT_TRUE(std::holds_alternative<config::ConfigError>(sqlite));
+  EXPECT_NE(std::get<config::ConfigError>(sqlite).message.find("the store is SQLite"),
+            std::string::npos);
+  // In a Job: the worker's secret by reference, neither password anywhere in the manifest.
+  QueueState q;
+  q.id = "wf-historical-20240601-abcdef";
+  q.symbol = "BTCUSDT";
+  JobState j;
+  j.plan.target = "arango-connector";
+  j.plan.type = "api_candles_1m";
+  j.plan.job_name = "sf-abcdef-arango-connector";
+  j.plan.producer_id = "arango-connector__abcdef";
+  j.plan.collection = "btc_candles";
+  testing::FakeKube fake;
+  auto l = make_kubernetes_launcher(options(fake));
+  ASSERT_TRUE(l->launch(launch_spec(c, q, j)).ok());
+  const std::string m = fake.manifest("sf-abcdef-arango-connector");
+  EXPECT_EQ(m.find("worker-pw"), std::string::npos);
+  EXPECT_EQ(m.find("manager-pw"), std::string::npos);
+  EXPECT_NE(m.find(R"("secretKeyRef":{"name":"arango-worker","key":"password"})"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"("name":"ARANGO_USER","value":"streamforge-worker")"), std::string::npos)
+      << m;
 }
 
 TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {

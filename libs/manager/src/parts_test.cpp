@@ -131,6 +131,18 @@ TEST(JobEnv, EachJobGetsItsVariablesAndSecretsOnlyByReference) {
       EXPECT_EQ(v.find("-secret-"), std::string::npos) << spec.job_name << " " << k;
     }
   }
+  EXPECT_EQ(sink.env.at("ARANGO_USER"), "root") << "no worker user configured: the manager's";
+
+  // Review #24: a user of their own for jobs, the password by reference to its own secret.
+  cfg.worker_arango_user = "streamforge-worker";
+  cfg.worker_arango_password = {"arangodb-worker", "password", "w-secret-5"};
+  for (const auto& job : {q.jobs[1], q.jobs[2], q.jobs[3]}) {
+    const auto spec = launch_spec(cfg, q, job);
+    EXPECT_EQ(spec.env.at("ARANGO_USER"), "streamforge-worker") << job.plan.target;
+    EXPECT_EQ(spec.secrets.at("ARANGO_PASSWORD").secret, "arangodb-worker");
+    EXPECT_EQ(spec.secrets.at("ARANGO_PASSWORD").value, "w-secret-5");
+    for (const auto& [k, v] : spec.env) EXPECT_EQ(v.find("-secret-"), std::string::npos) << k;
+  }
   cfg.store.arango = false;
   cfg.store.sqlite.path = "/data/streamforge.db";
   const auto local = launch_spec(cfg, q, q.jobs[1]);

@@ -107,6 +107,24 @@ std::variant<ManagerConfig, config::ConfigError> manager_config_from_env(
   }
   c.arango_password = {env("ARANGO_PASSWORD_SECRET").value_or("arangodb"), "password",
                        c.store.arango_options.password};
+  if (auto u = env("WORKER_ARANGO_USER"); u && !u->empty()) {
+    if (!c.store.arango) {
+      return config::ConfigError{"WORKER_ARANGO_USER",
+                                 "config error: WORKER_ARANGO_USER='" + *u +
+                                     "' is set but the store is SQLite (ARANGO_URL is unset): "
+                                     "set ARANGO_URL, or unset WORKER_ARANGO_USER"};
+    }
+    if (*u == c.store.arango_options.user) {
+      return config::ConfigError{
+          "WORKER_ARANGO_USER",
+          "config error: WORKER_ARANGO_USER='" + *u +
+              "' is the manager's own ARANGO_USER: give jobs a user of their own (one that "
+              "cannot write queue_state), or unset it"};
+    }
+    c.worker_arango_user = *u;
+    c.worker_arango_password = {env("WORKER_ARANGO_PASSWORD_SECRET").value_or("arangodb-worker"),
+                                "password", env("WORKER_ARANGO_PASSWORD").value_or("")};
+  }
   auto grace = config::int_var(env, "STOP_GRACE_SECONDS", 30, 0, 86'400, "seconds");
   if (auto* e = std::get_if<config::ConfigError>(&grace)) return *e;
   c.stop_grace = milliseconds(std::get<int64_t>(grace) * 1000);

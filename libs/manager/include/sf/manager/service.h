@@ -51,6 +51,11 @@ struct ManagerConfig {
   std::map<std::string, SecretRef> worker_secrets;
   store::StoreSettings store;  // where connectors write
   SecretRef arango_password;
+  // The ArangoDB user jobs get (review #24: not the manager's, which alone may write
+  // queue_state): WORKER_ARANGO_USER, its password from the Secret WORKER_ARANGO_PASSWORD_SECRET
+  // (key "password"; locally WORKER_ARANGO_PASSWORD). Empty: jobs use the manager's user.
+  std::string worker_arango_user;
+  SecretRef worker_arango_password;
   std::chrono::milliseconds stop_grace{30'000};  // STOP_GRACE_SECONDS
   std::chrono::milliseconds death_grace{3'000};  // wait for a final event after an exit
   std::chrono::milliseconds tick{200};
