@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "sf/log/log.h"
 #include "sf/manager/launcher.h"
 
 #include "kubeconfig.h"
@@ -386,6 +387,32 @@ Result<std::unique_ptr<Launcher>> make_kubernetes_launcher_from_env(const config
   if (o.ns.empty()) o.ns = "streamforge";
   o.default_image = env("WORKER_IMAGE").value_or(o.default_image);
   o.images = kv_list(env("WORKER_IMAGES").value_or(""));
+  // Review #28: an image named by tag may change under the same name; one named by digest
+  // (name@sha256:...) cannot. REQUIRE_IMAGE_DIGESTS=1 refuses tags; otherwise they are named in a
+  // warning at start.
+  {
+    std::string unpinned;
+    auto check = [&](const std::string& what, const std::string& image) {
+      if (image.find("@sha256:") == std::string::npos) {
+        unpinned += (unpinned.empty() ? "" : ", ") + what + "=" + image;
+      }
+    };
+    check("WORKER_IMAGE", o.default_image);
+    for (const auto& [target, image] : o.images) check(target, image);
+    const auto require = env("REQUIRE_IMAGE_DIGESTS").value_or("0");
+    if (require != "0" && require != "1") {
+      return make_error("config error: REQUIRE_IMAGE_DIGESTS='" + require + "' is invalid: 0 or 1");
+    }
+    if (!unpinned.empty() && require == "1") {
+      return make_error(
+          "config error: REQUIRE_IMAGE_DIGESTS=1 but these images are not pinned by digest: " +
+          unpinned + ". Hint: name them as registry/name@sha256:<digest>");
+    }
+    if (!unpinned.empty()) {
+      log::get().warn("job images not pinned by digest (a tag can change under its name): {}",
+                      unpinned);
+    }
+  }
   o.service_account = env("JOB_SERVICE_ACCOUNT").value_or("");
   o.ca_secret = env("KAFKA_CA_SECRET").value_or("");
   o.cpu_request = env("JOB_CPU_REQUEST").value_or(o.cpu_request);

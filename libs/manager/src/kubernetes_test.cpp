@@ -119,9 +119,9 @@ TEST(Kubernetes, WorkerSecretsReachJobsOnlyAsSecretKeyRefs) {
 // Review #24: jobs may get an ArangoDB user of their own; its password only as a secretKeyRef.
 TEST(Kubernetes, JobsGetTheirOwnArangoUserWhenOneIsConfigured) {
   const std::map<std::string, std::string> base = {{"KAFKA_BOOTSTRAP_SERVERS", "k:9092"},
-                                                    {"ARANGO_URL", "http://arango:8529"},
-                                                    {"ARANGO_USER", "streamforge"},
-                                                    {"ARANGO_PASSWORD", "manager-pw"}};
+                                                   {"ARANGO_URL", "http://arango:8529"},
+                                                   {"ARANGO_USER", "streamforge"},
+                                                   {"ARANGO_PASSWORD", "manager-pw"}};
   auto with = [&](std::map<std::string, std::string> extra) {
     auto env = base;
     for (auto& [k, v] : extra) env[k] = v;
@@ -172,8 +172,7 @@ TEST(Kubernetes, JobsGetTheirOwnArangoUserWhenOneIsConfigured) {
   EXPECT_NE(m.find(R"("secretKeyRef":{"name":"arango-worker","key":"password"})"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find(R"("name":"ARANGO_USER","value":"streamforge-worker")"), std::string::npos)
-      << m;
+  EXPECT_NE(m.find(R"("name":"ARANGO_USER","value":"streamforge-worker")"), std::string::npos) << m;
 }
 
 TEST(Kubernetes, EndsAreReapedOnceAndKillsDelete) {
@@ -403,6 +402,29 @@ TEST(Kubeconfig, ClientCertificatesFromDataOrFiles) {
   // A launcher with only a client certificate is accepted (its TLS context loads the pair).
   auto l = make_kubernetes_launcher_from_env(config::map_env({{"KUBECONFIG", path}}));
   EXPECT_TRUE(l.ok()) << l.error().message;
+
+  // Review #28: REQUIRE_IMAGE_DIGESTS=1 refuses an image named by tag, naming it.
+  const std::string pinned = "registry.local/sf@sha256:" + std::string(64, 'a');
+  auto tagged = make_kubernetes_launcher_from_env(
+      config::map_env({{"KUBECONFIG", path},
+                       {"REQUIRE_IMAGE_DIGESTS", "1"},
+                       {"WORKER_IMAGE", pinned},
+                       {"WORKER_IMAGES", "gnn-trainer=registry.local/trainer:1.0"}}));
+  ASSERT_FALSE(tagged.ok());
+  EXPECT_NE(tagged.error().message.find("gnn-trainer=registry.local/trainer:1.0"),
+            std::string::npos)
+      << tagged.error().message;
+  EXPECT_EQ(tagged.error().message.find("WORKER_IMAGE="), std::string::npos)
+      << "the pinned one is not named";
+  auto all_pinned = make_kubernetes_launcher_from_env(
+      config::map_env({{"KUBECONFIG", path},
+                       {"REQUIRE_IMAGE_DIGESTS", "1"},
+                       {"WORKER_IMAGE", pinned},
+                       {"WORKER_IMAGES", "gnn-trainer=" + pinned}}));
+  EXPECT_TRUE(all_pinned.ok()) << all_pinned.error().message;
+  EXPECT_FALSE(make_kubernetes_launcher_from_env(
+                   config::map_env({{"KUBECONFIG", path}, {"REQUIRE_IMAGE_DIGESTS", "yes"}}))
+                   .ok());
 }
 
 TEST(Kubeconfig, WhatCannotBeUsedIsRefusedSayingWhatToDo) {
