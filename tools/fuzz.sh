@@ -2,6 +2,7 @@
 # The libFuzzer targets, built with clang (ASan; the parser's also UBSan), each run for
 # FUZZ_SECONDS (default 60):
 #  - ws_frame_fuzz: the records parser, seeded with the real captures;
+#  - ws_wire_fuzz: the WebSocket client's frame reader (WIRE_FUZZ_SECONDS, default 10);
 #  - api_fuzz: raw request bytes through the queue-manager's HTTP server and routes (a real
 #    manager with SQLite and the in-process Kafka mock), seeded with libs/manager/fuzz/corpus.
 # A crash, a 500 or a JSON answer that is not the API's envelope stops it with the input saved.
@@ -22,6 +23,12 @@ if [ -d "$data/ws" ] && [ -z "$(ls -A "$out/corpus")" ]; then
   cp "$data"/rest/*.json "$out/corpus/" 2>/dev/null || true
 fi
 "$out/ws_frame_fuzz" -max_total_time="$seconds" -max_len=4096 "$out/corpus"
+
+# The WebSocket wire format as a client reads it (hostile servers), bytes in chunks.
+clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -DNDEBUG -Ilibs/net/include \
+  libs/net/fuzz/ws_wire_fuzz.cpp libs/net/src/ws_wire.cpp -o "$out/ws_wire_fuzz"
+mkdir -p "$out/wire-corpus"
+"$out/ws_wire_fuzz" -max_total_time="${WIRE_FUZZ_SECONDS:-10}" -max_len=4096 "$out/wire-corpus"
 
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz-api --target api_fuzz -j "${JOBS:-2}"

@@ -680,6 +680,7 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     }
     auto msg = conn.next(std::chrono::milliseconds(500));
     if (!msg) {
+      if (auto st = outbox.flush(ctx, tracker); !st) return st;
       report(ctx, conn.stats(), backfilled, dropped, tracker);
       if (conn.error()) break;
       continue;

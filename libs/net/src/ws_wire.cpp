@@ -41,7 +41,9 @@ bool WsReceiver::frame_ready() const {
     for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
     header = 10;
   }
-  return avail - header >= len;
+  // A fragment that is not the last may need frames not here yet: not ready (conservative).
+  const bool fin = (p[0] & 0x80) != 0, control = (p[0] & 0x08) != 0;
+  return avail - header >= len && (fin || control);
 }
 
 WsReceiver::Event WsReceiver::next() {

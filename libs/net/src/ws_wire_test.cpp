@@ -98,6 +98,13 @@ TEST(WsWire, AFrameIsReadyOnlyOnceItIsWhole) {
   EXPECT_TRUE(rx.frame_ready());
   EXPECT_EQ(rx.next().data, "b");
   EXPECT_FALSE(rx.frame_ready());
+  // A first fragment, whole, is not an event yet; its last one makes it one.
+  feed(rx, server_frame(1, "fr", false));
+  EXPECT_FALSE(rx.frame_ready());
+  EXPECT_EQ(rx.next().kind, Kind::need_more);
+  feed(rx, server_frame(0, "ag"));
+  EXPECT_TRUE(rx.frame_ready());
+  EXPECT_EQ(rx.next().data, "frag");
 }
 
 TEST(WsWire, CloseFramesCarryTheirCodeAndReason) {

@@ -41,7 +41,8 @@ class WsReceiver {
   void commit(size_t n) { end_ += n; }
   // Bytes buffered and not yet taken by next().
   size_t buffered() const { return end_ - begin_; }
-  // A whole frame is buffered: next() has something without another read.
+  // next() has an event without another read: the first buffered frame is whole and a control
+  // frame or a message's last (a first fragment may wait for more; then false), or an error.
   bool frame_ready() const;
 
   // The next complete event from what is buffered, or need_more. After an error the receiver
