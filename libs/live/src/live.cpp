@@ -49,7 +49,7 @@ class DeliveryTracker {
  public:
   // `field`: the record's id in its JSON ("trade_id", "open_time").
   DeliveryTracker(kafka::Producer& p, const std::string& field)
-      : producer_(p), key_("\"" + field + "\":") {
+      : producer_(p), key_("\"" + field + "\":"), candles_(field == "open_time") {
     listener_ = p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
   }
   ~DeliveryTracker() { producer_.remove_on_delivery(listener_); }
@@ -206,7 +206,7 @@ class DeliveryTracker {
 
   // The id in a record's JSON; -1 for an open candle's update (it says "closed":false).
   int64_t id_of(std::string_view value) const {
-    if (value.find("\"closed\":false") != std::string_view::npos) return -1;
+    if (candles_ && value.find("\"closed\":false") != std::string_view::npos) return -1;
     const size_t at = value.find(key_);
     if (at == std::string_view::npos) return INT64_MIN;
     int64_t v = 0;
@@ -218,6 +218,7 @@ class DeliveryTracker {
 
   kafka::Producer& producer_;
   const std::string key_;
+  const bool candles_;  // only candles have open updates ("closed":false) to tell apart
   uint64_t listener_ = 0;
   mutable std::mutex mu_;
   std::multiset<int64_t> pending_;
