@@ -24,26 +24,44 @@ char* WsReceiver::prepare(size_t min, size_t* room) {
   return buf_.data() + end_;
 }
 
-bool WsReceiver::frame_ready() const {
-  const size_t avail = end_ - begin_;
-  if (!error_.empty()) return true;
+namespace {
+// A frame's header as far as `avail` bytes at `p` hold it: false while it is not all there.
+struct Header {
+  bool fin, control;
+  int op;
+  size_t size;      // of the header
+  uint64_t length;  // of the payload
+};
+bool read_header(const uint8_t* p, size_t avail, Header* h) {
   if (avail < 2) return false;
-  const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + begin_);
-  uint64_t len = p[1] & 0x7f;
-  size_t header = 2;
-  if (len == 126) {
+  h->fin = (p[0] & 0x80) != 0;
+  h->op = p[0] & 0x0f;
+  h->control = (h->op & 0x8) != 0;
+  h->length = p[1] & 0x7f;
+  h->size = 2;
+  if (h->length == 126) {
     if (avail < 4) return false;
-    len = uint64_t{p[2]} << 8 | p[3];
-    header = 4;
-  } else if (len == 127) {
+    h->length = uint64_t{p[2]} << 8 | p[3];
+    h->size = 4;
+  } else if (h->length == 127) {
     if (avail < 10) return false;
-    len = 0;
-    for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
-    header = 10;
+    h->length = 0;
+    for (int i = 0; i < 8; ++i) h->length = h->length << 8 | p[2 + i];
+    h->size = 10;
+  }
+  return true;
+}
+}  // namespace
+
+bool WsReceiver::frame_ready() const {
+  if (!error_.empty()) return true;
+  const size_t avail = end_ - begin_;
+  Header h{};
+  if (!read_header(reinterpret_cast<const uint8_t*>(buf_.data() + begin_), avail, &h)) {
+    return false;
   }
   // A fragment that is not the last may need frames not here yet: not ready (conservative).
-  const bool fin = (p[0] & 0x80) != 0, control = (p[0] & 0x08) != 0;
-  return avail - header >= len && (fin || control);
+  return avail - h.size >= h.length && (h.fin || h.control);
 }
 
 WsReceiver::Event WsReceiver::next() {
@@ -54,25 +72,15 @@ WsReceiver::Event WsReceiver::next() {
   if (!error_.empty()) return {Kind::error, error_, 0};
   for (;;) {
     const size_t avail = end_ - begin_;
-    if (avail < 2) return {};
     const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + begin_);
-    const bool fin = (p[0] & 0x80) != 0;
-    const int op = p[0] & 0x0f;
-    uint64_t len = p[1] & 0x7f;
-    size_t header = 2;
-    if (len == 126) {
-      if (avail < 4) return {};
-      len = uint64_t{p[2]} << 8 | p[3];
-      header = 4;
-    } else if (len == 127) {
-      if (avail < 10) return {};
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
-      header = 10;
-    }
+    Header h{};
+    if (!read_header(p, avail, &h)) return {};
+    const bool fin = h.fin, control = h.control;
+    const int op = h.op;
+    const uint64_t len = h.length;
+    const size_t header = h.size;
     if ((p[0] & 0x70) != 0) return fail("reserved bits set (no extension was negotiated)");
     if ((p[1] & 0x80) != 0) return fail("a masked frame from the server");
-    const bool control = (op & 0x8) != 0;
     if (control) {
       if (op != 8 && op != 9 && op != 10) return fail("unknown opcode " + std::to_string(op));
       if (!fin) return fail("a fragmented control frame");
