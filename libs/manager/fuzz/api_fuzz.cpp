@@ -9,8 +9,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -81,7 +83,14 @@ struct Platform {
 // server answered until it closed or 2 s passed.
 std::string exchange(uint16_t port, const uint8_t* data, size_t size) {
   sf::net::testing::RawClient c(port);
-  if (c.fd < 0) fail("cannot connect", "");
+  if (c.fd < 0) {
+    const int err = errno;
+    size_t fds = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+      ++fds;
+    fail("cannot connect", std::string(std::strerror(err)) + "; this process holds " +
+                               std::to_string(fds) + " file descriptors");
+  }
   // The server may close early (a 400, a 413): a short send is fine.
   (void)c.send(std::string_view(reinterpret_cast<const char*>(data), size));
   ::shutdown(c.fd, SHUT_WR);

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -49,6 +51,43 @@ std::unique_ptr<HttpServer> echo_server(WsHandler ws = {}, HttpServerOptions o =
              },
              std::move(ws))
       .value();
+}
+
+// Signals without SA_RESTART (libFuzzer's SIGALRM is one) every 50 us, to the test's thread and
+// the server's: every raw exchange still connects and gets its whole answer (connect(2) returns
+// EINTR while the handshake goes on; the client waits for it), and the server keeps serving.
+namespace {
+std::atomic<int64_t> g_alarms{0};
+void count_alarm(int) {
+  ++g_alarms;
+}
+}  // namespace
+
+TEST(HttpServer, ServesRawClientsThroughASignalStorm) {
+  auto s = echo_server();
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = count_alarm;  // no SA_RESTART
+  ASSERT_EQ(::sigaction(SIGALRM, &sa, &old), 0);
+  itimerval storm{{0, 50}, {0, 50}}, off{};
+  ASSERT_EQ(::setitimer(ITIMER_REAL, &storm, nullptr), 0);
+  int failed = 0, short_answers = 0;
+  for (int i = 0; i < 2000; ++i) {
+    RawClient c(s->port());
+    if (c.fd < 0) {
+      ++failed;
+      continue;
+    }
+    const std::string path = "/n" + std::to_string(i);
+    c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string answer = c.read_all(5000);
+    if (answer.find("GET " + path + " ") == std::string::npos) ++short_answers;
+  }
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::sigaction(SIGALRM, &old, nullptr);
+  EXPECT_GT(g_alarms.load(), 100);  // the storm did happen
+  EXPECT_EQ(failed, 0) << "connects that failed";
+  EXPECT_EQ(short_answers, 0) << "answers cut short";
 }
 
 TEST(HttpServer, ServesRequestsWithDecodedPathsQueriesAndBodies) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,20 +22,29 @@ struct RawClient {
   int fd = -1;
   explicit RawClient(uint16_t port, int rcvbuf = 0) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return;  // errno says why (EMFILE)
     if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && !finish_connect()) {
+      const int err = errno;
       ::close(fd);
       fd = -1;
+      errno = err;
     }
   }
+  bool finish_connect() const;
   ~RawClient() {
     if (fd >= 0) ::close(fd);
   }
-  bool send(std::string_view s) const { return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) > 0; }
+  bool send(std::string_view s) const {
+    ssize_t n;
+    do n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
+  }
   // Everything until the server closes or `ms` pass.
   std::string read_all(int ms) const {
     std::string out;
@@ -44,6 +54,7 @@ struct RawClient {
       if (::poll(&p, 1, 20) <= 0) continue;
       char buf[4096];
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
     }
@@ -57,11 +68,31 @@ struct RawClient {
       if (::poll(&p, 1, 20) <= 0) continue;
       char buf[65536];
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return true;
     }
     return false;
   }
 };
+
+// A signal (libFuzzer's SIGALRM has no SA_RESTART) interrupts a blocking connect() with EINTR
+// while the handshake goes on: wait for it and take its result, as connect(2) says.
+inline bool RawClient::finish_connect() const {
+  if (errno != EINTR) return false;
+  pollfd p{fd, POLLOUT, 0};
+  int r;
+  do r = ::poll(&p, 1, 5000);
+  while (r < 0 && errno == EINTR);
+  if (r <= 0) {
+    errno = r == 0 ? ETIMEDOUT : errno;
+    return false;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return false;
+  errno = err;
+  return err == 0;
+}
 
 template <class F>
 inline bool eventually(F f, int ms = 5000) {
