@@ -1,6 +1,7 @@
 #include "sf/config/worker_config.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -332,6 +333,19 @@ std::variant<WorkerConfig, ConfigError> load_config(const EnvLookup& env, KafkaR
     c.kafka = read_kafka(r, role);
     c.control_topic = r.topic("QUEUE_CONTROL_TOPIC", "queue-control");
     c.events_topic = r.topic("QUEUE_EVENTS_TOPIC", "queue-events");
+    if (auto v = r.get("QUEUE_CREATED_AT")) {
+      // Unix milliseconds from 2017 (Binance's first day) to 2100.
+      char* end = nullptr;
+      errno = 0;
+      const long long ms = std::strtoll(v->c_str(), &end, 10);
+      if (end == v->c_str() || *end != '\0' || errno != 0 || ms < 1'483'228'800'000LL ||
+          ms > 4'102'444'800'000LL) {
+        fail("QUEUE_CREATED_AT", v,
+             "the queue's creation time in Unix milliseconds (the manager sets it), e.g. "
+             "1717200000000");
+      }
+      c.queue_created_at_ms = ms;
+    }
     c.binance_api_url = r.url("BINANCE_API_URL", "https://api.binance.com", {"http", "https"});
     c.binance_ws_url = r.url("BINANCE_WS_URL", "wss://stream.binance.com:9443/ws", {"ws", "wss"});
     c.binance_api_key = r.get("BINANCE_API_KEY").value_or("");

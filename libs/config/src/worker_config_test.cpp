@@ -71,7 +71,9 @@ TEST(WorkerConfig, EveryVariableIsRead) {
   v["BINANCE_WEIGHT_SHARE"] = "0.5";
   v["BINANCE_MAX_ATTEMPTS"] = "3";
   v["BINANCE_PARALLEL_PAGES"] = "2";
+  v["QUEUE_CREATED_AT"] = "1722470400000";
   auto c = load_ok(v);
+  EXPECT_EQ(c.queue_created_at_ms, 1722470400000);
   EXPECT_DOUBLE_EQ(c.binance_weight_share, 0.5);
   EXPECT_EQ(c.binance_max_attempts, 3);
   EXPECT_EQ(c.binance_parallel_pages, 2);
@@ -162,6 +164,8 @@ TEST(WorkerConfig, EachBadOrMissingVariableIsNamedWithTheExpectedForm) {
       {"BINANCE_WEIGHT_SHARE", "2", "BINANCE_WEIGHT_SHARE", "between 0.05 and 1"},
       {"BINANCE_MAX_ATTEMPTS", "0", "BINANCE_MAX_ATTEMPTS", "from 1 to 100"},
       {"BINANCE_PARALLEL_PAGES", "many", "BINANCE_PARALLEL_PAGES", "from 1 to 16"},
+      {"QUEUE_CREATED_AT", "yesterday", "QUEUE_CREATED_AT", "Unix milliseconds"},
+      {"QUEUE_CREATED_AT", "1722470400", "QUEUE_CREATED_AT", "Unix milliseconds"},
   };
   for (const auto& bc : cases) {
     auto v = base();

@@ -8,6 +8,7 @@
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
 #include "sf/protocol/protocol.h"
+#include "sf/worker/telemetry.h"
 
 namespace sf::connector {
 
@@ -86,7 +87,7 @@ class Connector {
     auto probe = kafka::Consumer::create(eo);
     if (!probe) return probe.error();
     probe_ = std::move(probe).value();
-    if (auto st = events_->assign_from_beginning(cfg_.events_topic, milliseconds(30'000)); !st) {
+    if (auto st = worker::assign_queue_events(*events_, cfg_); !st) {
       return make_error("cannot read " + cfg_.events_topic + ": " + st.error().message);
     }
 

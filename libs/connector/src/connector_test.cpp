@@ -397,6 +397,45 @@ TEST_F(ConnectorTest, ItsLoaderFailingEndsItInErrorAfterWritingWhatThereWas) {
             std::string::npos);
 }
 
+// queue-events is read from shortly before the queue's creation (QUEUE_CREATED_AT), not from
+// its start (review #17): a final event for the same id from before then (an earlier queue of
+// that name, a replayed topic) is not this loader's end; the one after is.
+TEST_F(ConnectorTest, EventsFromBeforeTheQueueWasCreatedAreNotRead) {
+  const std::string queue = "wf-again-20240801-000009";
+  const std::string topic = queue + "-data";
+  kafka_.create_topic(topic, 1);
+  for (int i = 0; i < 10; ++i) produce(topic, "k", candle_json(1722470400000 + i * 60000LL, i));
+  for (int i = 0; i < 500; ++i)
+    loader_ended("wf-other-20240801-" + std::to_string(100000 + i), "finished");
+  loader_ended(queue, "error");  // from before this queue
+  const int64_t old_event = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  std::this_thread::sleep_for(2500ms);
+  loader_ended(queue, "finished");  // this queue's loader
+  Env e = env(queue, topic);
+  // Created 1 s after the old event; the connector reads from 5 min before creation.
+  e["QUEUE_CREATED_AT"] = std::to_string(old_event + 1000 + 5 * 60 * 1000);
+  auto c = start("arango-connector", e, "connector");
+  auto cs = c->wait(60s);
+  ASSERT_TRUE(cs.has_value()) << log("connector");
+  EXPECT_EQ(cs->code, 0) << log("connector");
+  EXPECT_EQ(open_store()->count("btc_candles_1m_2024_08").value(), 10);
+  auto ev = events(queue, "arango-connector__c0ffee");
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().at("status").as_string(), "finished");
+  EXPECT_NE(log("connector").find("reading queue-events from its first event since"),
+            std::string::npos)
+      << log("connector");
+  // Without the creation time it reads from the start and takes the earlier error for its own.
+  e.erase("QUEUE_CREATED_AT");
+  e["COLLECTION_NAME"] = "btc_candles_1m_2024_08_b";
+  auto again = start("arango-connector", e, "connector-b");
+  auto as = again->wait(60s);
+  ASSERT_TRUE(as.has_value()) << log("connector-b");
+  EXPECT_EQ(as->code, 1) << log("connector-b");
+}
+
 TEST_F(ConnectorTest, BadConfigExitsTwoWithALineNamingTheVariable) {
   for (auto [var, value] :
        std::vector<std::pair<std::string, std::string>>{{"COLLECTION_NAME", ""},

@@ -10,6 +10,7 @@
 #include "sf/graph/program.h"
 #include "sf/kafka/client.h"
 #include "sf/log/log.h"
+#include "sf/worker/telemetry.h"
 #include "writer.h"
 
 namespace sf::graph {
@@ -30,7 +31,7 @@ class InputsWatch {
     auto c = kafka::Consumer::create(co);
     if (!c) return c.error();
     consumer_ = std::move(c).value();
-    return consumer_->assign_from_beginning(cfg_.events_topic, milliseconds(30'000));
+    return worker::assign_queue_events(*consumer_, cfg_);
   }
 
   void poll() {

@@ -8,6 +8,7 @@ namespace sf::kafka {
 
 struct Consumer::Impl {
   detail::KafkaHandle rk;
+  ConsumerOptions options;  // as created (a time search makes a consumer like this one)
   bool closed = false;
   bool grouped = false;
   // The refetch kick (see poll()): the consumer queue, half of queued.min.messages, and whether
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
   rd_kafka_poll_set_consumer(rk);
   auto impl = std::make_unique<Impl>();
   impl->rk.reset(rk);
+  impl->options = options;
   impl->grouped = !options.group_id.empty();
   impl->queue = rd_kafka_queue_get_consumer(rk);
   if (auto it = props.find("queued.min.messages"); it != props.end()) {
@@ -183,6 +185,85 @@ Status Consumer::assign_from_beginning(const std::string& topic, milliseconds ti
   impl_->started = false;
   impl_->assigned_at = std::chrono::steady_clock::now();
   return assign_all(*this, impl_->rk.get(), topic, timeout, false);
+}
+
+// A consumer like `c` for a time search: fetches answer at once (a long-polling fetch at a
+// partition's end would hold the next step's fetch for up to fetch.wait.max.ms, 500 ms) and
+// bring little (one message is read per step).
+static Result<std::unique_ptr<Consumer>> searcher(const ConsumerOptions& like) {
+  ConsumerOptions o = like;
+  o.client_id += "-seek";
+  o.group_id.clear();
+  o.properties["fetch.wait.max.ms"] = "5";
+  o.properties["max.partition.fetch.bytes"] = "65536";
+  o.properties["queued.max.messages.kbytes"] = "256";
+  o.properties.erase("queued.min.messages");
+  return Consumer::create(o);
+}
+
+Result<int64_t> Consumer::offset_at_time(const std::string& topic, int32_t partition,
+                                         int64_t since_ms, milliseconds timeout) {
+  auto s = searcher(impl_->options);
+  if (!s) return s.error();
+  return (*s)->search_time(topic, partition, since_ms, std::chrono::steady_clock::now() + timeout);
+}
+
+Result<int64_t> Consumer::search_time(const std::string& topic, int32_t partition, int64_t since_ms,
+                                      std::chrono::steady_clock::time_point deadline) {
+  using SteadyClock = std::chrono::steady_clock;
+  const auto timeout = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
+  auto w = watermarks(topic, partition, timeout);
+  if (!w) return w.error();
+  int64_t lo = w->low, hi = w->high;  // the answer is in [lo, hi]
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (auto st = assign(topic, {{partition, mid}}); !st) return st.error();
+    // The first message at or after `mid` (offsets can have gaps: transaction markers,
+    // compaction). Messages of an earlier step's fetch are dropped by librdkafka when the
+    // assignment changes; the offset check keeps the search right if one were not.
+    std::optional<Message> found;
+    bool past_end = false;
+    while (!found && !past_end) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
+      if (left.count() <= 0) {
+        return make_error("timed out looking for the messages of " + topic + "[" +
+                              std::to_string(partition) + "] since " + std::to_string(since_ms),
+                          true);
+      }
+      auto m = poll(std::min(left, milliseconds(200)));
+      if (!m) return m.error();
+      if (*m && (*m)->partition == partition && (*m)->offset >= mid) {
+        found = std::move(*m);
+      } else if (!*m) {
+        // Nothing came: perhaps only gaps remain up to `hi`.
+        auto now = watermarks(topic, partition, std::max(left, milliseconds(1)));
+        if (now && now->high <= mid) past_end = true;
+      }
+    }
+    if (past_end || found->offset >= hi || found->timestamp_ms >= since_ms) {
+      hi = mid;
+    } else {
+      lo = found->offset + 1;
+    }
+  }
+  (void)rd_kafka_assign(impl_->rk.get(), nullptr);
+  return lo;
+}
+
+Status Consumer::assign_from_time(const std::string& topic, int64_t since_ms,
+                                  milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto n = partition_count(topic, timeout);
+  if (!n) return n.error();
+  auto s = searcher(impl_->options);
+  if (!s) return s.error();
+  std::vector<PartitionOffset> at;
+  for (int32_t p = 0; p < *n; ++p) {
+    auto offset = (*s)->search_time(topic, p, since_ms, deadline);
+    if (!offset) return offset.error();
+    at.push_back({p, *offset});
+  }
+  return assign(topic, at);
 }
 
 Status Consumer::assign(const std::string& topic, const std::vector<PartitionOffset>& positions) {

@@ -20,6 +20,7 @@ LaunchSpec launch_spec(const ManagerConfig& cfg, const QueueState& q, const JobS
   e["KAFKA_BOOTSTRAP_SERVERS"] = cfg.worker_bootstrap;
   e["QUEUE_CONTROL_TOPIC"] = cfg.control_topic;
   e["QUEUE_EVENTS_TOPIC"] = cfg.events_topic;
+  if (q.created_at_ms > 0) e["QUEUE_CREATED_AT"] = std::to_string(q.created_at_ms);
   e["BINANCE_API_URL"] = cfg.binance_api_url;
   e["BINANCE_WS_URL"] = cfg.binance_ws_url;
   e["BINANCE_VISION_URL"] = cfg.binance_vision_url;

@@ -81,6 +81,7 @@ TEST(JobEnv, EachJobGetsItsVariablesAndSecretsOnlyByReference) {
   cfg.worker_secrets = {{"BINANCE_API_KEY", {"binance", "api-key", "b-secret-4"}}};
   QueueState q = chain("wf-x");
   q.time_range = "2024-08-01:2024-08-02";
+  q.created_at_ms = 1722470400123;
   q.jobs[0].plan.kafka_topic = "wf-x-candles";
   q.jobs[0].plan.interval = "1m";
   q.jobs[1].plan.collection = "btc_candles";
@@ -98,6 +99,7 @@ TEST(JobEnv, EachJobGetsItsVariablesAndSecretsOnlyByReference) {
   EXPECT_EQ(loader.env.at("KAFKA_BOOTSTRAP_SERVERS"), "kafka:9092");
   EXPECT_EQ(loader.env.at("TELEMETRY_PRODUCER_ID"), "load__p");
   EXPECT_EQ(loader.env.at("INTERVAL"), "1m");
+  EXPECT_EQ(loader.env.at("QUEUE_CREATED_AT"), "1722470400123");
   EXPECT_EQ(loader.env.at("KAFKA_USER_PRODUCER"), "producer");
   EXPECT_EQ(loader.env.at("LOG_FORMAT"), "text");  // WORKER_ENV wins over the default
   EXPECT_EQ(loader.env.at("BINANCE_PARALLEL_PAGES"), "8");

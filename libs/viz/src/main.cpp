@@ -10,6 +10,7 @@
 #include "sf/net/guard.h"
 #include "sf/viz/visualizer.h"
 #include "sf/worker/runtime.h"
+#include "sf/worker/telemetry.h"
 
 namespace sf::viz {
 namespace {
@@ -129,8 +130,7 @@ int visualizer_main() {
     co.client_id = cfg.producer_id;
     auto events = kafka::Consumer::create(co);
     if (!events) return events.error();
-    if (auto st = (*events)->assign_from_beginning(cfg.events_topic, std::chrono::seconds(30));
-        !st) {
+    if (auto st = worker::assign_queue_events(**events, cfg); !st) {
       return st;
     }
     std::optional<std::chrono::steady_clock::time_point> ended;

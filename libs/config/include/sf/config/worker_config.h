@@ -49,6 +49,9 @@ struct WorkerConfig {
   KafkaSettings kafka;
   std::string control_topic = "queue-control";
   std::string events_topic = "queue-events";
+  // QUEUE_CREATED_AT (our own, set by the manager): the queue's creation time, Unix ms; 0 when
+  // not given. Consumers of queue-events start reading there, not at the topic's beginning.
+  int64_t queue_created_at_ms = 0;
   std::string binance_api_url = "https://api.binance.com";
   std::string binance_ws_url = "wss://stream.binance.com:9443/ws";
   std::string binance_api_key;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "sf/config/worker_config.h"
 #include "sf/core/clock.h"
 #include "sf/kafka/client.h"
 #include "sf/protocol/protocol.h"
@@ -34,5 +35,14 @@ class Telemetry {
   WorkerIdentity id_;
   std::shared_ptr<Clock> clock_;
 };
+
+// Assigns `consumer` to every partition of QUEUE_EVENTS_TOPIC where a reader of this queue's
+// events starts. The topic holds every queue's telemetry for its retention (14 days): with
+// QUEUE_CREATED_AT (set by the manager) from the first event stamped 5 minutes before the
+// queue's creation (the margin covers the clocks of the manager, which stamps creation, and of
+// the workers, which stamp events), else, or if that search fails, from the topic's start
+// (review #17).
+inline constexpr int64_t kQueueEventsMarginMs = 5 * 60 * 1000;
+Status assign_queue_events(kafka::Consumer& consumer, const config::WorkerConfig& config);
 
 }  // namespace sf::worker
