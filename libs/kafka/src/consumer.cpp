@@ -211,7 +211,9 @@ Result<int64_t> Consumer::offset_at_time(const std::string& topic, int32_t parti
 Result<int64_t> Consumer::search_time(const std::string& topic, int32_t partition, int64_t since_ms,
                                       std::chrono::steady_clock::time_point deadline) {
   using SteadyClock = std::chrono::steady_clock;
-  const auto timeout = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
+  // At least 1 ms: librdkafka takes a negative timeout (a deadline already passed) for "forever".
+  const auto timeout = std::max(
+      milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()));
   auto w = watermarks(topic, partition, timeout);
   if (!w) return w.error();
   int64_t lo = w->low, hi = w->high;  // the answer is in [lo, hi]
