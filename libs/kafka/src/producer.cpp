@@ -169,6 +169,9 @@ int64_t Producer::max_delivered_tag() const {
 void Producer::acknowledge_failures(int64_t n) {
   impl_->acknowledged.fetch_add(n);
 }
+void Producer::found_written(int64_t n) {
+  impl_->delivered.fetch_add(n);
+}
 void Producer::purge_queued() {
   (void)rd_kafka_purge(impl_->rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
 }

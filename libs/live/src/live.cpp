@@ -403,10 +403,18 @@ bool wait_out_outage(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
     break;
   }
   if (loss.max_delivered) rec.top = std::max(rec.top, *loss.max_delivered);
+  int64_t landed = 0;  // reported failed, in the topic all the same
   for (const int64_t id : loss.failed_ids) {
-    if (rec.present.count(id)) continue;
+    if (rec.present.count(id)) {
+      ++landed;
+      continue;
+    }
     rec.owed.insert(id);
     if (rec.counted_out_of_order.erase(id)) --rec.out_of_order;  // counted when it lands
+  }
+  if (landed > 0) {
+    ctx.producer.found_written(landed);
+    lg.info("{} records reported failed were written all the same (found in the topic)", landed);
   }
   if (loss.max_sent && (!rec.resume || *loss.max_sent >= *rec.resume)) {
     rec.resume = *loss.max_sent;  // the caller goes on after it

@@ -66,6 +66,9 @@ class Producer {
   // The caller has sent `n` failed data records again (a loader's backfill): flush() stops
   // counting them against it.
   void acknowledge_failures(int64_t n);
+  // `n` records reported failed (possibly persisted) were found in the topic after all (a
+  // loader's recovery reads it): delivered() counts them from now on.
+  void found_written(int64_t n);
   // Fails every record still waiting in the local queue (not those already sent to a broker) at
   // once: their reports say "purged", never persisted. A loader that has lost records calls it so
   // that nothing newer lands after the gap.
