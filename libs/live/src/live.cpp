@@ -352,10 +352,11 @@ Result<std::vector<int64_t>> ids_in_topic(worker::WorkerContext& ctx, const std:
 
 // Everything a loader owes the topic after losses, across rounds (a refill can fail again).
 struct Recovery {
-  std::set<int64_t> owed;     // sent, failed, not in the topic: published again, ascending
-  std::set<int64_t> present;  // ids >= the first loss that the topic holds (never sent twice)
-  int64_t top = INT64_MIN;    // the largest id the topic holds
-  int64_t out_of_order = 0;   // owed records published after a larger one had landed
+  std::set<int64_t> owed;          // sent, failed, not in the topic: published again, ascending
+  std::set<int64_t> present;       // ids >= the first loss that the topic holds (never sent twice)
+  int64_t top = INT64_MIN;         // the largest id the topic holds
+  int64_t out_of_order = 0;        // owed records published after a larger one had landed
+  int64_t failed_but_written = 0;  // reported failed, found in the topic (counted as written)
   std::set<int64_t> counted_out_of_order;  // (a record that fails again is not counted twice)
   std::optional<int64_t> resume;  // nothing from here on was sent: the normal path goes on here
 };
@@ -414,6 +415,8 @@ bool wait_out_outage(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
   }
   if (landed > 0) {
     ctx.producer.found_written(landed);
+    rec.failed_but_written += landed;
+    ctx.set_metric("failed_but_written", static_cast<double>(rec.failed_but_written));
     lg.info("{} records reported failed were written all the same (found in the topic)", landed);
   }
   if (loss.max_sent && (!rec.resume || *loss.max_sent >= *rec.resume)) {
