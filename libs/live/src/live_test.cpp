@@ -132,6 +132,26 @@ class LiveTest : public ::testing::Test {
     return boost::json::parse(events.back().value).as_object();
   }
 
+  // A stop condition for outage tests: false until `back` (the broker is up again), then true
+  // once 3 s have passed, `more` records have arrived since, and the loader's telemetry shows no
+  // outage. The watcher's deadline bounds it.
+  std::function<bool(size_t)> after_recovery(const std::atomic<bool>& back, size_t more) {
+    struct Since {
+      std::optional<std::chrono::steady_clock::time_point> at;
+      size_t n = 0;
+    };
+    return [this, &back, more, since = std::make_shared<Since>()](size_t n) {
+      if (!back) return false;
+      if (!since->at) {
+        since->at = std::chrono::steady_clock::now();
+        since->n = n;
+      }
+      if (std::chrono::steady_clock::now() - *since->at < 3s || n < since->n + more) return false;
+      const auto e = last_event();
+      return e.contains("kafka_outage") && e.at("kafka_outage").to_number<double>() == 0;
+    };
+  }
+
   kafka::testing::EmbeddedKafka kafka_;
   replay::ReplayServer* server_ = nullptr;  // the exchange of the run in progress
   int runs_ = 0;
@@ -309,26 +329,12 @@ TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
   so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
   std::atomic<bool> back{false};
-  std::optional<std::chrono::steady_clock::time_point> back_at;
-  size_t n_back = 0;
-  auto r = run(
-      config("BTCUSDT", "ws_trades"), so, {},
-      [&](size_t n) {
-        if (!back) return false;
-        if (!back_at) {
-          back_at = std::chrono::steady_clock::now();
-          n_back = n;
-        }
-        if (std::chrono::steady_clock::now() - *back_at < 3s || n < n_back + 200) return false;
-        const auto e = last_event();
-        return e.contains("kafka_outage") && e.at("kafka_outage").to_number<double>() == 0;
-      },
-      [&] {
-        (void)cluster.set_broker_down();
-        std::this_thread::sleep_for(1500ms);
-        (void)cluster.set_broker_up();
-        back = true;
-      });
+  auto r = run(config("BTCUSDT", "ws_trades"), so, {}, after_recovery(back, 200), [&] {
+    (void)cluster.set_broker_down();
+    std::this_thread::sleep_for(1500ms);
+    (void)cluster.set_broker_up();
+    back = true;
+  });
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
   const auto written = r.events.back().at("records_written").as_int64();
@@ -414,33 +420,20 @@ TEST_F(LiveTwoBrokers, WrittenButReportedFailedCountsAsWrittenAndIsNotSentTwice)
   so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
   std::atomic<bool> back{false};
-  std::optional<std::chrono::steady_clock::time_point> back_at;
-  size_t n_back = 0;
-  auto r = run(
-      config("BTCUSDT", "ws_trades", "", "enable.idempotence=false;message.send.max.retries=0"), so,
-      {},
-      [&](size_t n) {
-        if (!back) return false;
-        if (!back_at) {
-          back_at = std::chrono::steady_clock::now();
-          n_back = n;
-        }
-        if (std::chrono::steady_clock::now() - *back_at < 3s || n < n_back + 200) return false;
-        const auto e = last_event();
-        return e.contains("kafka_outage") && e.at("kafka_outage").to_number<double>() == 0;
-      },
-      [&] {
-        (void)cluster.set_partition_leader("queue-events", 0, 1);
-        (void)cluster.set_partition_leader("data-" + std::to_string(runs_), 0, 2);
-        std::this_thread::sleep_for(500ms);
-        (void)cluster.set_rtt(2, 2000);
-        std::this_thread::sleep_for(700ms);
-        (void)cluster.set_broker_down(2);
-        std::this_thread::sleep_for(1000ms);
-        (void)cluster.set_rtt(2, 0);
-        (void)cluster.set_broker_up(2);
-        back = true;
-      });
+  auto r =
+      run(config("BTCUSDT", "ws_trades", "", "enable.idempotence=false;message.send.max.retries=0"),
+          so, {}, after_recovery(back, 200), [&] {
+            (void)cluster.set_partition_leader("queue-events", 0, 1);
+            (void)cluster.set_partition_leader("data-" + std::to_string(runs_), 0, 2);
+            std::this_thread::sleep_for(500ms);
+            (void)cluster.set_rtt(2, 2000);
+            std::this_thread::sleep_for(700ms);
+            (void)cluster.set_broker_down(2);
+            std::this_thread::sleep_for(1000ms);
+            (void)cluster.set_rtt(2, 0);
+            (void)cluster.set_broker_up(2);
+            back = true;
+          });
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
   ASSERT_FALSE(r.events.empty());
@@ -465,24 +458,27 @@ TEST_F(LiveTwoBrokers, BrokerDownPastTheDeliveryTimeoutEndsCompleteAndExact) {
     so.speed = type == "ws_trades" ? 60 : 600;  // 600x: a 1m candle closes every 0.1 s
     so.ping_interval_ms = 200;
     auto& cluster = kafka_.cluster();
-    const auto t0 = std::chrono::steady_clock::now();
     // The loader fails what waits in its queue after 5 s without an acknowledgement, waits for
-    // the leader and publishes them again: 35 s (19 after the broker is back) leaves room.
+    // the leader and publishes them again; the run stops once it has gone on after that (3 s,
+    // 200 trades or 20 candles, no outage in telemetry), within the watcher's 90 s.
+    std::atomic<bool> back{false};
+    std::thread side;
     auto r = run(
         // ADABTC's candles: two days of 1m klines (BTCUSDT's capture holds a quarter hour).
         config(type == "ws_trades" ? "BTCUSDT" : "ADABTC", type, "",
                "message.timeout.ms=4000;enable.idempotence=false"),
-        so, {}, [&](size_t) { return std::chrono::steady_clock::now() - t0 > 35s; },
-        [&] {
-          std::thread([&cluster, topic = "data-" + std::to_string(runs_)] {
+        so, {}, after_recovery(back, type == "ws_trades" ? 200 : 20), [&] {
+          side = std::thread([&cluster, &back, topic = "data-" + std::to_string(runs_)] {
             (void)cluster.set_partition_leader("queue-events", 0, 1);
             (void)cluster.set_partition_leader(topic, 0, 2);
             std::this_thread::sleep_for(1s);
             (void)cluster.set_broker_down(2);
             std::this_thread::sleep_for(15s);
             (void)cluster.set_broker_up(2);
-          }).detach();
+            back = true;
+          });
         });
+    if (side.joinable()) side.join();
     EXPECT_EQ(r.exit_code, 0);
     ASSERT_GT(r.records.size(), 100u);
     ASSERT_FALSE(r.events.empty());
