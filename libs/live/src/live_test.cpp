@@ -529,10 +529,18 @@ TEST_F(LiveTest, LiveUpdatesOnRequestMarkedAsOpen) {
   lo.live_updates = true;
   const size_t closed_expected =
       data()->find("ETHUSDT")->klines(*records::Interval::parse("1m")).size();
-  auto r = run(config("ETHUSDT", "ws_candles_1m"), so, lo,
-               [t0 = std::chrono::steady_clock::now()](size_t) {
-                 return std::chrono::steady_clock::now() - t0 > 3s;  // the stream is done by then
-               });
+  // The stream (speed 0) is done once the topic holds more than the closed candles and has not
+  // grown for a second (it was a fixed 3 s, which a slow machine could outrun).
+  size_t last_n = 0;
+  auto since = std::chrono::steady_clock::now();
+  auto r = run(config("ETHUSDT", "ws_candles_1m"), so, lo, [&](size_t n) {
+    if (n != last_n) {
+      last_n = n;
+      since = std::chrono::steady_clock::now();
+      return false;
+    }
+    return n > closed_expected && std::chrono::steady_clock::now() - since > 1s;
+  });
   size_t open = 0, closed = 0;
   int64_t last_closed = 0;
   for (const auto& rec : r.records) {
