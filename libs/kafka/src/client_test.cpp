@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -146,6 +147,39 @@ TEST(Kafka, AssignFromEndSeesOnlyWhatComesAfter) {
     if (*m) seen.push_back((*m)->value);
   }
   ASSERT_EQ(seen, std::vector<std::string>{"after"});
+}
+
+// A consumer whose Fetch is refused for lack of Read on the topic gets an Error that says so
+// (not retryable, kafka::not_authorized), then reads on once the refusal is gone.
+TEST(Kafka, AFetchRefusedForLackOfReadIsNamedAndNotRetryable) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("data", 1);
+  auto producer = make_producer(kafka);
+  ASSERT_TRUE(producer->send("data", "a", "one").ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  ASSERT_TRUE(kafka.cluster().fail_next_fetches(1, 1).ok());
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  auto c = Consumer::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->assign("data", {{0, 0}}).ok());
+  std::optional<Error> refused;
+  std::vector<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto m = (*c)->poll(100ms);
+    if (!m) {
+      if (!refused) refused = m.error();
+      continue;
+    }
+    if (*m) seen.push_back((*m)->value);
+  }
+  ASSERT_TRUE(refused.has_value()) << "the refused fetch was not reported";
+  EXPECT_TRUE(not_authorized(*refused)) << refused->message;
+  EXPECT_FALSE(refused->retryable);
+  EXPECT_NE(refused->message.find("authorization"), std::string::npos) << refused->message;
+  EXPECT_EQ(seen, std::vector<std::string>{"one"});
+  EXPECT_FALSE(not_authorized(make_error("Kafka consume error on data: Broker: timed out", true)));
 }
 
 int64_t unix_ms() {

@@ -356,6 +356,14 @@ void Consumer::kick() {
                                          assigned->elems[0].partition, &low, &high, 100);
 }
 
+namespace {
+constexpr std::string_view kNotAuthorized = "not authorized: ";
+}  // namespace
+
+bool not_authorized(const Error& e) {
+  return e.message.rfind(kNotAuthorized, 0) == 0;
+}
+
 Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
   using SteadyClock = std::chrono::steady_clock;
   rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), 0);
@@ -401,8 +409,12 @@ Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
   }
   if (m->err) {
     std::string where = m->rkt ? std::string(rd_kafka_topic_name(m->rkt)) : std::string("consumer");
-    return make_error("Kafka consume error on " + where + ": " + rd_kafka_message_errstr(m),
-                      m->err != RD_KAFKA_RESP_ERR__FATAL);
+    const bool denied = m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                        m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+                        m->err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    return make_error(std::string(denied ? kNotAuthorized : "") + "Kafka consume error on " +
+                          where + ": " + rd_kafka_message_errstr(m),
+                      m->err != RD_KAFKA_RESP_ERR__FATAL && !denied);
   }
   Message out;
   out.topic = rd_kafka_topic_name(m->rkt);

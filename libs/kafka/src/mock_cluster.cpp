@@ -112,6 +112,24 @@ Status MockCluster::fail_next_produce_requests(int count, int error) {
   return ok_status();
 }
 
+Status MockCluster::fail_next_fetches(int id, int count, int error) {
+  for (int i = 0; i < count; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_mock_broker_push_request_error_rtts(
+        impl_->cluster, id, 1 /* Fetch */, 1, static_cast<rd_kafka_resp_err_t>(error), 0);
+    if (err)
+      return make_error(std::string("broker_push_request_error_rtts: ") + rd_kafka_err2str(err));
+  }
+  return ok_status();
+}
+
+Result<size_t> MockCluster::errors_left(int id, int api_key) {
+  size_t n = 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_mock_broker_error_stack_cnt(impl_->cluster, id, static_cast<int16_t>(api_key), &n);
+  if (err) return make_error(std::string("broker_error_stack_cnt: ") + rd_kafka_err2str(err));
+  return n;
+}
+
 Status MockCluster::set_partition_leader(const std::string& topic, int partition, int broker) {
   rd_kafka_resp_err_t err =
       rd_kafka_mock_partition_set_leader(impl_->cluster, topic.c_str(), partition, broker);

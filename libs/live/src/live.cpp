@@ -357,6 +357,7 @@ struct Recovery {
   int64_t top = INT64_MIN;         // the largest id the topic holds
   int64_t out_of_order = 0;        // owed records published after a larger one had landed
   int64_t failed_but_written = 0;  // reported failed, found in the topic (counted as written)
+  int64_t possibly_twice = 0;      // published again unverified: the topic could not be read
   std::set<int64_t> counted_out_of_order;  // (a record that fails again is not counted twice)
   std::optional<int64_t> resume;  // nothing from here on was sent: the normal path goes on here
 };
@@ -393,6 +394,19 @@ bool wait_out_outage(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
                           ? *loss.scan_from
                           : kafka::PartitionOffset{0, INT64_MAX};  // only probe the ends
     auto ids = ids_in_topic(ctx, field, from, std::chrono::milliseconds(3000));
+    if (!ids && kafka::not_authorized(ids.error())) {
+      // This loader may write the topic but not read it: which of the failed records were
+      // written all the same cannot be known, so every one goes again. Nothing is lost; some
+      // may be in the topic twice (the connector's upsert by _key stores each once).
+      rec.possibly_twice += static_cast<int64_t>(loss.failed_ids.size());
+      ctx.set_metric("possibly_published_twice", static_cast<double>(rec.possibly_twice));
+      lg.warn(
+          "cannot read {} to see which of the {} failed records were written all the same ({}): "
+          "publishing them all again, so some may be there twice. Hint: grant this loader's "
+          "Kafka user Read on the topic for an exact recovery",
+          ctx.config.kafka_topic, loss.failed_ids.size(), ids.error().message);
+      break;
+    }
     if (!ids) {
       if (attempt % 8 == 7) lg.warn("Kafka does not answer yet: {}", ids.error().message);
       continue;

@@ -45,6 +45,10 @@ struct DeliveryReport {
   std::string_view value;  // the record's value, valid only during the callback
 };
 
+// An Error from Consumer::poll that says the client may not read the topic or group (Kafka's
+// TOPIC/GROUP/CLUSTER_AUTHORIZATION_FAILED): not retryable, it needs an ACL, not a wait.
+bool not_authorized(const Error& e);
+
 // Thread-safe. A background thread serves delivery reports; delivered() counts a record only when
 // the broker acknowledged it (acks=all, idempotent).
 class Producer {

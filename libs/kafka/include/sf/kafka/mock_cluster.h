@@ -31,6 +31,11 @@ class MockCluster {
   // The next `count` Produce requests (to any broker) are answered with Kafka error `error`
   // (10, MESSAGE_TOO_LARGE: a permanent one, so their records fail their delivery at once).
   Status fail_next_produce_requests(int count, int error = 10);
+  // The next `count` Fetch requests to broker `id` are answered with Kafka error `error` for
+  // every partition (29, TOPIC_AUTHORIZATION_FAILED: as for a client without Read on the topic).
+  Status fail_next_fetches(int id, int count, int error = 29);
+  // How many of the errors pushed for broker `id` and Kafka request type `api_key` are left.
+  Result<size_t> errors_left(int id, int api_key);
 
   struct Impl;
 
