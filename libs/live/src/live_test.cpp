@@ -429,7 +429,7 @@ TEST_F(LiveTwoBrokers, ALoaderThatCannotReadItsTopicPublishesTheFailedAgainAndSa
   so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
   std::atomic<bool> back{false};
-  std::atomic<bool> fetch_refused{false};
+  std::atomic<bool> fetch_refused{false}, paused{false};
   std::thread side;
   auto r =
       run(config("BTCUSDT", "ws_trades", "", "enable.idempotence=false;message.send.max.retries=0"),
@@ -438,12 +438,15 @@ TEST_F(LiveTwoBrokers, ALoaderThatCannotReadItsTopicPublishesTheFailedAgainAndSa
               (void)cluster.set_partition_leader("queue-events", 0, 1);
               (void)cluster.set_partition_leader("queue-control", 0, 1);
               (void)cluster.set_partition_leader(topic, 0, 2);
+              // The loader's read of the topic is to be the only Fetch to broker 2: the test's
+              // own reader pauses first (after the read it may be in).
+              pause_reads_ = true;
+              for (int i = 0; i < 2000 && !reads_paused_; ++i) std::this_thread::sleep_for(10ms);
+              paused = reads_paused_.load();
               std::this_thread::sleep_for(500ms);
               (void)cluster.set_rtt(2, 2000);
               std::this_thread::sleep_for(700ms);
-              pause_reads_ = true;  // the loader's read of the topic is the only Fetch to broker 2
               (void)cluster.set_broker_down(2);
-              for (int i = 0; i < 300 && !reads_paused_; ++i) std::this_thread::sleep_for(10ms);
               std::this_thread::sleep_for(1000ms);
               (void)cluster.set_rtt(2, 0);
               (void)cluster.fail_next_fetches(2, 1);
@@ -461,6 +464,7 @@ TEST_F(LiveTwoBrokers, ALoaderThatCannotReadItsTopicPublishesTheFailedAgainAndSa
             });
           });
   if (side.joinable()) side.join();
+  ASSERT_TRUE(paused) << "the test's reader did not pause";
   EXPECT_TRUE(fetch_refused) << "the loader never tried to read its topic";
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
