@@ -139,20 +139,27 @@ class LiveTest : public ::testing::Test {
   }
 
   // A stop condition for outage tests: false until `back` (the broker is up again), then true
-  // once 3 s have passed, `more` records have arrived since, and the loader's telemetry shows no
-  // outage. The watcher's deadline bounds it.
+  // once 3 s have passed, `more` records have arrived since (or none for 2 s: the capture is
+  // used up), and the loader's telemetry shows no outage. The watcher's deadline bounds it.
   std::function<bool(size_t)> after_recovery(const std::atomic<bool>& back, size_t more) {
     struct Since {
       std::optional<std::chrono::steady_clock::time_point> at;
-      size_t n = 0;
+      size_t n = 0, last_n = 0;
+      std::chrono::steady_clock::time_point changed;
     };
     return [this, &back, more, since = std::make_shared<Since>()](size_t n) {
       if (!back) return false;
+      const auto now = std::chrono::steady_clock::now();
       if (!since->at) {
-        since->at = std::chrono::steady_clock::now();
+        since->at = now;
         since->n = n;
       }
-      if (std::chrono::steady_clock::now() - *since->at < 3s || n < since->n + more) return false;
+      if (n != since->last_n) {
+        since->last_n = n;
+        since->changed = now;
+      }
+      const bool went_on = n >= since->n + more || now - since->changed > 2s;
+      if (now - *since->at < 3s || !went_on) return false;
       const auto e = last_event();
       return e.contains("kafka_outage") && e.at("kafka_outage").to_number<double>() == 0;
     };
