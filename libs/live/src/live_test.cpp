@@ -131,6 +131,14 @@ class LiveTest : public ::testing::Test {
     return out;
   }
 
+  // The replay exchange at `speed` times market time, pinging every 200 ms.
+  static replay::ServerOptions paced(double speed) {
+    replay::ServerOptions so;
+    so.speed = speed;
+    so.ping_interval_ms = 200;
+    return so;
+  }
+
   // The last telemetry event on queue-events so far (empty before the first).
   boost::json::object last_event() {
     auto events = kafka_.read_topic("queue-events", -1, 2s);
@@ -339,12 +347,9 @@ void expect_complete_and_exact(const std::vector<std::string>& records, const ch
 // gone on for 3 s after the broker came back with no outage in its telemetry, not after a fixed
 // time (CI under AddressSanitizer stopped it mid-recovery).
 TEST_F(LiveTest, BrokerOutageMidStreamLosesNothing) {
-  replay::ServerOptions so;
-  so.speed = 60;
-  so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
   std::atomic<bool> back{false};
-  auto r = run(config("BTCUSDT", "ws_trades"), so, {}, after_recovery(back, 200), [&] {
+  auto r = run(config("BTCUSDT", "ws_trades"), paced(60), {}, after_recovery(back, 200), [&] {
     (void)cluster.set_broker_down();
     std::this_thread::sleep_for(1500ms);
     (void)cluster.set_broker_up();
@@ -422,6 +427,27 @@ TEST_F(LiveTest, DeliveriesThatFailMidStreamArePublishedAgainExactly) {
 class LiveTwoBrokers : public LiveTest {
  protected:
   LiveTwoBrokers() : LiveTest(2) {}
+
+  // A producer that neither retries nor is idempotent: librdkafka sends nothing again itself.
+  static constexpr const char* kNoRetries = "enable.idempotence=false;message.send.max.retries=0";
+
+  // The data's broker (2) answers after 2 s of round trip, then goes away for a second, so the
+  // requests on their way are written and reported failed ("possibly persisted"). Telemetry and
+  // control stay on broker 1. `before_up` runs just before broker 2 comes back.
+  void written_but_unanswered(const std::function<void()>& before_up = {}) {
+    auto& cluster = kafka_.cluster();
+    (void)cluster.set_partition_leader("queue-events", 0, 1);
+    (void)cluster.set_partition_leader("queue-control", 0, 1);
+    (void)cluster.set_partition_leader("data-" + std::to_string(runs_), 0, 2);
+    std::this_thread::sleep_for(500ms);
+    (void)cluster.set_rtt(2, 2000);
+    std::this_thread::sleep_for(700ms);
+    (void)cluster.set_broker_down(2);
+    std::this_thread::sleep_for(1000ms);
+    (void)cluster.set_rtt(2, 0);
+    if (before_up) before_up();
+    (void)cluster.set_broker_up(2);
+  }
 };
 
 // The same records written but reported failed, by a loader whose Kafka user may write the
@@ -431,45 +457,29 @@ class LiveTwoBrokers : public LiveTest {
 // the topic's duplicates are among them only. Before, recovery waited for a read that never
 // came.
 TEST_F(LiveTwoBrokers, ALoaderThatCannotReadItsTopicPublishesTheFailedAgainAndSaysSo) {
-  replay::ServerOptions so;
-  so.speed = 60;
-  so.ping_interval_ms = 200;
   auto& cluster = kafka_.cluster();
-  std::atomic<bool> back{false};
-  std::atomic<bool> fetch_refused{false}, paused{false};
+  std::atomic<bool> back{false}, fetch_refused{false}, paused{false};
   std::thread side;
-  auto r =
-      run(config("BTCUSDT", "ws_trades", "", "enable.idempotence=false;message.send.max.retries=0"),
-          so, {}, after_recovery(back, 200), [&] {
-            side = std::thread([&, topic = "data-" + std::to_string(runs_)] {
-              (void)cluster.set_partition_leader("queue-events", 0, 1);
-              (void)cluster.set_partition_leader("queue-control", 0, 1);
-              (void)cluster.set_partition_leader(topic, 0, 2);
-              // The loader's read of the topic is to be the only Fetch to broker 2: the test's
-              // own reader pauses first (after the read it may be in).
-              pause_reads_ = true;
-              for (int i = 0; i < 2000 && !reads_paused_; ++i) std::this_thread::sleep_for(10ms);
-              paused = reads_paused_.load();
-              std::this_thread::sleep_for(500ms);
-              (void)cluster.set_rtt(2, 2000);
-              std::this_thread::sleep_for(700ms);
-              (void)cluster.set_broker_down(2);
-              std::this_thread::sleep_for(1000ms);
-              (void)cluster.set_rtt(2, 0);
-              (void)cluster.fail_next_fetches(2, 1);
-              (void)cluster.set_broker_up(2);
-              for (int i = 0; i < 600; ++i) {
-                auto left = cluster.errors_left(2, 1);
-                if (left && *left == 0) {
-                  fetch_refused = true;
-                  break;
-                }
-                std::this_thread::sleep_for(50ms);
-              }
-              pause_reads_ = false;
-              back = true;
-            });
-          });
+  auto r = run(config("BTCUSDT", "ws_trades", "", kNoRetries), paced(60), {},
+               after_recovery(back, 200), [&] {
+                 side = std::thread([&] {
+                   // The loader's read of the topic is to be the only Fetch to broker 2: the
+                   // test's own reader pauses first (after the read it may be in).
+                   pause_reads_ = true;
+                   for (int i = 0; i < 2000 && !reads_paused_; ++i) {
+                     std::this_thread::sleep_for(10ms);
+                   }
+                   paused = reads_paused_.load();
+                   written_but_unanswered([&] { (void)cluster.fail_next_fetches(2, 1); });
+                   for (int i = 0; i < 600 && !fetch_refused; ++i) {
+                     auto left = cluster.errors_left(2, 1);
+                     fetch_refused = left && *left == 0;
+                     std::this_thread::sleep_for(50ms);
+                   }
+                   pause_reads_ = false;
+                   back = true;
+                 });
+               });
   if (side.joinable()) side.join();
   ASSERT_TRUE(paused) << "the test's reader did not pause";
   EXPECT_TRUE(fetch_refused) << "the loader never tried to read its topic";
@@ -501,25 +511,12 @@ TEST_F(LiveTwoBrokers, ALoaderThatCannotReadItsTopicPublishesTheFailedAgainAndSa
 // send them again itself). Recovery reads the topic, finds them, does not publish them twice,
 // and counts them as written: the topic holds every trade once and records_written says so.
 TEST_F(LiveTwoBrokers, WrittenButReportedFailedCountsAsWrittenAndIsNotSentTwice) {
-  replay::ServerOptions so;
-  so.speed = 60;
-  so.ping_interval_ms = 200;
-  auto& cluster = kafka_.cluster();
   std::atomic<bool> back{false};
-  auto r =
-      run(config("BTCUSDT", "ws_trades", "", "enable.idempotence=false;message.send.max.retries=0"),
-          so, {}, after_recovery(back, 200), [&] {
-            (void)cluster.set_partition_leader("queue-events", 0, 1);
-            (void)cluster.set_partition_leader("data-" + std::to_string(runs_), 0, 2);
-            std::this_thread::sleep_for(500ms);
-            (void)cluster.set_rtt(2, 2000);
-            std::this_thread::sleep_for(700ms);
-            (void)cluster.set_broker_down(2);
-            std::this_thread::sleep_for(1000ms);
-            (void)cluster.set_rtt(2, 0);
-            (void)cluster.set_broker_up(2);
-            back = true;
-          });
+  auto r = run(config("BTCUSDT", "ws_trades", "", kNoRetries), paced(60), {},
+               after_recovery(back, 200), [&] {
+                 written_but_unanswered();
+                 back = true;
+               });
   EXPECT_EQ(r.exit_code, 0);
   ASSERT_GT(r.records.size(), 100u);
   ASSERT_FALSE(r.events.empty());
