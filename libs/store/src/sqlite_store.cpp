@@ -1,9 +1,14 @@
-// The SQLite backend: one table per collection (_key TEXT PRIMARY KEY, t INTEGER, doc TEXT), WAL,
+// The SQLite backend: one table per collection (_key TEXT PRIMARY KEY, t INTEGER, doc TEXT) with an
+// index on (t, _key), WAL,
 // one transaction per batch, prepared statements cached per collection. One connection guarded by
 // a mutex: SQLite serialises writers anyway, and point reads take microseconds.
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -29,8 +34,32 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, SqliteOptions options) : db_(db), options_(std::move(options)) {}
   ~SqliteStore() override {
+    if (checkpointer_.joinable()) {
+      {
+        std::lock_guard lock(ckpt_mu_);
+        ckpt_stop_ = true;
+      }
+      ckpt_cv_.notify_one();
+      checkpointer_.join();
+      sqlite3_close_v2(ckpt_db_);
+    }
     statements_.clear();
     sqlite3_close_v2(db_);
+  }
+
+  // SqliteOptions::background_checkpoint: `ckpt_db` is a second connection to the same file,
+  // used by the checkpoint thread alone. The WAL hook replaces SQLite's auto-checkpoint.
+  void start_checkpointer(sqlite3* ckpt_db) {
+    ckpt_db_ = ckpt_db;
+    sqlite3_wal_hook(db_, &SqliteStore::on_commit, this);
+    // With every signal blocked (a thread inherits its creator's mask): a store opened before a
+    // worker blocks SIGTERM for its own handling would otherwise have a thread that SIGTERM
+    // kills the whole process on.
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &before);
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
   }
 
   std::string describe() const override { return "sqlite:" + options_.path; }
@@ -160,7 +189,8 @@ class SqliteStore final : public Store {
       page.total = sqlite3_column_int64(s.s, 0);
     }
     Stmt s;
-    // (t, _key) < (?, ?): a seek in the (t) index, which holds the key (WITHOUT ROWID).
+    // (t, _key) < (?, ?): a seek in the (t, _key) index (in older WITHOUT ROWID collections the
+    // (t) index, which holds the key there).
     const std::string after =
         query.after ? std::string(where.empty() ? " WHERE" : " AND") + " (t, _key) < (?, ?)" : "";
     const std::string sql = "SELECT doc, t, _key FROM " + quoted(collection) + where + after +
@@ -249,14 +279,18 @@ class SqliteStore final : public Store {
                         "': expected a letter, then letters, digits, '_' or '-' (at most 64)");
     }
     const std::string q = quoted(collection);
+    // A rowid table: a new document's row is appended at the table's right edge whatever its
+    // key, so only the two small index entries land at the places the keys fall (a batch from
+    // a topic's partitions meets each partition's run of keys at its own place). Collections made
+    // before (WITHOUT ROWID, an index on t alone, which holds the key there) are used as they are:
+    // every statement here reads both shapes.
     if (auto st = exec("CREATE TABLE IF NOT EXISTS " + q +
-                       " (_key TEXT PRIMARY KEY NOT NULL, t INTEGER NOT NULL, doc TEXT NOT NULL)"
-                       " WITHOUT ROWID");
+                       " (_key TEXT PRIMARY KEY NOT NULL, t INTEGER NOT NULL, doc TEXT NOT NULL)");
         !st) {
       return st;
     }
-    if (auto st =
-            exec("CREATE INDEX IF NOT EXISTS " + quoted(collection + "__t") + " ON " + q + " (t)");
+    if (auto st = exec("CREATE INDEX IF NOT EXISTS " + quoted(collection + "__t") + " ON " + q +
+                       " (t, _key)");
         !st) {
       return st;
     }
@@ -281,8 +315,59 @@ class SqliteStore final : public Store {
     return slot->s;
   }
 
+  // After each commit, on the writing thread, with the WAL's size in pages.
+  static int on_commit(void* self, sqlite3* db, const char* name, int pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    const int every = store->options_.wal_autocheckpoint_pages;
+    store->wal_pages_.store(pages, std::memory_order_relaxed);
+    if (pages >= 8 * every) {
+      // Passive checkpoints beside a writer that commits all the time never copy the last frames,
+      // and SQLite starts the WAL over only once all are copied: here the writer copies the rest
+      // (little: the thread copied the rest), after the thread's pass (a second checkpoint is
+      // refused at once, not waited for) and waiting for readers of older frames (busy timeout),
+      // so that its next write starts the WAL over.
+      std::lock_guard copying(store->copy_mu_);
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    } else if (pages >= every) {
+      store->ckpt_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void checkpoint_loop() {
+    const int every = options_.wal_autocheckpoint_pages;
+    int copied_at = 0;  // the WAL's size when the last pass began
+    std::unique_lock lock(ckpt_mu_);
+    while (!ckpt_stop_) {
+      int pages = 0;
+      // A notify can come between the check and the wait: the timeout bounds that miss.
+      ckpt_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] {
+        pages = wal_pages_.load(std::memory_order_relaxed);
+        if (pages < copied_at) copied_at = 0;  // the WAL started over
+        return ckpt_stop_ || pages - copied_at >= every;
+      });
+      if (ckpt_stop_ || pages - copied_at < every) continue;
+      copied_at = pages;
+      lock.unlock();
+      // Errors (BUSY while the writer copies, a full disk) leave the frames in the WAL, which is
+      // durable; the writer's own commits report a disk that fails.
+      {
+        std::lock_guard copying(copy_mu_);
+        sqlite3_wal_checkpoint_v2(ckpt_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+      lock.lock();
+    }
+  }
+
   sqlite3* db_;
   SqliteOptions options_;
+  sqlite3* ckpt_db_ = nullptr;
+  std::thread checkpointer_;
+  std::mutex ckpt_mu_;
+  std::mutex copy_mu_;  // held by whoever checkpoints: the thread, or the writer at 8 intervals
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;
+  std::atomic<int> wal_pages_{0};
   std::mutex mu_;
   std::set<std::string> known_;
   std::map<std::pair<std::string, Op>, std::unique_ptr<Stmt>> statements_;
@@ -310,7 +395,8 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
         // Keys arrive interleaved from many partitions, so upserts touch pages all over the
         // primary-key tree; a large page cache (SQLite's default is 2 MiB) keeps them from
         // re-reading.
-        "PRAGMA cache_size=-" + std::to_string(options.cache_kib)}) {
+        "PRAGMA cache_size=-" + std::to_string(options.cache_kib),
+        "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages)}) {
     // Two programs opening a new file at once (make run's manager and visualizer) may both try
     // to switch it to WAL; SQLite answers BUSY at once there, without its busy handler: retry.
     const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
@@ -328,6 +414,21 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
       return make_error("cannot prepare the SQLite store '" + options.path + "' (" + pragma +
                         "): " + why);
     }
+  }
+  if (options.background_checkpoint) {
+    sqlite3* ckpt = nullptr;
+    if (sqlite3_open_v2(options.path.c_str(), &ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string why = ckpt ? sqlite3_errmsg(ckpt) : "out of memory";
+      sqlite3_close_v2(ckpt);
+      return make_error("cannot open the SQLite store '" + options.path +
+                        "' for its checkpoints: " + why);
+    }
+    // The checkpoint syncs as the writer would (FULL and NORMAL both sync the file it copied to).
+    const std::string sync =
+        std::string("PRAGMA synchronous=") + (options.synchronous_full ? "FULL" : "NORMAL");
+    sqlite3_exec(ckpt, sync.c_str(), nullptr, nullptr, nullptr);
+    store->start_checkpointer(ckpt);
   }
   return std::unique_ptr<Store>(std::move(store));
 }

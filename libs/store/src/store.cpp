@@ -128,11 +128,16 @@ Result<std::unique_ptr<Store>> open_store(const StoreSettings& settings) {
   return settings.arango ? open_arango(settings.arango_options) : open_sqlite(settings.sqlite);
 }
 
-std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib) {
+std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib,
+                                          int background_checkpoint_pages) {
   auto settings = store_settings_from_env(env);
   if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
   if (settings->arango) log::add_secret(settings->arango_options.password);
   if (sqlite_cache_kib > 0) settings->sqlite.cache_kib = sqlite_cache_kib;
+  if (background_checkpoint_pages > 0) {
+    settings->sqlite.wal_autocheckpoint_pages = background_checkpoint_pages;
+    settings->sqlite.background_checkpoint = true;
+  }
   auto store = open_store(*settings);
   if (!store) {
     config::exit_with_config_error({settings->arango ? "ARANGO_URL" : "STREAMFORGE_DB",

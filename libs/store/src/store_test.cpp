@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "sf/store/store.h"
@@ -33,9 +36,12 @@ Document candle(int64_t open_time, const std::string& close = "1.5") {
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
+    if (GetParam() != "arango") {
       SqliteOptions o;
       o.path = temp_db(::testing::UnitTest::GetInstance()->current_test_info()->name());
+      // The connector's settings: checkpoints on their own thread (here at every page).
+      o.background_checkpoint = GetParam() == "sqlite_background_checkpoint";
+      if (o.background_checkpoint) o.wal_autocheckpoint_pages = 1;
       store_ = open_sqlite(o).value();
     } else {
       fake_ = std::make_unique<testing::FakeArango>("streamforge", "sf", "pw");
@@ -167,7 +173,8 @@ TEST_P(StoreContract, BadCollectionNamesAreRefused) {
   EXPECT_FALSE(store_->upsert("x\"; DROP TABLE y", {candle(1)}).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "arango"),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
+                         ::testing::Values("sqlite", "sqlite_background_checkpoint", "arango"),
                          [](const auto& info) { return info.param; });
 
 // make run's manager and visualizer open one new file at once: both must get a WAL store (SQLite
@@ -270,6 +277,120 @@ TEST(Sqlite, ADiskFullAtCommitIsRetryableAndWritesNothingOfTheBatch) {
   auto again = s->upsert("c", batch);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(s->count("c").value(), 502);
+}
+
+// Batches the way the connector meets a topic: each a run of 10 at each of 50 places (its
+// partitions), every document ~450 bytes.
+std::vector<Document> interleaved_batch(int b) {
+  std::vector<Document> batch;
+  const std::string pad(400, 'x');
+  for (int place = 0; place < 50; ++place) {
+    for (int k = 0; k < 10; ++k) {
+      const int64_t t = place * 1'000'000'000LL + (b * 10 + k) * 60'000LL;
+      batch.push_back(make_document(R"({"open_time":)" + std::to_string(t) + R"(,"pad":")" + pad +
+                                        R"(","_key":"K:)" + std::to_string(t) + "\"}",
+                                    "unused")
+                          .value());
+    }
+  }
+  return batch;
+}
+
+// SqliteOptions::background_checkpoint, as the connector uses it: a writer that commits all the
+// time while a thread of the store copies the WAL into the database. The WAL stays bounded (~60 MB
+// go through it here; without checkpoints it would hold them all), the pages reach the database
+// file, and another connection reads every document.
+TEST(Sqlite, BackgroundCheckpointsBoundTheWalAndLoseNothing) {
+  SqliteOptions o;
+  o.path = temp_db("background-checkpoint");
+  o.background_checkpoint = true;
+  o.wal_autocheckpoint_pages = 100;  // the writer's own at 800 pages (3.2 MB)
+  uintmax_t largest_wal = 0;
+  {
+    auto s = open_sqlite(o).value();
+    for (int b = 0; b < 60; ++b) {
+      auto w = s->upsert("c", interleaved_batch(b));
+      ASSERT_TRUE(w.ok()) << w.error().message;
+      ASSERT_EQ(w->written, 500);
+      largest_wal = std::max(largest_wal, std::filesystem::file_size(o.path + "-wal"));
+    }
+    EXPECT_GT(std::filesystem::file_size(o.path), 10u << 20) << "the pages reached the database";
+  }
+  EXPECT_LT(largest_wal, 8u << 20);
+  SqliteOptions plain;
+  plain.path = o.path;
+  auto other = open_sqlite(plain).value();
+  EXPECT_EQ(other->count("c").value(), 30'000);
+  auto last = other->get("c", "K:" + std::to_string(49 * 1'000'000'000LL + 599 * 60'000LL));
+  ASSERT_TRUE(last.ok() && last->has_value());
+}
+
+// A full disk while the thread checkpoints: its copies fail and the frames stay in the WAL (which
+// is what a reader reads); the writer meets the full disk at its own commit, as without the thread,
+// and once space is back everything is there.
+TEST(Sqlite, ADiskFullWhileCheckpointingInTheBackgroundLosesNothing) {
+  testing::FullDisk disk;
+  SqliteOptions o;
+  o.path = temp_db("background-checkpoint-full");
+  o.background_checkpoint = true;
+  o.wal_autocheckpoint_pages = 50;
+  auto s = open_sqlite(o).value();
+  int written = 0, refused = 0;
+  for (int b = 0; b < 20; ++b) {
+    disk.full = b % 3 == 2;
+    auto w = s->upsert("c", interleaved_batch(b));
+    if (w.ok()) {
+      written += static_cast<int>(w->written);
+    } else {
+      EXPECT_TRUE(w.error().retryable) << w.error().message;
+      ++refused;
+    }
+  }
+  disk.full = false;
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(s->count("c").value(), written);
+  for (int b = 0; b < 20; ++b) ASSERT_TRUE(s->upsert("c", interleaved_batch(b)).ok());
+  EXPECT_EQ(s->count("c").value(), 10'000);
+}
+
+std::set<std::string> threads_of_this_process() {
+  std::set<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    out.insert(e.path().filename().string());
+  }
+  return out;
+}
+
+// The checkpoint thread blocks every signal: workers open their store before they block SIGTERM
+// for their own handling, and a thread that left it open let SIGTERM kill the connector at once
+// (no final event; ManagerTest.RestartKeepsEveryQueueAndResumesTheDispatcher caught it).
+TEST(Sqlite, TheCheckpointThreadTakesNoSignal) {
+  const auto before = threads_of_this_process();
+  SqliteOptions o;
+  o.path = temp_db("checkpoint-signals");
+  o.background_checkpoint = true;
+  // Opened from a thread that takes SIGTERM and SIGINT, as a worker's main thread does then.
+  sigset_t open_to, mask_before;
+  sigemptyset(&open_to);
+  sigaddset(&open_to, SIGTERM);
+  sigaddset(&open_to, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &open_to, &mask_before);
+  auto s = open_sqlite(o).value();
+  pthread_sigmask(SIG_SETMASK, &mask_before, nullptr);
+  int checked = 0;
+  for (const auto& tid : threads_of_this_process()) {
+    if (before.count(tid)) continue;
+    std::ifstream status("/proc/self/task/" + tid + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigBlk:", 0) != 0) continue;
+      const uint64_t blocked = std::stoull(line.substr(7), nullptr, 16);
+      EXPECT_TRUE(blocked & (uint64_t{1} << (SIGTERM - 1))) << "thread " << tid << ": " << line;
+      EXPECT_TRUE(blocked & (uint64_t{1} << (SIGINT - 1))) << "thread " << tid << ": " << line;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 1) << "one checkpoint thread";
 }
 
 TEST(Sqlite, UnwritablePathIsAClearError) {
