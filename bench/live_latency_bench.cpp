@@ -199,7 +199,8 @@ int main(int argc, char** argv) {
       "live latency: frame sent by the exchange -> record seen by a consumer, %zu trades "
       "at ~%.0f/s (consumer fetch.wait.max.ms=%s%s, loader linger.ms=%s)\n",
       q.n, static_cast<double>(q.n) / (seconds - 1), fetch_wait.c_str(),
-      idle_reader ? " at SCHED_IDLE" : "", loader_linger.empty() ? "0 (default)" : loader_linger.c_str());
+      idle_reader ? " at SCHED_IDLE" : "",
+      loader_linger.empty() ? "0 (default)" : loader_linger.c_str());
   std::printf("%-34s %9s %9s %9s\n", "", "p50 ms", "p99 ms", "max ms");
   std::printf("%-34s %9.3f %9.3f %9.3f\n", "frame -> consumer (loader default)", q.p50, q.p99,
               q.max);

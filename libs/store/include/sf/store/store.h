@@ -109,15 +109,14 @@ struct SqliteOptions {
   // states in memory anyway and needs little.
   int cache_kib = 32'768;
   // Pages of WAL after which a commit copies them into the database file (SQLite's default:
-  // 1,000, ~4 MiB). A writer whose batches land at many places in a table (the connector: one
-  // run per partition) leaves a partly filled page at each, rewritten by the next batch; a
-  // checkpoint copies each such page once per interval, so a longer one writes less.
+  // 1,000, ~4 MiB); with background_checkpoint, the thread's interval.
   int wal_autocheckpoint_pages = 1'000;
   // Checkpoints on a thread of their own (a second connection; PASSIVE, so the writer never waits
   // for the copy) each time the WAL has grown by `wal_autocheckpoint_pages`; the writer itself
   // copies the rest once the WAL holds 8 times that, so that SQLite starts it over (passive
-  // checkpoints beside a busy writer never get to the end), which bounds the file. For a writer that commits all the time (the connector: its checkpoints were ~40% of
-  // its write time, each a stall of ~160 ms).
+  // checkpoints beside a busy writer never get to the end), which bounds the file. For a writer
+  // that commits all the time (the connector: its checkpoints were ~40% of its write time, each a
+  // stall of ~160 ms).
   bool background_checkpoint = false;
 };
 
