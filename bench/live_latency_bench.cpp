@@ -8,9 +8,6 @@
 // holds an empty fetch for that long even when a record arrives meanwhile (1 ms: p50 1.25 ms;
 // 0: 0.2 ms, at the cost of a consumer that keeps fetching), where a real broker answers a
 // fetch.min.bytes=1 fetch as soon as there is data.
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -61,10 +58,6 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 10;
   const std::string fetch_wait = argc > 2 ? argv[2] : "0";
   const std::string loader_linger = argc > 3 ? argv[3] : "";  // empty: the loader default
-  // BENCH_IDLE_READER=1: the measuring consumer (and its librdkafka threads) runs at SCHED_IDLE.
-  // It stands for a reader on another machine, and with fetch.wait.max.ms 0 it spins (the mock
-  // holds a waiting fetch): at normal priority it takes a core of the two from the loader.
-  const bool idle_reader = std::getenv("BENCH_IDLE_READER") != nullptr;
   log::init({"live-latency-bench", log::Format::human, false});
   log::get().set_level(spdlog::level::warn);
   // Generated trades arrive ~30 ms apart in market time: speed 30 gives ~1,000 msgs/s.
@@ -143,11 +136,6 @@ int main(int argc, char** argv) {
   worker::StopSource stop;
   std::atomic<bool> reading{true};
   std::thread reader([&] {
-    if (idle_reader) {
-      // Threads inherit their creator's policy: librdkafka's threads for this consumer too.
-      sched_param none{};
-      (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
-    }
     auto c = consumer_for("lat");
     const auto skip_until = Steady::now() + std::chrono::seconds(1);  // connecting, metadata
     while (reading) {
@@ -197,9 +185,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "live latency: frame sent by the exchange -> record seen by a consumer, %zu trades "
-      "at ~%.0f/s (consumer fetch.wait.max.ms=%s%s, loader linger.ms=%s)\n",
+      "at ~%.0f/s (consumer fetch.wait.max.ms=%s, loader linger.ms=%s)\n",
       q.n, static_cast<double>(q.n) / (seconds - 1), fetch_wait.c_str(),
-      idle_reader ? " at SCHED_IDLE" : "",
       loader_linger.empty() ? "0 (default)" : loader_linger.c_str());
   std::printf("%-34s %9s %9s %9s\n", "", "p50 ms", "p99 ms", "max ms");
   std::printf("%-34s %9.3f %9.3f %9.3f\n", "frame -> consumer (loader default)", q.p50, q.p99,

@@ -416,12 +416,18 @@ struct ReplayServer::Impl {
       }
       const StreamMessage& m = (*next->messages)[next->next];
       if (options.speed > 0) {
-        const int64_t elapsed =
-            static_cast<int64_t>(static_cast<double>(clock->now_ms() - started_ms) * options.speed);
-        const int64_t due = m.event_time - (next->messages->front().event_time + elapsed);
+        // Market time from the steady clock to the microsecond. From the millisecond clock, a
+        // message due within `speed` market ms set a timer of 0: at speed 30 (~1,000 msgs/s) the
+        // exchange spun on a core for most of each millisecond, beside the loader it fed.
+        const double elapsed =
+            std::chrono::duration<double, std::milli>(clock->steady_now() - started_steady)
+                .count() *
+            options.speed;
+        const double due =
+            static_cast<double>(m.event_time - next->messages->front().event_time) - elapsed;
         if (due > 0) {
-          timer.expires_after(std::chrono::milliseconds(
-              std::min<int64_t>(static_cast<int64_t>(due / options.speed), 50)));
+          timer.expires_after(std::chrono::microseconds(
+              std::min<int64_t>(static_cast<int64_t>(due * 1000 / options.speed) + 1, 50'000)));
           co_await timer.async_wait(asio::as_tuple(use_awaitable));
           continue;
         }
@@ -462,6 +468,7 @@ struct ReplayServer::Impl {
   }
 
   int64_t started_ms = 0;
+  std::chrono::steady_clock::time_point started_steady;
 };
 
 ReplayServer::ReplayServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -475,6 +482,7 @@ Result<std::unique_ptr<ReplayServer>> ReplayServer::start(std::shared_ptr<const 
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->started_ms = impl->clock->now_ms();
+  impl->started_steady = impl->clock->steady_now();
   if (!options.tls_cert_file.empty()) {
     if (auto st =
             net::detail::load_server_tls(impl->tls, options.tls_cert_file, options.tls_key_file);
