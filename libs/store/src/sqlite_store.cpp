@@ -320,14 +320,22 @@ class SqliteStore final : public Store {
     auto* store = static_cast<SqliteStore*>(self);
     const int every = store->options_.wal_autocheckpoint_pages;
     store->wal_pages_.store(pages, std::memory_order_relaxed);
-    if (pages >= 8 * every) {
+    if (pages < 8 * every) store->restart_at_ = 8 * every;  // the WAL started over
+    if (pages >= store->restart_at_) {
       // Passive checkpoints beside a writer that commits all the time never copy the last frames,
       // and SQLite starts the WAL over only once all are copied: here the writer copies the rest
       // (little: the thread copied the rest), after the thread's pass (a second checkpoint is
       // refused at once, not waited for) and waiting for readers of older frames (busy timeout),
       // so that its next write starts the WAL over.
+      // A reader in a long transaction (a graph build over a whole collection) keeps its frames:
+      // waiting the busy timeout (10 s) at every commit would stall the writer, so the wait is
+      // short and, refused, the next try is 8 intervals later.
       std::lock_guard copying(store->copy_mu_);
-      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      sqlite3_busy_timeout(db, 100);
+      const int rc =
+          sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      sqlite3_busy_timeout(db, static_cast<int>(store->options_.busy_timeout.count()));
+      if (rc != SQLITE_OK) store->restart_at_ = pages + 8 * every;
     } else if (pages >= every) {
       store->ckpt_cv_.notify_one();
     }
@@ -368,6 +376,7 @@ class SqliteStore final : public Store {
   std::condition_variable ckpt_cv_;
   bool ckpt_stop_ = false;
   std::atomic<int> wal_pages_{0};
+  int restart_at_ = 0;  // WAL pages at which the writer copies the rest (its thread only)
   std::mutex mu_;
   std::set<std::string> known_;
   std::map<std::pair<std::string, Op>, std::unique_ptr<Stmt>> statements_;
