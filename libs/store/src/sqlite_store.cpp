@@ -323,13 +323,11 @@ class SqliteStore final : public Store {
     if (pages < 8 * every) store->restart_at_ = 8 * every;  // the WAL started over
     if (pages >= store->restart_at_) {
       // Passive checkpoints beside a writer that commits all the time never copy the last frames,
-      // and SQLite starts the WAL over only once all are copied: here the writer copies the rest
-      // (little: the thread copied the rest), after the thread's pass (a second checkpoint is
-      // refused at once, not waited for) and waiting for readers of older frames (busy timeout),
-      // so that its next write starts the WAL over.
-      // A reader in a long transaction (a graph build over a whole collection) keeps its frames:
-      // waiting the busy timeout (10 s) at every commit would stall the writer, so the wait is
-      // short and, refused, the next try is 8 intervals later.
+      // and SQLite starts the WAL over only once all are copied: here the writer copies what the
+      // thread left (little), after the thread's pass (a second checkpoint is refused at once,
+      // not waited for), so that its next write starts the WAL over. A reader in a long
+      // transaction (a graph build over a whole collection) keeps its frames: the wait for it is
+      // 100 ms, not the 10 s busy timeout, and, refused, the next try is 8 intervals later.
       std::lock_guard copying(store->copy_mu_);
       sqlite3_busy_timeout(db, 100);
       const int rc =
