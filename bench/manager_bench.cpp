@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
            {"LOG_DIR", (dir / "logs").string()},
            {"LOG_FORMAT", "json"},
            {"MAX_CONNECTIONS", "2048"}};
-  for (const char* var : {"RETAINED_ENDED_QUEUES", "MALLOC_ARENA_MAX"}) {
+  for (const char* var : {"RETAINED_ENDED_QUEUES", "MALLOC_ARENA_MAX", "HTTP_THREADS"}) {
     if (const char* v = std::getenv(var)) o.env[var] = v;
   }
   o.log_file = (dir / "queue-manager.log").string();

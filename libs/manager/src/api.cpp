@@ -262,8 +262,16 @@ struct ApiServer::Impl {
         out = answer(error_answer(500, "internal error (the manager's log says more)"));
       }
     }
-    count(r, out.status, t0);
+    if (!out.block) count(r, out.status, t0);
     return out;
+  }
+
+  // For a route that may wait on I/O (the store, a Kafka flush): called again off the io
+  // threads, so that nothing behind it (a health probe) waits with it. Review #5.
+  static net::ServerResponse on_blocking_threads() {
+    net::ServerResponse resp;
+    resp.block = true;
+    return resp;
   }
 
   void count(const net::ServerRequest& r, int status, Clock::time_point t0) {
@@ -286,6 +294,7 @@ struct ApiServer::Impl {
     if (p == "/queues/start") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
+      if (!r.may_block) return on_blocking_threads();
       Reply reply = manager.start_queue(r.body);
       audit(r, reply, reply.outcome == Outcome::ok ? queue_id_of(reply.data) : "");
       return answer(from(reply));
@@ -293,6 +302,7 @@ struct ApiServer::Impl {
     if (p == "/queues/stop") {
       if (r.method != "POST") return method_not_allowed("POST");
       if (!authorized(r)) return unauthorized();
+      if (!r.may_block) return on_blocking_threads();  // it flushes the stop command to Kafka
       auto it = r.query.find("queue_id");
       const std::string id = it == r.query.end() ? "" : it->second;
       Reply reply = manager.stop_queue(id);
@@ -306,10 +316,13 @@ struct ApiServer::Impl {
                             p == "/openapi.json" || p == "/docs" || p.rfind("/docs/", 0) == 0;
     if (read_route && !read_method) return method_not_allowed("GET, HEAD");
     if (p == "/queues" || p == "/queues/") {
+      if (!r.may_block) return on_blocking_threads();  // a page may hold queues only stored
       return answer(from(manager.list_queues(r.query)));
     }
     if (p.rfind("/queues/", 0) == 0) {
-      return answer(from(manager.get_queue(p.substr(8))));
+      if (r.may_block) return answer(from(manager.get_queue(p.substr(8))));
+      if (auto reply = manager.get_queue_from_memory(p.substr(8))) return answer(from(*reply));
+      return on_blocking_threads();  // ended long ago: read from the store
     }
     if (p == "/health/live" || p == "/health/startup") {
       // From memory only (atomics): never behind the manager's lock or any I/O.
@@ -470,6 +483,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(QueueManager& manager,
   ho.host = options.host;
   ho.port = options.port;
   ho.threads = options.threads;
+  // What waits on I/O: the store reads share one SQLite connection (a second thread beside
+  // them only waits for its lock), but a stop flushes Kafka (up to 10 s while it is down) and
+  // must not hold every store read behind it.
+  ho.blocking_threads = 2;
   ho.max_connections = options.max_connections;
   ho.on_head = [raw](const net::ServerRequest& head) { return raw->on_head(head); };
   ho.error_body = [](int status, const std::string& message) {

@@ -168,7 +168,8 @@ class ManagerTest : public ::testing::Test {
 class FaultyStore : public store::Store {
  public:
   explicit FaultyStore(std::shared_ptr<store::Store> inner) : inner_(std::move(inner)) {}
-  std::atomic<bool> fail_writes{false}, hang{false};
+  std::atomic<bool> fail_writes{false}, hang{false}, hang_reads{false};
+  std::atomic<int> hung_reads{0};
   std::atomic<int> failed_writes{0};
 
   std::string describe() const override { return "faulty:" + inner_->describe(); }
@@ -186,6 +187,10 @@ class FaultyStore : public store::Store {
     return inner_->upsert(c, docs);
   }
   Result<std::optional<std::string>> get(const std::string& c, const std::string& k) override {
+    if (hang_reads) {
+      ++hung_reads;
+      while (hang_reads) std::this_thread::sleep_for(10ms);
+    }
     return inner_->get(c, k);
   }
   Result<std::vector<std::string>> range_by_time(const std::string& c, int64_t a, int64_t b,
@@ -745,33 +750,37 @@ TEST_F(ManagerTest, ALateFinalEventOverridesTheManagersConclusion) {
 // Review #9 / issue 12 item 7: memory follows what is active. Ended queues past the newest
 // `retained_ended` stay in the store only: GET, lists, filters, the gauge and stop still answer
 // for them, a late event for one changes nothing, and start-up does not hold them.
-TEST_F(ManagerTest, EndedQueuesPastTheRetentionAreServedFromTheStore) {
-  {
-    store::SqliteOptions so;
-    so.path = cfg_.store.sqlite.path;
-    auto st = store::open_sqlite(so).value();
-    std::vector<store::Document> batch;
-    for (int i = 0; i < 6; ++i) {
-      QueueState q;
-      q.id = "wf-historical-20240601-00000" + std::to_string(i);
-      q.symbol = i % 2 ? "BTCUSDT" : "ETHUSDT";
-      q.type = q.form = "workflow";
-      q.kind = "historical";
-      q.time_range = "2024-06-01:2024-06-30";
-      q.created_at_ms = 1717200000000 + i;
-      JobState j;
-      j.plan.target = "loader-producer";
-      j.plan.type = "api_candles_5m";
-      j.plan.job_name = "sf-00000" + std::to_string(i) + "-loader-producer";
-      j.plan.producer_id = "loader-producer__00000" + std::to_string(i);
-      j.status = "finished";
-      j.records_written = 100 + i;
-      q.jobs.push_back(j);
-      q.derive_status("2024-06-01T00:00:00.000Z");
-      batch.push_back({q.id, to_json(q), q.created_at_ms});
-    }
-    ASSERT_TRUE(st->upsert("queue_state", batch).ok());
+// `n` finished one-job queues wf-historical-20240601-00000<i> in the state store, the newest
+// last: queue i written by its loader's 100 + i records; ETHUSDT for even i, BTCUSDT for odd.
+void store_ended_queues(const std::string& sqlite_path, int n) {
+  store::SqliteOptions so;
+  so.path = sqlite_path;
+  auto st = store::open_sqlite(so).value();
+  std::vector<store::Document> batch;
+  for (int i = 0; i < n; ++i) {
+    QueueState q;
+    q.id = "wf-historical-20240601-00000" + std::to_string(i);
+    q.symbol = i % 2 ? "BTCUSDT" : "ETHUSDT";
+    q.type = q.form = "workflow";
+    q.kind = "historical";
+    q.time_range = "2024-06-01:2024-06-30";
+    q.created_at_ms = 1717200000000 + i;
+    JobState j;
+    j.plan.target = "loader-producer";
+    j.plan.type = "api_candles_5m";
+    j.plan.job_name = "sf-00000" + std::to_string(i) + "-loader-producer";
+    j.plan.producer_id = "loader-producer__00000" + std::to_string(i);
+    j.status = "finished";
+    j.records_written = 100 + i;
+    q.jobs.push_back(j);
+    q.derive_status("2024-06-01T00:00:00.000Z");
+    batch.push_back({q.id, to_json(q), q.created_at_ms});
   }
+  ASSERT_TRUE(st->upsert("queue_state", batch).ok());
+}
+
+TEST_F(ManagerTest, EndedQueuesPastTheRetentionAreServedFromTheStore) {
+  store_ended_queues(cfg_.store.sqlite.path, 6);
   cfg_.retained_ended = 2;
   start_manager();
   EXPECT_EQ(metrics_->value("streamforge_queues_in_memory"), 2);
@@ -819,6 +828,54 @@ TEST_F(ManagerTest, EndedQueuesPastTheRetentionAreServedFromTheStore) {
   EXPECT_EQ(metrics_->value("streamforge_queues", {{"status", "finished"}}), 7);
   EXPECT_EQ(call("GET", "/queues/wf-historical-20240601-000004").status, 200);
   EXPECT_EQ(call("GET", "/queues/" + id).status, 200);
+}
+
+// Review #5 with one io thread (the default): a route that waits on the store runs on the
+// server's blocking threads, so a store read that hangs holds up no other request, even with
+// more such reads waiting than there are blocking threads.
+TEST_F(ManagerTest, StoreReadsThatHangHoldUpNoOtherRequest) {
+  store_ended_queues(cfg_.store.sqlite.path, 3);
+  store::SqliteOptions so;
+  so.path = cfg_.store.sqlite.path;
+  cfg_.retained_ended = 1;  // 000002 in memory, 000000 and 000001 in the store only
+  auto faulty = std::make_shared<FaultyStore>(store::open_sqlite(so).value());
+  start_manager("", faulty);
+  faulty->hang_reads = true;
+  constexpr int kHung = 6;  // more than the manager's 2 blocking threads
+  std::vector<std::thread> readers;
+  std::atomic<int> answered{0}, answered_200{0};
+  for (int i = 0; i < kHung; ++i) {
+    readers.emplace_back([&, i] {
+      auto c = net::HttpClient::create(server_->url()).value();
+      auto r = c->get("/queues/wf-historical-20240601-00000" + std::to_string(i % 2));
+      ++answered;
+      if (r && r->status == 200) ++answered_200;
+    });
+  }
+  const bool both_hung = eventually_true([&] { return faulty->hung_reads.load() >= 2; }, 10s);
+  EXPECT_TRUE(both_hung) << faulty->hung_reads.load() << " reads reached the store";
+  if (!both_hung) {  // the reads ran one at a time, where nothing else can run beside them
+    faulty->hang_reads = false;
+    for (auto& t : readers) t.join();
+    return;
+  }
+  double worst_ms = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(call("GET", "/health/live").status, 200);
+    EXPECT_EQ(call("GET", "/queues/wf-historical-20240601-000002").status, 200);  // in memory
+    EXPECT_EQ(call("GET", "/queues/wf-historical-20240601-999999").status, 404);
+    worst_ms = std::max(
+        worst_ms,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::printf("[ figures ] three calls beside %d hung store reads: at most %.2f ms\n", kHung,
+              worst_ms);
+  EXPECT_LT(worst_ms, 1000.0);  // not behind the hung reads (a bound, not a benchmark)
+  EXPECT_EQ(answered.load(), 0) << "a read answered while the store hung";
+  faulty->hang_reads = false;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(answered_200.load(), kHung);  // each hung read answered once the store did
 }
 
 long rss_kib() {

@@ -374,23 +374,24 @@ Reply QueueManager::stop_queue(const std::string& id) {
   return impl_->stop_queue(id);
 }
 
+std::optional<Reply> QueueManager::get_queue_from_memory(const std::string& id) {
+  std::lock_guard lock(impl_->book->mu);
+  std::string doc = impl_->book->doc(id);
+  if (!doc.empty()) return Reply{Outcome::ok, "Queue status", std::move(doc)};
+  if (!impl_->book->status_of(id)) return Reply{Outcome::not_found, "no queue " + id};
+  return std::nullopt;  // ended long ago: only the store has it
+}
+
 Reply QueueManager::get_queue(const std::string& id) {
-  std::string doc;
-  {
-    std::lock_guard lock(impl_->book->mu);
-    doc = impl_->book->doc(id);
-    if (doc.empty() && !impl_->book->status_of(id)) return {Outcome::not_found, "no queue " + id};
+  if (auto in_memory = get_queue_from_memory(id)) return std::move(*in_memory);
+  // As stored (outside the lock: the store may be slow).
+  auto stored = impl_->store->get(kQueueCollection, id);
+  if (!stored) {
+    return {Outcome::unavailable,
+            "queue " + id + " is in the store, which did not answer: " + stored.error().message};
   }
-  if (doc.empty()) {  // ended long ago: as stored (outside the lock: the store may be slow)
-    auto stored = impl_->store->get(kQueueCollection, id);
-    if (!stored) {
-      return {Outcome::unavailable,
-              "queue " + id + " is in the store, which did not answer: " + stored.error().message};
-    }
-    if (!*stored) return {Outcome::not_found, "no queue " + id};
-    doc = std::move(**stored);
-  }
-  return {Outcome::ok, "Queue status", std::move(doc)};
+  if (!*stored) return {Outcome::not_found, "no queue " + id};
+  return {Outcome::ok, "Queue status", std::move(**stored)};
 }
 
 Reply QueueManager::list_queues(const std::map<std::string, std::string>& query) {

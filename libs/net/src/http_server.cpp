@@ -340,7 +340,12 @@ struct HttpServer::Impl {
   std::mutex conns_mu;
   std::map<uint64_t, std::weak_ptr<WsConn>> conns;
 
-  explicit Impl(int threads) : io(threads) {}
+  // Handlers that asked to wait on I/O (ServerResponse::block); declared after `io`, so that
+  // it is destroyed first (its tasks refer to sessions that live in `io`).
+  asio::thread_pool blocking;
+
+  Impl(int threads, int blocking_threads)
+      : io(threads), blocking(static_cast<size_t>(std::max(1, blocking_threads))) {}
 
   // Counts a connection for as long as its session lives.
   struct Counted {
@@ -456,6 +461,15 @@ struct HttpServer::Impl {
     }
   }
 
+  ServerResponse call(const ServerRequest& request) {
+    try {
+      return handler(request);
+    } catch (const std::exception&) {
+      // What went wrong stays on the server (the handler logs its own); the client gets 500.
+      return ServerResponse{500, error_body(500, "internal error")};
+    }
+  }
+
   template <class Stream>
   awaitable<void> serve(Stream stream) {
     beast::flat_buffer buffer;
@@ -549,14 +563,15 @@ struct HttpServer::Impl {
         co_await write(stream, res);
         break;
       }
-      ServerResponse r;
-      try {
-        r = handler(request);
-      } catch (const std::exception&) {
-        // What went wrong stays on the server (the handler logs its own); the client gets 500.
-        r.status = 500;
-        r.body = error_body(500, "internal error");
-        r.content_type = "application/json";
+      ServerResponse r = call(request);
+      if (r.block) {
+        // The route waits on I/O: called again on the blocking threads, while this io thread
+        // serves the other connections; the session resumes on its own strand with the answer.
+        request.may_block = true;
+        r = co_await asio::co_spawn(
+            blocking, [this, &request]() -> awaitable<ServerResponse> { co_return call(request); },
+            use_awaitable);
+        if (r.block) r = ServerResponse{500, error_body(500, "internal error")};
       }
       http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
       res.set(http::field::server, options.server_name);
@@ -628,7 +643,7 @@ HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
                                                       HttpHandler handler, WsHandler ws) {
   const int threads = std::max(1, options.threads);
-  auto impl = std::make_shared<Impl>(threads);
+  auto impl = std::make_shared<Impl>(threads, options.blocking_threads);
   impl->options = options;
   impl->handler = std::move(handler);
   impl->ws = std::move(ws);
@@ -658,6 +673,10 @@ HttpServer::~HttpServer() {
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
+  // Handlers running there finish (they refer to sessions that live until `io` goes); those
+  // not started are dropped.
+  impl_->blocking.stop();
+  impl_->blocking.join();
   // Sessions still open are destroyed with the io_context (below, with Impl); mark them closed
   // first so a user's send() in the meantime posts nothing.
   std::lock_guard lock(impl_->conns_mu);

@@ -436,6 +436,59 @@ std::string gzip_of(size_t size, char fill) {
 
 // Review #22: a gzip answer is inflated (the client asks for gzip), but never past 64 MiB: a
 // 100 KiB answer that would inflate to 200 MiB is refused, not retried, and costs no more.
+// A handler that must wait on I/O answers `block`: it is called again on the blocking threads,
+// with may_block set, and the one io thread goes on serving; a handler that asks again there
+// gets a 500 (it cannot loop).
+TEST(HttpServer, AHandlerThatMustWaitRunsOffTheIoThread) {
+  std::atomic<bool> release{false};
+  std::atomic<int> waiting{0};
+  HttpServerOptions o;
+  o.threads = 1;
+  o.blocking_threads = 2;
+  auto server = HttpServer::start(o, [&](const ServerRequest& r) {
+                  ServerResponse out;
+                  if (r.path == "/always") {
+                    out.block = true;
+                    return out;
+                  }
+                  if (r.path != "/slow") {
+                    out.body = "fast";
+                    return out;
+                  }
+                  if (!r.may_block) {
+                    out.block = true;
+                    return out;
+                  }
+                  ++waiting;
+                  while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                  out.body = "slow " + r.body;
+                  return out;
+                }).value();
+  std::vector<std::thread> slow;
+  std::atomic<int> slow_ok{0};
+  for (int i = 0; i < 3; ++i) {  // one more than the blocking threads: it waits its turn
+    slow.emplace_back([&] {
+      auto c = HttpClient::create(server->url()).value();
+      auto r = c->get("/slow");
+      if (r && r->status == 200 && r->body == "slow ") ++slow_ok;
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return waiting.load() == 2; }, 10000));
+  auto fast = HttpClient::create(server->url()).value();
+  for (int i = 0; i < 50; ++i) {
+    auto r = fast->get("/fast");
+    EXPECT_TRUE(r.ok() && r->body == "fast") << (r ? r->body : r.error().message);
+  }
+  EXPECT_EQ(slow_ok.load(), 0);
+  release = true;
+  for (auto& t : slow) t.join();
+  EXPECT_EQ(slow_ok.load(), 3);
+  EXPECT_EQ(waiting.load(), 3);
+  auto looped = fast->get("/always");
+  ASSERT_TRUE(looped.ok()) << looped.error().message;
+  EXPECT_EQ(looped->status, 500);
+}
+
 TEST(HttpClient, GzipAnswersAreInflatedButABombIsRefused) {
   const std::string small = gzip_of(10'000, 'a'), bomb = gzip_of(200u << 20, '0');
   ASSERT_LT(bomb.size(), 512u << 10);

@@ -34,9 +34,9 @@ namespace sf::manager {
 struct ApiOptions {
   std::string host = "127.0.0.1";  // HOST
   uint16_t port = 8000;
-  int threads = 2;
-  std::string api_token;                     // API_TOKEN
-  bool token_for_reads = false;              // API_TOKEN_FOR_READS=1
+  int threads = 1;               // HTTP_THREADS: io threads (what may wait on I/O runs on others)
+  std::string api_token;         // API_TOKEN
+  bool token_for_reads = false;  // API_TOKEN_FOR_READS=1
   std::vector<std::string> allowed_hosts;    // ALLOWED_HOSTS (comma separated; "*": any)
   std::vector<std::string> allowed_origins;  // ALLOWED_ORIGINS ("https://ui.example:443", ...)
   size_t max_connections = 1024;             // MAX_CONNECTIONS

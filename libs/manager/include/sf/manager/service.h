@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "sf/config/env.h"
@@ -100,7 +101,9 @@ class QueueManager {
 
   Reply start_queue(const std::string& body);
   Reply stop_queue(const std::string& queue_id);
-  Reply get_queue(const std::string& queue_id);
+  Reply get_queue(const std::string& queue_id);  // may read the store
+  // The same from memory alone (no I/O); nullopt for a queue that only the store holds now.
+  std::optional<Reply> get_queue_from_memory(const std::string& queue_id);
   Reply list_queues(const std::map<std::string, std::string>& query);
   // Called with {"event":"queue","queue_id":...,"status":...,"queue":{...}} on every change.
   void on_change(std::function<void(const std::string&)> listener);

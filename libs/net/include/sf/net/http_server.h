@@ -34,6 +34,9 @@ struct ServerRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string remote;  // client address
+  // Set when the handler runs on the server's blocking threads, called again there because it
+  // answered `block` (below): there it may wait on I/O; on the io threads it must not.
+  bool may_block = false;
   std::string header(const std::string& lower_name) const;
 };
 
@@ -42,6 +45,10 @@ struct ServerResponse {
   std::string body;
   std::string content_type = "application/json";
   std::map<std::string, std::string> headers;
+  // Set by a handler called on an io thread for a request it can answer only by waiting on I/O
+  // (a store read, a Kafka flush): the server calls it again on its blocking threads, with
+  // `may_block` set, and serves other connections meanwhile. The rest of this answer is unused.
+  bool block = false;
 };
 
 using HttpHandler = std::function<ServerResponse(const ServerRequest&)>;
@@ -77,6 +84,7 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the kernel picks
   int threads = 1;
+  int blocking_threads = 4;  // handlers that answered `block`, at most this many at once
   size_t body_limit = 8 * 1024 * 1024;
   size_t max_connections = 1024;                     // more at once: 503 and closed
   std::chrono::milliseconds idle_timeout{60'000};    // a kept-alive connection with no request
