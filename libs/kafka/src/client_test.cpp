@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -50,6 +51,43 @@ TEST(Kafka, RoundTripCountsOnlyAcknowledgedRecords) {
   std::map<std::string, std::set<int32_t>> partitions_of_key;
   for (const auto& m : got) partitions_of_key[m.key].insert(m.partition);
   for (const auto& [k, parts] : partitions_of_key) EXPECT_EQ(parts.size(), 1u) << k;
+}
+
+// Reports reach a listener a produce request's worth at a time, each record's once, with its
+// value, offset and tag; records to more topics than the producer keeps handles for still go.
+TEST(Kafka, DeliveryReportsComeInBatchesEachRecordOnce) {
+  testing::EmbeddedKafka kafka;
+  constexpr int kTopics = 20;  // past the producer's 16 topic handles: the rest go by name
+  for (int t = 0; t < kTopics; ++t) kafka.create_topic("t" + std::to_string(t), 1);
+  auto producer = make_producer(kafka, {{"linger.ms", "20"}});
+  std::mutex mu;
+  std::map<int64_t, int> seen;  // tag -> reports
+  int calls = 0;
+  bool values_match = true;
+  const auto handle = producer->on_delivery([&](std::span<const DeliveryReport> batch) {
+    std::lock_guard lock(mu);
+    ++calls;
+    for (const auto& r : batch) {
+      ++seen[r.tag];
+      values_match = values_match && r.ok && r.offset >= 0 && r.value == std::to_string(r.tag);
+    }
+  });
+  constexpr int kN = 4000;
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(producer->send("t" + std::to_string(i % kTopics), "K", std::to_string(i), i).ok());
+  }
+  ASSERT_TRUE(producer->flush(30s).ok());
+  producer->remove_on_delivery(handle);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kN));
+  for (const auto& [tag, n] : seen) EXPECT_EQ(n, 1) << "tag " << tag;
+  EXPECT_TRUE(values_match);
+  EXPECT_LT(calls, kN / 4) << "reports came one by one";
+  EXPECT_EQ(producer->delivered(), kN);
+  for (int t = 0; t < kTopics; ++t) {
+    EXPECT_EQ(kafka.read_topic("t" + std::to_string(t), kN / kTopics).size(),
+              static_cast<size_t>(kN / kTopics));
+  }
 }
 
 TEST(Kafka, BrokerOutageLosesNothing) {

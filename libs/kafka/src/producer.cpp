@@ -1,10 +1,14 @@
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <span>
 #include <thread>
+#include <vector>
 
 #include "rdkafka_util.h"
 #include "sf/kafka/client.h"
+#include "sf/log/log.h"
 
 namespace sf::kafka {
 
@@ -16,36 +20,112 @@ struct Producer::Impl {
   std::thread poller;
   mutable std::mutex mu;  // guards first_error and the listeners
   std::string first_error;
-  std::map<uint64_t, std::function<void(const DeliveryReport&)>> listeners;
+  std::map<uint64_t, std::function<void(std::span<const DeliveryReport>)>> listeners;
   uint64_t next_listener = 1;
 
-  static void on_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    auto* self = static_cast<Impl*>(opaque);
-    DeliveryReport r;
-    r.tag = reinterpret_cast<intptr_t>(m->_private);
-    r.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-    r.partition = m->partition;
-    r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
-    r.offset = r.ok ? m->offset : -1;
-    r.possibly_persisted = !r.ok && rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
-    if (r.ok) {
-      self->delivered.fetch_add(1);
-      int64_t prev = self->max_tag.load();
-      while (r.tag > prev && !self->max_tag.compare_exchange_weak(prev, r.tag)) {
-      }
-    } else {
-      r.error = rd_kafka_err2str(m->err);
-      self->failed.fetch_add(1);
-      if (r.tag >= 0) self->data_failed.fetch_add(1);
-    }
-    std::lock_guard lock(self->mu);
-    if (!r.ok && self->first_error.empty()) self->first_error = r.error;
-    for (const auto& [id, l] : self->listeners) l(r);
+  // Topic handles, made once per name: producev() by name looks the topic up under the client's
+  // write lock for every record. Published without a lock and never changed once there; past
+  // kTopics names, records go by name.
+  static constexpr size_t kTopics = 16;
+  struct TopicSlot {
+    std::string name;
+    rd_kafka_topic_t* handle = nullptr;
+  };
+  std::array<TopicSlot, kTopics> topics;
+  std::atomic<size_t> topic_count{0};
+  std::mutex topics_mu;
+
+  ~Impl() {
+    for (size_t i = 0; i < topic_count.load(); ++i) rd_kafka_topic_destroy(topics[i].handle);
   }
 
-  void poll_loop() {
-    while (running.load()) rd_kafka_poll(rk.get(), 50);
+  rd_kafka_topic_t* topic(std::string_view name) {
+    size_t n = topic_count.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) {
+      if (topics[i].name == name) return topics[i].handle;
+    }
+    std::lock_guard lock(topics_mu);
+    n = topic_count.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < n; ++i) {
+      if (topics[i].name == name) return topics[i].handle;
+    }
+    if (n == kTopics) return nullptr;
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), std::string(name).c_str(), nullptr);
+    if (t == nullptr) return nullptr;
+    topics[n] = {std::string(name), t};
+    topic_count.store(n + 1, std::memory_order_release);
+    return t;
   }
+
+  // One delivery event: the reports of the records of one produce request (or of a purge),
+  // handed to the listeners together, under one lock.
+  void on_reports(rd_kafka_event_t* ev) {
+    const size_t n = rd_kafka_event_message_count(ev);
+    if (n == 0) return;
+    msgs.resize(n);
+    reports.resize(n);
+    const size_t got = rd_kafka_event_message_array(ev, msgs.data(), n);
+    int64_t ok = 0, bad = 0, bad_data = 0, top = INT64_MIN;
+    for (size_t i = 0; i < got; ++i) {
+      const rd_kafka_message_t* m = msgs[i];
+      DeliveryReport& r = reports[i];
+      r.tag = reinterpret_cast<intptr_t>(m->_private);
+      r.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+      r.partition = m->partition;
+      r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+      r.offset = r.ok ? m->offset : -1;
+      r.possibly_persisted =
+          !r.ok && rd_kafka_message_status(m) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+      r.error.clear();
+      if (r.ok) {
+        ++ok;
+        top = std::max(top, r.tag);
+      } else {
+        r.error = rd_kafka_err2str(m->err);
+        ++bad;
+        if (r.tag >= 0) ++bad_data;
+      }
+    }
+    delivered.fetch_add(ok);
+    failed.fetch_add(bad);
+    data_failed.fetch_add(bad_data);
+    int64_t prev = max_tag.load();
+    while (top > prev && !max_tag.compare_exchange_weak(prev, top)) {
+    }
+    const std::span<const DeliveryReport> batch(reports.data(), got);
+    std::lock_guard lock(mu);
+    if (first_error.empty()) {
+      for (const auto& r : batch) {
+        if (!r.ok) {
+          first_error = r.error;
+          break;
+        }
+      }
+    }
+    for (const auto& [id, l] : listeners) l(batch);
+  }
+
+  // Delivery reports come as events, a request's worth at a time (not a callback per record).
+  void poll_loop() {
+    rd_kafka_queue_t* q = rd_kafka_queue_get_main(rk.get());
+    while (running.load()) {
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50);
+      if (ev == nullptr) continue;
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_DR) {
+        on_reports(ev);
+      } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR) {
+        // What librdkafka logs itself when it serves the queue without an error callback.
+        sf::log::get().log(
+            rd_kafka_event_error_is_fatal(ev) ? spdlog::level::err : spdlog::level::warn,
+            "kafka ERROR: {}", rd_kafka_event_error_string(ev));
+      }
+      rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+  }
+  // The poller's own buffers for one event.
+  std::vector<const rd_kafka_message_t*> msgs;
+  std::vector<DeliveryReport> reports;
 };
 
 Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -67,13 +147,17 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
       {"queue.buffering.max.messages", "100000"},
       {"queue.buffering.max.kbytes", "16384"},
       {"message.timeout.ms", "300000"},
+      // A broker back from an outage is reconnected to within a second (librdkafka's default
+      // backoff grows to 10 s, the Java client's to 1 s): records queued meanwhile would
+      // otherwise wait out their timeout with the broker up, and fail a second time.
+      {"reconnect.backoff.max.ms", "1000"},
   };
   for (const auto& [k, v] : options.properties) props[k] = v;
   for (const auto& [k, v] : connection_properties(options.settings)) props[k] = v;
   auto conf = detail::make_conf(props);
   if (!conf) return conf.error();
   auto impl = std::make_unique<Impl>();
-  rd_kafka_conf_set_dr_msg_cb(*conf, &Impl::on_dr);
+  rd_kafka_conf_set_events(*conf, RD_KAFKA_EVENT_DR);
   rd_kafka_conf_set_opaque(*conf, impl.get());
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
@@ -96,21 +180,32 @@ Producer::~Producer() {
 Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
                       int64_t tag, milliseconds max_block) {
   std::optional<std::chrono::steady_clock::time_point> deadline;  // read once the queue is full
-  const std::string topic_name(topic);
+  rd_kafka_topic_t* handle = impl_->topic(topic);
+  auto produce = [&] {
+    void* opaque = reinterpret_cast<void*>(static_cast<intptr_t>(tag));
+    if (handle != nullptr) {
+      return rd_kafka_producev(impl_->rk.get(), RD_KAFKA_V_RKT(handle),
+                               RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+                               RD_KAFKA_V_END);
+    }
+    const std::string name(topic);
+    return rd_kafka_producev(impl_->rk.get(), RD_KAFKA_V_TOPIC(name.c_str()),
+                             RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+  };
   for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        impl_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<intptr_t>(tag))), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err = produce();
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       impl_->queued.fetch_add(1);
       return ok_status();
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return make_error("Kafka produce to " + topic_name + " failed: " + rd_kafka_err2str(err),
-                        false);
+      return make_error(
+          "Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err), false);
     }
     if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
     if (std::chrono::steady_clock::now() >= *deadline) {
@@ -179,7 +274,7 @@ std::string Producer::first_error() const {
   std::lock_guard lock(impl_->mu);
   return impl_->first_error;
 }
-uint64_t Producer::on_delivery(std::function<void(const DeliveryReport&)> callback) {
+uint64_t Producer::on_delivery(std::function<void(std::span<const DeliveryReport>)> callback) {
   std::lock_guard lock(impl_->mu);
   const uint64_t id = impl_->next_listener++;
   impl_->listeners[id] = std::move(callback);

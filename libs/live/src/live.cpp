@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "connection.h"
@@ -50,7 +52,7 @@ class DeliveryTracker {
   // `field`: the record's id in its JSON ("trade_id", "open_time").
   DeliveryTracker(kafka::Producer& p, const std::string& field)
       : producer_(p), key_("\"" + field + "\":"), candles_(field == "open_time") {
-    listener_ = p.on_delivery([this](const kafka::DeliveryReport& r) { report(r); });
+    listener_ = p.on_delivery([this](std::span<const kafka::DeliveryReport> r) { report(r); });
   }
   ~DeliveryTracker() { producer_.remove_on_delivery(listener_); }
   DeliveryTracker(const DeliveryTracker&) = delete;
@@ -62,15 +64,16 @@ class DeliveryTracker {
   bool sent(int64_t id) {
     std::lock_guard lock(mu_);
     if (lost_) return false;
-    if (pending_.empty()) last_report_ = std::chrono::steady_clock::now();
-    pending_.insert(id);
+    if (pending_n_ == 0) ++activity_;  // a wait for reports starts now
+    ++pending_[id];
+    ++pending_n_;
     prev_max_sent_ = max_sent_;
     if (id >= 0 && (!max_sent_ || id > *max_sent_)) max_sent_ = id;
     return true;
   }
   void unsend(int64_t id) {
     std::lock_guard lock(mu_);
-    if (auto it = pending_.find(id); it != pending_.end()) pending_.erase(it);
+    take_pending(id);
     if (max_sent_ && id == *max_sent_) max_sent_ = prev_max_sent_;
   }
   // Records wait and no report came for `quiet`: the broker is away (before librdkafka gives
@@ -117,7 +120,7 @@ class DeliveryTracker {
   }
   size_t pending() const {
     std::lock_guard lock(mu_);
-    return pending_.size();
+    return pending_n_;
   }
   // Once every report is back: the first id lost, the ids that failed (ascending) and whether
   // some may be written all the same, the largest id ever sent and delivered, where in the topic
@@ -156,8 +159,15 @@ class DeliveryTracker {
  private:
   static constexpr std::chrono::milliseconds kStall{5000};
 
+  // Reports only count (no clock reading for each of them); the checks, every 100 ms or so, note
+  // when the count last moved: a stall is seen at most one check late.
   bool stalled(std::chrono::milliseconds quiet) const {
-    return !pending_.empty() && std::chrono::steady_clock::now() - last_report_ > quiet;
+    const auto now = std::chrono::steady_clock::now();
+    if (activity_ != seen_activity_) {
+      seen_activity_ = activity_;
+      last_activity_ = now;
+    }
+    return pending_n_ > 0 && now - last_activity_ > quiet;
   }
   // Records that land after the first failure sit after the last record delivered before it; a
   // non-idempotent producer's retries can reorder records within its queue (at most
@@ -173,35 +183,50 @@ class DeliveryTracker {
   }
   static constexpr int64_t kReorderWindow = 100'000;
 
-  void report(const kafka::DeliveryReport& r) {
-    if (r.tag < 0) return;  // telemetry
+  // One record of `id` reported (or not sent after all); false when none was pending.
+  bool take_pending(int64_t id) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return false;
+    if (--it->second == 0) pending_.erase(it);
+    --pending_n_;
+    return true;
+  }
+  // A batch of reports (one produce request's, or a purge's), under one lock.
+  void report(std::span<const kafka::DeliveryReport> reports) {
     bool purge = false;
     {
       std::lock_guard lock(mu_);
-      last_report_ = std::chrono::steady_clock::now();
-      const int64_t id = id_of(r.value);
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;  // not a record this tracker sent
-      pending_.erase(it);
-      if (r.ok) {
-        if (!last_ok_) first_ok_offset_ = r.offset;
-        last_ok_ = kafka::PartitionOffset{r.partition, r.offset};
-        if (id >= 0 && (!max_delivered_ || id > *max_delivered_)) max_delivered_ = id;
-        return;
-      }
-      ++failed_;
-      if (id < 0) return;  // an open candle's update, superseded by its close
-      failed_ids_.push_back(id);
-      if (r.possibly_persisted) possibly_written_ = true;
-      if (!lost_ || id < *lost_) {
-        purge = !lost_;
-        mark_scan_start();
-        lost_ = id;
-        any_lost_.store(true, std::memory_order_release);
-        why_ = r.error;
+      for (const auto& r : reports) {
+        if (r.tag < 0) continue;  // telemetry
+        ++activity_;
+        purge = note(r) || purge;
       }
     }
     if (purge) producer_.purge_queued();  // nothing newer lands after the gap
+  }
+  // True when this report is the first loss (the queue is purged then).
+  bool note(const kafka::DeliveryReport& r) {
+    const int64_t id = id_of(r.value);
+    if (!take_pending(id)) return false;  // not a record this tracker sent
+    if (r.ok) {
+      if (!last_ok_) first_ok_offset_ = r.offset;
+      last_ok_ = kafka::PartitionOffset{r.partition, r.offset};
+      if (id >= 0 && (!max_delivered_ || id > *max_delivered_)) max_delivered_ = id;
+      return false;
+    }
+    ++failed_;
+    if (id < 0) return false;  // an open candle's update, superseded by its close
+    failed_ids_.push_back(id);
+    if (r.possibly_persisted) possibly_written_ = true;
+    bool first = false;
+    if (!lost_ || id < *lost_) {
+      first = !lost_;
+      mark_scan_start();
+      lost_ = id;
+      any_lost_.store(true, std::memory_order_release);
+      why_ = r.error;
+    }
+    return first;
   }
 
   // The id in a record's JSON; -1 for an open candle's update (it says "closed":false).
@@ -221,7 +246,10 @@ class DeliveryTracker {
   const bool candles_;  // only candles have open updates ("closed":false) to tell apart
   uint64_t listener_ = 0;
   mutable std::mutex mu_;
-  std::multiset<int64_t> pending_;
+  // Records sent and not reported yet: how many of each id (an open candle's updates share -1),
+  // in a flat table (no allocation per record).
+  boost::unordered_flat_map<int64_t, uint32_t> pending_;
+  size_t pending_n_ = 0;
   std::optional<int64_t> lost_, max_sent_, prev_max_sent_, max_delivered_;
   std::atomic<bool> any_lost_{false};  // lost_ has a value
   std::vector<int64_t> failed_ids_;
@@ -230,7 +258,9 @@ class DeliveryTracker {
   std::optional<kafka::PartitionOffset> last_ok_, scan_from_;
   int64_t first_ok_offset_ = 0;
   std::string why_;
-  std::chrono::steady_clock::time_point last_report_ = std::chrono::steady_clock::now();
+  uint64_t activity_ = 0;  // reports, and waits for them begun
+  mutable uint64_t seen_activity_ = 0;
+  mutable std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_purge_{};
 };
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,7 +89,8 @@ class Producer {
   // Called on the delivery thread for every report; keep it short.
   // Several listeners may watch at once (a loader's loss tracker, a benchmark); the handle
   // removes one.
-  uint64_t on_delivery(std::function<void(const DeliveryReport&)> callback);
+  // Reports come in batches: those of one produce request (or one purge) together.
+  uint64_t on_delivery(std::function<void(std::span<const DeliveryReport>)> callback);
   void remove_on_delivery(uint64_t handle);
 
   struct Impl;
