@@ -92,6 +92,7 @@ std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) 
         connected_at_ = now - o_.max_connection_age + 5s;  // try again in 5 s
       }
     }
+    const bool buffered = ws_->frame_waiting();  // then it arrives now, no clock to read again
     auto frame = ws_->read(200ms);
     if (!frame) {
       if (frame.error().message.rfind("timeout", 0) == 0) {
@@ -111,7 +112,7 @@ std::optional<records::WsMessage> StreamConnection::next(milliseconds max_wait) 
       ws_.reset();
       continue;
     }
-    last_activity_ = clock_.steady_now();
+    last_activity_ = buffered ? now : clock_.steady_now();
     auto msg = parser_.ws_message(*frame);
     if (!msg) {
       if (++stats_.garbage <= 5) {

@@ -33,6 +33,8 @@ class StreamConnection {
   const StreamStats& stats() const { return stats_; }
   // Another frame has already arrived (next() will not wait for the network).
   bool frame_waiting() const { return ws_ && ws_->frame_waiting(); }
+  // When the last frame (or ping) came, by the connection's clock.
+  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
   // Called after every reconnection (not the first connection): the caller fetches through REST
   // what the stream missed meanwhile. An Error ends next() (returns nothing; see error()).
   void on_reconnect(std::function<Status()> f) { on_reconnect_ = std::move(f); }

@@ -76,6 +76,28 @@ class DeliveryTracker {
     take_pending(id);
     if (max_sent_ && id == *max_sent_) max_sent_ = prev_max_sent_;
   }
+  // The same for a run of records handed over in this order, under one lock: false, and nothing
+  // noted, when records are already lost. unsend_run(ids, i) undoes it for those from i on.
+  bool sent_run(std::span<const int64_t> ids) {
+    std::lock_guard lock(mu_);
+    if (lost_) return false;
+    if (pending_n_ == 0 && !ids.empty()) ++activity_;
+    run_max_before_ = max_sent_;
+    for (const int64_t id : ids) {
+      ++pending_[id];
+      ++pending_n_;
+      if (id >= 0 && (!max_sent_ || id > *max_sent_)) max_sent_ = id;
+    }
+    return true;
+  }
+  void unsend_run(std::span<const int64_t> ids, size_t from) {
+    std::lock_guard lock(mu_);
+    for (size_t i = from; i < ids.size(); ++i) take_pending(ids[i]);
+    max_sent_ = run_max_before_;
+    for (size_t i = 0; i < from; ++i) {
+      if (ids[i] >= 0 && (!max_sent_ || ids[i] > *max_sent_)) max_sent_ = ids[i];
+    }
+  }
   // Records wait and no report came for `quiet`: the broker is away (before librdkafka gives
   // up on them, which may take its whole message.timeout.ms), or records were lost.
   bool outage(std::chrono::milliseconds quiet = std::chrono::milliseconds(2000)) const {
@@ -250,7 +272,7 @@ class DeliveryTracker {
   // in a flat table (no allocation per record).
   boost::unordered_flat_map<int64_t, uint32_t> pending_;
   size_t pending_n_ = 0;
-  std::optional<int64_t> lost_, max_sent_, prev_max_sent_, max_delivered_;
+  std::optional<int64_t> lost_, max_sent_, prev_max_sent_, run_max_before_, max_delivered_;
   std::atomic<bool> any_lost_{false};  // lost_ has a value
   std::vector<int64_t> failed_ids_;
   int64_t failed_ = 0;
@@ -310,18 +332,33 @@ class Outbox {
     items_.clear();
     json_.clear();
   }
-  // Sends them in order; after a loss the rest are not sent (recovery publishes them again,
-  // as it does every record that came after the first one lost).
+  // Sends them in order, noted with the tracker all at once; after a loss the rest are not sent
+  // (recovery publishes them again, as it does every record that came after the first one lost).
   Status flush(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
+    ids_.clear();
+    for (const auto& it : items_) ids_.push_back(it.id);
     Status result = ok_status();
-    for (const auto& it : items_) {
-      auto sent =
-          send_json(ctx, tracker, it.id, it.ts, std::string_view(json_).substr(it.at, it.len));
-      if (!sent) {
-        result = sent.error();
+    if (!tracker.sent_run(ids_)) {
+      clear();
+      return result;
+    }
+    for (size_t i = 0; i < items_.size(); ++i) {
+      const Item& it = items_[i];
+      if (tracker.first_lost()) {  // seen meanwhile: nothing newer goes out
+        tracker.unsend_run(ids_, i);
         break;
       }
-      if (!*sent) break;
+      auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol,
+                                  std::string_view(json_).substr(it.at, it.len), it.ts,
+                                  std::chrono::milliseconds(1000));
+      if (st) continue;
+      tracker.unsend_run(ids_, i);
+      if (!st.error().retryable) {
+        result = st.error();
+      } else {
+        tracker.refused(it.id, st.error().message);
+      }
+      break;
     }
     clear();
     return result;
@@ -333,6 +370,7 @@ class Outbox {
     size_t at, len;
   };
   std::vector<Item> items_;
+  std::vector<int64_t> ids_;
   std::string json_;
 };
 
@@ -478,8 +516,8 @@ bool wait_out_outage(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
 // lock and a map look-up; at full speed that was a fifth of the loader's per-record work).
 class ReportPace {
  public:
-  bool due(Clock& clock) {
-    const auto now = clock.steady_now();
+  // `now`: the last frame's arrival (the connection read the clock for it already).
+  bool due(std::chrono::steady_clock::time_point now) {
     if (now - last_ < std::chrono::milliseconds(100)) return false;
     last_ = now;
     return true;
@@ -751,7 +789,7 @@ Status run_live_trades(worker::WorkerContext& ctx, binance::RestClient& rest,
     if (outbox.full() || done || !conn.frame_waiting()) {
       if (auto st = outbox.flush(ctx, tracker); !st) return st;
     }
-    if (pace.due(ctx.clock)) report(ctx, conn.stats(), backfilled, dropped, tracker);
+    if (pace.due(conn.last_activity())) report(ctx, conn.stats(), backfilled, dropped, tracker);
   }
   if (auto st = outbox.flush(ctx, tracker); !st) return st;
   if (auto st = finish_recovery(ctx, tracker, recover); !st) return st;  // nothing left behind
