@@ -58,30 +58,14 @@ class DeliveryTracker {
   DeliveryTracker(const DeliveryTracker&) = delete;
   DeliveryTracker& operator=(const DeliveryTracker&) = delete;
 
-  // Called just before the record is handed to the producer (its report may come back before
-  // send() returns), and undone with unsend() when send() refused it. False, and nothing noted,
-  // when records are already lost (nothing more goes out until they are published again).
-  bool sent(int64_t id) {
-    std::lock_guard lock(mu_);
-    if (lost_) return false;
-    if (pending_n_ == 0) ++activity_;  // a wait for reports starts now
-    ++pending_[id];
-    ++pending_n_;
-    prev_max_sent_ = max_sent_;
-    if (id >= 0 && (!max_sent_ || id > *max_sent_)) max_sent_ = id;
-    return true;
-  }
-  void unsend(int64_t id) {
-    std::lock_guard lock(mu_);
-    take_pending(id);
-    if (max_sent_ && id == *max_sent_) max_sent_ = prev_max_sent_;
-  }
-  // The same for a run of records handed over in this order, under one lock: false, and nothing
-  // noted, when records are already lost. unsend_run(ids, i) undoes it for those from i on.
+  // Called just before records are handed to the producer, in this order, under one lock (a
+  // report may come back before send() returns): false, and nothing noted, when records are
+  // already lost (nothing more goes out until they are published again). unsend_run(ids, i)
+  // undoes it for those from i on, which send() refused or which were not sent.
   bool sent_run(std::span<const int64_t> ids) {
     std::lock_guard lock(mu_);
     if (lost_) return false;
-    if (pending_n_ == 0 && !ids.empty()) ++activity_;
+    if (pending_n_ == 0 && !ids.empty()) ++activity_;  // a wait for reports starts now
     run_max_before_ = max_sent_;
     for (const int64_t id : ids) {
       ++pending_[id];
@@ -272,7 +256,7 @@ class DeliveryTracker {
   // in a flat table (no allocation per record).
   boost::unordered_flat_map<int64_t, uint32_t> pending_;
   size_t pending_n_ = 0;
-  std::optional<int64_t> lost_, max_sent_, prev_max_sent_, run_max_before_, max_delivered_;
+  std::optional<int64_t> lost_, max_sent_, run_max_before_, max_delivered_;
   std::atomic<bool> any_lost_{false};  // lost_ has a value
   std::vector<int64_t> failed_ids_;
   int64_t failed_ = 0;
@@ -292,11 +276,12 @@ class DeliveryTracker {
 // True when the record was handed to the producer.
 Result<bool> send_json(worker::WorkerContext& ctx, DeliveryTracker& tracker, int64_t id, int64_t ts,
                        std::string_view json) {
-  if (!tracker.sent(id)) return false;
+  const int64_t ids[] = {id};
+  if (!tracker.sent_run(ids)) return false;
   auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, json, ts,
                               std::chrono::milliseconds(1000));
   if (st) return true;
-  tracker.unsend(id);
+  tracker.unsend_run(ids, 0);
   if (!st.error().retryable) return st.error();
   tracker.refused(id, st.error().message);
   return false;
