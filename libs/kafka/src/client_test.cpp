@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -185,6 +186,52 @@ TEST(Kafka, AssignFromEndSeesOnlyWhatComesAfter) {
     if (*m) seen.push_back((*m)->value);
   }
   ASSERT_EQ(seen, std::vector<std::string>{"after"});
+}
+
+// wake() ends a poll that waits for a record that never comes, and one wake ends one poll: the
+// next waits again, and still returns a record that arrives.
+TEST(Kafka, WakeEndsAWaitingPollOnce) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("ctl", 1);
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  auto c = Consumer::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->assign_from_end("ctl", 10s).ok());
+  std::atomic<bool> returned{false};
+  std::optional<Result<std::optional<Message>>> got;
+  std::thread waiter([&] {
+    got = (*c)->poll(60s);
+    returned = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(returned.load()) << "poll returned before wake()";
+  const auto woken_at = std::chrono::steady_clock::now();
+  (*c)->wake();
+  waiter.join();
+  // Well inside the poll's 60 s (a generous bound for a loaded machine: not a timing figure).
+  EXPECT_LT(std::chrono::steady_clock::now() - woken_at, 20s);
+  ASSERT_TRUE(got.has_value() && got->ok());
+  EXPECT_FALSE(got->value().has_value());
+
+  // Woken before it polls: the next poll returns at once; the one after waits for a record.
+  (*c)->wake();
+  const auto early_at = std::chrono::steady_clock::now();
+  auto early = (*c)->poll(60s);
+  EXPECT_LT(std::chrono::steady_clock::now() - early_at, 20s);
+  ASSERT_TRUE(early.ok());
+  EXPECT_FALSE(early->has_value());
+  auto producer = make_producer(kafka);
+  ASSERT_TRUE(producer->send("ctl", "a", "after").ok());
+  ASSERT_TRUE(producer->flush(10s).ok());
+  std::optional<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    auto m = (*c)->poll(1s);
+    ASSERT_TRUE(m.ok());
+    if (*m) seen = (*m)->value;
+  }
+  EXPECT_EQ(seen, std::optional<std::string>("after"));
 }
 
 // A consumer whose Fetch is refused for lack of Read on the topic gets an Error that says so

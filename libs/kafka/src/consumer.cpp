@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cstdlib>
 #include <thread>
 
@@ -19,6 +20,7 @@ struct Consumer::Impl {
   bool started = true;  // false from an assign until its first message
   std::chrono::steady_clock::time_point kicked, assigned_at;
   uint32_t polls = 0;
+  std::atomic<bool> woken{false};  // wake() called; taken by the poll() it ends
   ~Impl() {
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
   }
@@ -364,6 +366,11 @@ bool not_authorized(const Error& e) {
   return e.message.rfind(kNotAuthorized, 0) == 0;
 }
 
+void Consumer::wake() {
+  impl_->woken.store(true);
+  rd_kafka_queue_yield(impl_->queue);  // a poll waiting in librdkafka returns with nothing
+}
+
 Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
   using SteadyClock = std::chrono::steady_clock;
   rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk.get(), 0);
@@ -380,6 +387,7 @@ Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) break;
       if (starting) left = std::min(left, milliseconds(20));
+      if (impl_->woken.exchange(false)) break;
       m = rd_kafka_consumer_poll(impl_->rk.get(), static_cast<int>(left.count()));
       if (m != nullptr) break;
     }

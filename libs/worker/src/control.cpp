@@ -64,6 +64,7 @@ Result<std::unique_ptr<ControlListener>> ControlListener::start(const config::Ka
 
 ControlListener::~ControlListener() {
   impl_->running = false;
+  impl_->consumer->wake();  // not after its poll's 100 ms
   impl_->thread.join();
   impl_->consumer->close();
 }

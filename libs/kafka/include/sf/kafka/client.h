@@ -167,6 +167,9 @@ class Consumer {
   // partition, which is silent). With auto.offset.reset=error, a position below the partition's
   // first retained offset is an Error whose message starts with "offset out of range".
   Result<std::optional<Message>> poll(milliseconds timeout);
+  // From any thread: a poll() waiting now, or else the next one, returns at once with nothing
+  // (a listener's thread told to stop need not wait out its poll).
+  void wake();
   // Commits "consumed up to and including m" synchronously.
   Status commit(const Message& m);
   Result<int32_t> partition_count(const std::string& topic, milliseconds timeout);
