@@ -1,7 +1,9 @@
 #include "sf/connector/connector.h"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 #include <future>
+#include <iterator>
 #include <thread>
 
 #include "sf/core/backoff.h"
@@ -137,7 +139,7 @@ class Connector {
         if (!m.error().retryable) return m.error();
         lg_.warn("{}", m.error().message);
       } else if (*m) {
-        if (auto st = take(**m); !st) return st;
+        if (auto st = take(std::move(**m)); !st) return st;
       }
       const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size;
       // The clock is read when idle and every 256 messages, not per message.
@@ -240,7 +242,8 @@ class Connector {
     return make_error("data lost: " + e.message);
   }
 
-  Status take(const kafka::Message& m) {
+  // The message's value moves into the batch (no copy of the document).
+  Status take(kafka::Message&& m) {
     auto& next = next_.at(static_cast<size_t>(m.partition));
     if (m.offset < next) return ok_status();  // already taken (a re-fetch): upserts are idempotent
     if (m.offset > next) return lost(m.partition, next, m.offset);
@@ -248,11 +251,12 @@ class Connector {
     ++consumed_;
     ctx_.progress.done.store(consumed_);
     if (batch_.empty() && dead_.empty()) first_at_ = Clock::now();
-    const std::string fallback =
-        m.topic + ":" + std::to_string(m.partition) + ":" + std::to_string(m.offset);
-    auto d = store::make_document(m.value, fallback);
+    // The key of a document without one (in a buffer kept, not a string made per message).
+    fallback_.clear();
+    fmt::format_to(std::back_inserter(fallback_), "{}:{}:{}", m.topic, m.partition, m.offset);
+    auto d = store::make_document_from(m.value, fallback_);
     if (!d) {
-      dead_.push_back({{m.partition, m.offset}, d.error().message, m.value});
+      dead_.push_back({{m.partition, m.offset}, d.error().message, std::move(m.value)});
       return ok_status();
     }
     batch_.push_back(std::move(d).value());
@@ -414,6 +418,7 @@ class Connector {
   std::vector<store::Document> batch_;
   std::vector<Origin> origins_;
   std::vector<Dead> dead_;
+  std::string fallback_;
   Clock::time_point first_at_;
   std::optional<LoaderEnd> loader_end_;
   std::future<Status> writer_;

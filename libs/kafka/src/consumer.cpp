@@ -429,7 +429,12 @@ Result<std::optional<Message>> Consumer::poll(milliseconds timeout) {
   out.partition = m->partition;
   out.offset = m->offset;
   if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
-  if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
+  if (m->payload) {
+    // With room after it for a JSON parser's padding (simdjson reads up to 64 bytes past the
+    // end, and copies a string without that room): values are parsed where they land.
+    out.value.reserve(m->len + 64);
+    out.value.assign(static_cast<const char*>(m->payload), m->len);
+  }
   rd_kafka_timestamp_type_t tstype;
   out.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
   return std::optional<Message>(std::move(out));

@@ -59,6 +59,10 @@ int64_t to_ms(double v) {
 }  // namespace
 
 Result<Document> make_document(std::string json, std::string_view fallback_key) {
+  return make_document_from(json, fallback_key);
+}
+
+Result<Document> make_document_from(std::string& json, std::string_view fallback_key) {
   // The DOM parser validates the whole text (the On-Demand one would not see trailing garbage).
   thread_local simdjson::dom::parser parser;
   Document d;

@@ -98,6 +98,9 @@ bool valid_collection_name(std::string_view name);
 // telemetry), else created_at; numbers below 1e11 are taken as seconds and converted to ms. A
 // document without `_key` gets `fallback_key`. Errors: not a JSON object, `_key` not a valid key.
 Result<Document> make_document(std::string json, std::string_view fallback_key);
+// The same, taking `json` into the document (no copy) only when it succeeds: after an error it
+// is unchanged (a consumer dead-letters it as it came).
+Result<Document> make_document_from(std::string& json, std::string_view fallback_key);
 
 struct SqliteOptions {
   std::string path = "streamforge.db";
