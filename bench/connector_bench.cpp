@@ -250,12 +250,16 @@ int main(int argc, char** argv) {
   std::printf("%-52s %14.3f\n", "ratio connector / plain insert with the t index",
               sqlite_rate / plain_indexed_rate);
   std::printf("%-52s %14.3f\n", "ratio connector / store alone", sqlite_rate / store_rate);
+  std::printf("%-52s %14.2f\n", "connector CPU per document (us, user + system)",
+              sqlite.cpu_seconds * 1e6 / n);
   std::printf("%-52s %14.1f\n", "connector peak RSS (MiB, VmHWM)", sqlite.peak_kib / 1024.0);
   std::printf("%-52s %14.0f\n", "small batches: connector -> SQLite documents/s", small_rate);
   std::printf("%-52s %14.3f\n", "small batches: ratio connector / plain insert",
               small_rate / plain_rate);
   std::printf("%-52s %14.3f\n", "small batches: ratio / plain insert in its order",
               small_rate / plain_met_rate);
+  std::printf("%-52s %14.2f\n", "small batches: connector CPU per document (us)",
+              small_run.cpu_seconds * 1e6 / n);
   std::printf("%-52s %14.1f\n", "small batches: connector peak RSS (MiB)",
               small_run.peak_kib / 1024.0);
   std::printf("%-52s %14.0f\n", "connector -> ArangoDB fake documents/s", arango_rate);

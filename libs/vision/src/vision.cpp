@@ -18,7 +18,7 @@ std::string date_of(int64_t ms, bool with_day) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[16];
+  char buf[40];  // room for any int the fields can hold (no truncated date, no warning)
   if (with_day) {
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   } else {
