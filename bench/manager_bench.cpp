@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     std::vector<sf::store::Document> batch;
     for (int i = 0; i < queues; ++i) {
       sf::manager::QueueState q;
-      char hex[8];
+      char hex[16];  // any int in hex, with room
       std::snprintf(hex, sizeof hex, "%06x", i);
       q.id = std::string("wf-historical-20240601-") + hex;
       q.symbol = i % 2 ? "BTCUSDT" : "ETHUSDT";

@@ -642,7 +642,7 @@ TEST_F(ManagerTest, StartsAndStopsLeaveAnAuditLineWithTheClientAndTheQueue) {
   EXPECT_EQ(call("POST", "/queues/stop?queue_id=" + id).status, 200);
   EXPECT_EQ(call("POST", "/queues/stop?queue_id=wf-none").status, 404);
   const std::string text = out->str();
-  for (const std::string line :
+  for (const std::string& line :
        {"audit: 127.0.0.1 POST /queues/start -> 200 queue " + id,
         std::string("audit: 127.0.0.1 POST /queues/start -> 422"),
         "audit: 127.0.0.1 POST /queues/stop -> 200 queue " + id,
@@ -1301,7 +1301,7 @@ TEST_F(ManagerTest, ANameAlreadyTakenIsDrawnAgain) {
     ++draws;
     static const char* kSeq[] = {"aaaaaa", "bbbbbb", "cccccc", "aaaaaa", "bbbbbb", "cccccc"};
     if (draws <= 6) return std::string(kSeq[draws - 1]);
-    char buf[8];
+    char buf[16];
     std::snprintf(buf, sizeof buf, "%06x", 0x100000 + draws);
     return std::string(buf);
   };
