@@ -270,6 +270,16 @@ class DeliveryTracker {
   std::chrono::steady_clock::time_point last_purge_{};
 };
 
+// send() refused ids[i] of a run noted with sent_run(): the rest are undone with the tracker; a
+// queue that stayed full (retryable) is a loss from there on, anything else the Error returned.
+Status refused_at(DeliveryTracker& tracker, std::span<const int64_t> ids, size_t i,
+                  const Error& why) {
+  tracker.unsend_run(ids, i);
+  if (!why.retryable) return why;
+  tracker.refused(ids[i], why.message);
+  return ok_status();
+}
+
 // Publishes one record (tag = its timestamp, for last_loaded_timestamp) unless records are
 // already lost: then nothing more goes out until recovery has published them again. A queue
 // that stays full for a second pauses the stream (this call blocks) and then counts as a loss.
@@ -281,9 +291,7 @@ Result<bool> send_json(worker::WorkerContext& ctx, DeliveryTracker& tracker, int
   auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol, json, ts,
                               std::chrono::milliseconds(1000));
   if (st) return true;
-  tracker.unsend_run(ids, 0);
-  if (!st.error().retryable) return st.error();
-  tracker.refused(id, st.error().message);
+  if (auto undone = refused_at(tracker, ids, 0, st.error()); !undone) return undone.error();
   return false;
 }
 
@@ -337,12 +345,7 @@ class Outbox {
                                   std::string_view(json_).substr(it.at, it.len), it.ts,
                                   std::chrono::milliseconds(1000));
       if (st) continue;
-      tracker.unsend_run(ids_, i);
-      if (!st.error().retryable) {
-        result = st.error();
-      } else {
-        tracker.refused(it.id, st.error().message);
-      }
+      result = refused_at(tracker, ids_, i, st.error());
       break;
     }
     clear();
