@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
-#include <future>
+#include <condition_variable>
+#include <functional>
 #include <iterator>
+#include <mutex>
 #include <thread>
 
 #include "sf/core/backoff.h"
@@ -30,16 +32,18 @@ std::variant<ConnectorOptions, config::ConfigError> connector_options_from_env(
             "64), e.g. btc_candles_1m_2024_08"};
   }
   o.collection = *name;
-  auto batch = config::int_var(env, "CONNECTOR_BATCH_SIZE", o.batch_size, 1, 100'000, "documents");
-  if (auto* e = std::get_if<config::ConfigError>(&batch)) return *e;
-  o.batch_size = static_cast<int>(std::get<int64_t>(batch));
-  auto linger = config::int_var(env, "CONNECTOR_LINGER_MS", o.linger.count(), 0, 60'000, "ms");
-  if (auto* e = std::get_if<config::ConfigError>(&linger)) return *e;
-  o.linger = milliseconds(std::get<int64_t>(linger));
-  auto budget = config::int_var(env, "STORE_RETRY_BUDGET_MS", o.store_retry_budget.count(), 0,
-                                86'400'000, "ms");
-  if (auto* e = std::get_if<config::ConfigError>(&budget)) return *e;
-  o.store_retry_budget = milliseconds(std::get<int64_t>(budget));
+  if (auto e = config::read_int_settings(
+          env, {{"CONNECTOR_BATCH_SIZE", 1, 100'000, "documents",
+                 [&](int64_t v) { o.batch_size = static_cast<int>(v); }, o.batch_size},
+                {"CONNECTOR_BATCH_BYTES", 1, int64_t{1} << 30, "bytes",
+                 [&](int64_t v) { o.batch_bytes = v; }, o.batch_bytes},
+                {"CONNECTOR_LINGER_MS", 0, 60'000, "ms",
+                 [&](int64_t v) { o.linger = milliseconds(v); }, o.linger.count()},
+                {"STORE_RETRY_BUDGET_MS", 0, 86'400'000, "ms",
+                 [&](int64_t v) { o.store_retry_budget = milliseconds(v); },
+                 o.store_retry_budget.count()}})) {
+    return *e;
+  }
   o.dlq_topic = env("CONNECTOR_DLQ_TOPIC").value_or(worker.kafka_topic + "-dlq");
   if (!config::valid_topic_name(o.dlq_topic)) {
     return config::ConfigError{"CONNECTOR_DLQ_TOPIC",
@@ -57,6 +61,66 @@ namespace {
 std::string canonical_type(std::string t) {
   return t == "ws_trade" ? "ws_trades" : t;
 }
+
+// One thread for the connector's life that runs one job at a time. A thread per batch (std::async)
+// left what each batch's write had freed in a malloc arena of its own: into ArangoDB, batches of
+// 10,000 peaked at 144 MiB (64 MiB in one arena).
+class WriterThread {
+ public:
+  WriterThread() : thread_([this] { loop(); }) {}
+  WriterThread(const WriterThread&) = delete;
+  WriterThread& operator=(const WriterThread&) = delete;
+  // The job started last is finished first.
+  ~WriterThread() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Starts `job`; the one before must have been waited for.
+  void start(std::function<Status()> job) {
+    {
+      std::lock_guard lock(mu_);
+      job_ = std::move(job);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // The status of the job started last (ok when there is none), once it has finished.
+  Status wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !busy_; });
+    return std::exchange(result_, ok_status());
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || busy_; });
+      if (!busy_) return;
+      auto job = std::move(job_);
+      lock.unlock();
+      Status st = job();
+      job = nullptr;  // what the job holds is freed on this thread, before it is waited for
+      lock.lock();
+      result_ = std::move(st);
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<Status()> job_;
+  Status result_ = ok_status();
+  bool busy_ = false, stop_ = false;
+  std::thread thread_;  // last: started once the rest is ready
+};
 
 struct LoaderEnd {
   std::string status, producer, message;
@@ -141,7 +205,8 @@ class Connector {
       } else if (*m) {
         if (auto st = take(std::move(**m)); !st) return st;
       }
-      const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size;
+      const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size ||
+                        batch_bytes_ >= o_.batch_bytes;
       // The clock is read when idle and every 256 messages, not per message.
       const bool pending = !batch_.empty() || !dead_.empty();
       const bool check_time = !m || !*m || (consumed_ & 255) == 0;
@@ -256,9 +321,11 @@ class Connector {
     fmt::format_to(std::back_inserter(fallback_), "{}:{}:{}", m.topic, m.partition, m.offset);
     auto d = store::make_document_from(m.value, fallback_);
     if (!d) {
+      batch_bytes_ += static_cast<int64_t>(m.value.size());
       dead_.push_back({{m.partition, m.offset}, d.error().message, std::move(m.value)});
       return ok_status();
     }
+    batch_bytes_ += static_cast<int64_t>(d->json.size());
     batch_.push_back(std::move(d).value());
     origins_.push_back({m.partition, m.offset});
     return ok_status();
@@ -284,15 +351,13 @@ class Connector {
     batch_.clear();
     origins_.clear();
     dead_.clear();
-    writer_ = std::async(std::launch::async, [this, job] { return write(*job); });
+    batch_bytes_ = 0;
+    writer_.start([this, job] { return write(*job); });
     return ok_status();
   }
 
   // Waits for the batch being written.
-  Status drain() {
-    if (!writer_.valid()) return ok_status();
-    return writer_.get();
-  }
+  Status drain() { return writer_.wait(); }
 
   struct Job {
     std::vector<store::Document> docs;
@@ -416,15 +481,16 @@ class Connector {
   std::unique_ptr<kafka::Consumer> data_, events_, probe_;
   std::vector<int64_t> next_, end_;
   std::vector<store::Document> batch_;
+  int64_t batch_bytes_ = 0;  // the documents' bytes in batch_ and dead_
   std::vector<Origin> origins_;
   std::vector<Dead> dead_;
   std::string fallback_;
   Clock::time_point first_at_;
   std::optional<LoaderEnd> loader_end_;
-  std::future<Status> writer_;
   int64_t consumed_ = 0;
   // Touched by the writer thread only while it runs, read after drain().
   int64_t written_ = 0, newest_ = 0, dead_total_ = 0;
+  WriterThread writer_;  // last: its thread ends (after its job) before the rest goes
 };
 
 }  // namespace
@@ -444,11 +510,13 @@ int connector_main() {
   const auto& cfg = std::get<config::WorkerConfig>(loaded);
   auto opts = connector_options_from_env(env, cfg);
   if (auto* e = std::get_if<config::ConfigError>(&opts)) config::exit_with_config_error(*e);
-  // A 16 MiB SQLite page cache: with 32 the connector peaked at 81 MiB and wrote no faster
-  // (connector_bench: 254,000 vs 211,000 docs/s; interleaved keys 40,500 vs 41,300).
-  // Checkpoints on a thread of their own every 2,000 WAL pages (~8 MiB): done by the writer, each
-  // stalled it ~160 ms (at 10,000 pages) and they were ~40% of its time (connector_bench).
-  auto store = store::open_store_or_exit(env, 16 * 1024, 2'000);
+  // An 8 MiB SQLite page cache: with batches of 10,000 it writes as fast as with 16
+  // (connector_bench, 3+3 alternating: 269k-297k vs 272k-281k docs/s; interleaved keys 92k-98k vs
+  // 83k-86k) and peaks ~8 MiB lower (56-58 vs 64-67 MiB); with 32 and batches of 5,000 it peaked at
+  // 81 MiB. Checkpoints on a thread of their own every 2,000 WAL pages (~8 MiB): done by the
+  // writer, each stalled it ~160 ms (at 10,000 pages) and they were ~40% of its time
+  // (connector_bench).
+  auto store = store::open_store_or_exit(env, 8 * 1024, 2'000);
   const auto& options = std::get<ConnectorOptions>(opts);
   return worker::run_worker(
       cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, *store, options); });

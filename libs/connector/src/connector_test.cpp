@@ -436,11 +436,54 @@ TEST_F(ConnectorTest, EventsFromBeforeTheQueueWasCreatedAreNotRead) {
   EXPECT_EQ(as->code, 1) << log("connector-b");
 }
 
+// Large documents end a batch at CONNECTOR_BATCH_BYTES, long before CONNECTOR_BATCH_SIZE: the
+// memory of the batches in flight (and an ArangoDB request) stays bounded whatever their size.
+TEST_F(ConnectorTest, LargeDocumentsEndABatchAtItsByteBound) {
+  const std::string queue = "wf-bytes-20240801-000009";
+  const std::string topic = queue + "-data";
+  kafka_.create_topic(topic, 1);
+  const std::string pad(2000, 'x');
+  std::vector<std::string> docs;
+  for (int i = 0; i < 300; ++i) {
+    auto d = candle_json(1722470400000 + i * 60000LL, i);
+    d.insert(1, R"("pad":")" + pad + "\",");
+    docs.push_back(d);
+    produce(topic, "k", d);
+  }
+  flush();
+  loader_ended(queue, "finished");
+  Env e = env(queue, topic);
+  e["CONNECTOR_BATCH_BYTES"] = "20000";
+  e["DEBUG"] = "1";
+  auto c = start("arango-connector", e, "bytes");
+  ASSERT_EQ(c->wait(60s).value().code, 0) << log("bytes");
+  // A batch ends with the document that reaches the bound: at most ceil(20000 / size) of them.
+  const size_t most = (20000 + docs[0].size() - 1) / docs[0].size();
+  const std::string text = log("bytes");
+  size_t batches = 0, total = 0;
+  for (size_t at = text.find("batch of "); at != std::string::npos;
+       at = text.find("batch of ", at + 1)) {
+    const size_t n = std::stoul(text.substr(at + 9));
+    EXPECT_LE(n, most) << text;
+    total += n;
+    ++batches;
+  }
+  EXPECT_EQ(total, 300u) << text;
+  EXPECT_GE(batches, 300u / most);
+  auto st = open_store();
+  ASSERT_EQ(st->count("btc_candles_1m_2024_08").value(), 300);
+  for (const auto& d : docs) {
+    const auto key = json::parse(d).as_object().at("_key").as_string();
+    EXPECT_EQ(st->get("btc_candles_1m_2024_08", std::string(key)).value(), d);
+  }
+}
+
 TEST_F(ConnectorTest, BadConfigExitsTwoWithALineNamingTheVariable) {
   for (auto [var, value] :
        std::vector<std::pair<std::string, std::string>>{{"COLLECTION_NAME", ""},
                                                         {"COLLECTION_NAME", "9bad name"},
                                                         {"CONNECTOR_BATCH_SIZE", "0"},
+                                                        {"CONNECTOR_BATCH_BYTES", "1k"},
                                                         {"ARANGO_URL", "db:8529"}}) {
     Env e = env("wf-cfg-20240801-000008", "t");
     if (value.empty()) {

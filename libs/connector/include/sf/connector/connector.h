@@ -31,8 +31,11 @@
 namespace sf::connector {
 
 struct ConnectorOptions {
-  std::string collection;                                // COLLECTION_NAME
-  int batch_size = 5000;                                 // CONNECTOR_BATCH_SIZE
+  std::string collection;   // COLLECTION_NAME
+  int batch_size = 10'000;  // CONNECTOR_BATCH_SIZE
+  // A batch also ends once its documents hold this many bytes (large documents: the memory of
+  // the two batches in flight and the size of one ArangoDB request stay bounded).
+  int64_t batch_bytes = 4 << 20;                         // CONNECTOR_BATCH_BYTES
   std::chrono::milliseconds linger{200};                 // CONNECTOR_LINGER_MS
   std::string dlq_topic;                                 // CONNECTOR_DLQ_TOPIC
   std::chrono::milliseconds store_retry_budget{60'000};  // STORE_RETRY_BUDGET_MS
