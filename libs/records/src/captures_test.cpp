@@ -65,9 +65,15 @@ void check_message(BinanceParser& p, const std::string& text, Counts& n, const s
   auto slow = general.ws_message(text);
   ASSERT_TRUE(slow.ok()) << where << ": " << slow.error().message;
   ASSERT_EQ(slow->index(), msg->index()) << where;
-  if (auto* t = std::get_if<Trade>(&*msg)) EXPECT_EQ(*t, std::get<Trade>(*slow)) << where;
-  if (auto* c = std::get_if<Candle>(&*msg)) EXPECT_EQ(*c, std::get<Candle>(*slow)) << where;
-  if (auto* a = std::get_if<AggTrade>(&*msg)) EXPECT_EQ(*a, std::get<AggTrade>(*slow)) << where;
+  if (auto* t = std::get_if<Trade>(&*msg)) {
+    EXPECT_EQ(*t, std::get<Trade>(*slow)) << where;
+  }
+  if (auto* c = std::get_if<Candle>(&*msg)) {
+    EXPECT_EQ(*c, std::get<Candle>(*slow)) << where;
+  }
+  if (auto* a = std::get_if<AggTrade>(&*msg)) {
+    EXPECT_EQ(*a, std::get<AggTrade>(*slow)) << where;
+  }
   if (e == "trade") {
     ASSERT_TRUE(std::holds_alternative<Trade>(*msg)) << where;
     EXPECT_EQ(to_json(std::get<Trade>(*msg)), expected_trade(d)) << where;

@@ -96,8 +96,12 @@ TEST(BinanceParser, FastPathAndGeneralPathAgreeOnOddShapes) {
     ASSERT_EQ(a.ok(), b.ok()) << f;
     if (!a.ok()) continue;
     ASSERT_EQ(a->index(), b->index()) << f;
-    if (auto* t = std::get_if<Trade>(&*a)) EXPECT_EQ(*t, std::get<Trade>(*b)) << f;
-    if (auto* c = std::get_if<Candle>(&*a)) EXPECT_EQ(*c, std::get<Candle>(*b)) << f;
+    if (auto* t = std::get_if<Trade>(&*a)) {
+      EXPECT_EQ(*t, std::get<Trade>(*b)) << f;
+    }
+    if (auto* c = std::get_if<Candle>(&*a)) {
+      EXPECT_EQ(*c, std::get<Candle>(*b)) << f;
+    }
   }
 }
 
