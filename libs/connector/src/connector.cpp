@@ -105,7 +105,12 @@ class WriterThread {
       if (!busy_) return;
       auto job = std::move(job_);
       lock.unlock();
-      Status st = job();
+      Status st = ok_status();
+      try {
+        st = job();
+      } catch (const std::exception& e) {  // as std::async did: the error reaches wait()
+        st = make_error(std::string("unexpected exception in the writer: ") + e.what());
+      }
       job = nullptr;  // what the job holds is freed on this thread, before it is waited for
       lock.lock();
       result_ = std::move(st);
@@ -352,7 +357,7 @@ class Connector {
     origins_.clear();
     dead_.clear();
     batch_bytes_ = 0;
-    writer_.start([this, job] { return write(*job); });
+    writer_.start([this, job = std::move(job)] { return write(*job); });
     return ok_status();
   }
 
