@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -78,36 +79,57 @@ class SqliteStore final : public Store {
                              const std::vector<Document>& docs) override {
     std::lock_guard lock(mu_);
     if (auto st = ensure_locked(collection); !st) return st.error();
-    auto* stmt = statement(collection, Op::upsert);
-    if (stmt == nullptr) return db_error("preparing the upsert into " + collection);
+    auto* one = statement(collection, Op::upsert);
+    auto* many = statement(collection, Op::upsert_many);
+    if (one == nullptr || many == nullptr)
+      return db_error("preparing the upsert into " + collection);
     if (auto st = exec("BEGIN IMMEDIATE"); !st) return st.error();
     WriteResult out;
-    for (size_t i = 0; i < docs.size(); ++i) {
-      const auto& d = docs[i];
-      if (!valid_key(d.key)) {
-        out.errors.push_back({i, 1221, "illegal document key '" + d.key + "'"});
-        continue;
+    std::vector<size_t> rows;
+    rows.reserve(kRowsPerStatement);
+    bool refused = false;  // a document the store refused (its error is in out.errors)
+    for (size_t i = 0; i < docs.size();) {
+      rows.clear();
+      for (; i < docs.size() && rows.size() < kRowsPerStatement; ++i) {
+        if (valid_key(docs[i].key)) {
+          rows.push_back(i);
+        } else {
+          out.errors.push_back({i, 1221, "illegal document key '" + docs[i].key + "'"});
+          refused = true;
+        }
       }
-      sqlite3_bind_text(stmt, 1, d.key.data(), static_cast<int>(d.key.size()), SQLITE_STATIC);
-      sqlite3_bind_int64(stmt, 2, d.time_ms);
-      sqlite3_bind_text(stmt, 3, d.json.data(), static_cast<int>(d.json.size()), SQLITE_STATIC);
-      const int rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);
-      sqlite3_clear_bindings(stmt);
-      if (rc != SQLITE_DONE) {
-        const std::string why = sqlite3_errmsg(db_);
-        if (rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG || rc == SQLITE_MISMATCH) {
-          out.errors.push_back({i, rc, why});
+      if (rows.size() == kRowsPerStatement) {
+        for (size_t r = 0; r < rows.size(); ++r) bind(many, static_cast<int>(3 * r), docs[rows[r]]);
+        const int rc = sqlite3_step(many);
+        sqlite3_reset(many);
+        if (rc == SQLITE_DONE) {
+          out.written += static_cast<int64_t>(rows.size());
           continue;
         }
-        (void)exec("ROLLBACK");
-        return make_error("SQLite write into " + collection + " failed: " + why, transient(rc));
+        if (!refused_document(rc)) return abandon(collection, rc);
+        // The statement undid its rows; one at a time, to name the document refused.
       }
-      ++out.written;
+      for (size_t r : rows) {
+        bind(one, 0, docs[r]);
+        const int rc = sqlite3_step(one);
+        sqlite3_reset(one);
+        if (rc == SQLITE_DONE) {
+          ++out.written;
+        } else if (refused_document(rc)) {
+          out.errors.push_back({r, rc, sqlite3_errmsg(db_)});
+          refused = true;
+        } else {
+          return abandon(collection, rc);
+        }
+      }
     }
     if (auto st = exec("COMMIT"); !st) {
       (void)exec("ROLLBACK");
       return st.error();
+    }
+    if (refused) {
+      std::sort(out.errors.begin(), out.errors.end(),
+                [](const DocumentError& a, const DocumentError& b) { return a.index < b.index; });
     }
     return out;
   }
@@ -216,7 +238,35 @@ class SqliteStore final : public Store {
   }
 
  private:
-  enum class Op { upsert, get };
+  enum class Op { upsert, upsert_many, get };
+
+  // Documents per multi-row upsert: SQLite opens the table's and its indexes' cursors once per
+  // statement, not once per document (a standalone insert of 1M candles with the store's table
+  // and upsert: user CPU 1.67-1.82 us per document one at a time, 0.86-1.00 at 50 per statement;
+  // 0.92 at 100 and 200).
+  static constexpr size_t kRowsPerStatement = 100;
+
+  // Binds a document to the parameters after `offset` (its key, time and text are kept by the
+  // caller until the statement is reset).
+  static void bind(sqlite3_stmt* stmt, int offset, const Document& d) {
+    sqlite3_bind_text(stmt, offset + 1, d.key.data(), static_cast<int>(d.key.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, offset + 2, d.time_ms);
+    sqlite3_bind_text(stmt, offset + 3, d.json.data(), static_cast<int>(d.json.size()),
+                      SQLITE_STATIC);
+  }
+
+  // A failure that is the document's own (dead-lettered), not the store's.
+  static bool refused_document(int rc) {
+    return rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG || rc == SQLITE_MISMATCH;
+  }
+
+  // Rolls the batch back after a failure of the store itself (the message is SQLite's).
+  Error abandon(const std::string& collection, int rc) {
+    const std::string why = sqlite3_errmsg(db_);
+    (void)exec("ROLLBACK");
+    return make_error("SQLite write into " + collection + " failed: " + why, transient(rc));
+  }
 
   // Errors that pass: another connection's lock, a full disk (freed later), an I/O error. The
   // same at a statement and at COMMIT (where WAL mode usually meets a full disk). Extended codes
@@ -303,11 +353,16 @@ class SqliteStore final : public Store {
     if (slot && slot->s) return slot->s;
     slot = std::make_unique<Stmt>();
     const std::string q = quoted(collection);
-    const std::string sql = op == Op::upsert
-                                ? "INSERT INTO " + q +
-                                      " (_key, t, doc) VALUES (?1, ?2, ?3) ON CONFLICT(_key) DO "
-                                      "UPDATE SET t = excluded.t, doc = excluded.doc"
-                                : "SELECT doc FROM " + q + " WHERE _key = ?1";
+    std::string sql;
+    if (op == Op::get) {
+      sql = "SELECT doc FROM " + q + " WHERE _key = ?1";
+    } else {
+      sql = "INSERT INTO " + q + " (_key, t, doc) VALUES (?, ?, ?)";
+      if (op == Op::upsert_many) {
+        for (size_t r = 1; r < kRowsPerStatement; ++r) sql += ", (?, ?, ?)";
+      }
+      sql += " ON CONFLICT(_key) DO UPDATE SET t = excluded.t, doc = excluded.doc";
+    }
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &slot->s, nullptr) != SQLITE_OK) {
       slot.reset();
       return nullptr;

@@ -281,6 +281,49 @@ TEST(Sqlite, ADiskFullAtCommitIsRetryableAndWritesNothingOfTheBatch) {
   EXPECT_EQ(s->count("c").value(), 502);
 }
 
+// Upserts go 100 documents to a statement: a document SQLite refuses (here a trigger's ABORT, as a
+// user's own constraint would) fails its whole statement, which then goes one document at a time
+// so that only that one is refused and named; an invalid key is skipped without a statement.
+TEST(Sqlite, ADocumentRefusedInAMultiRowStatementIsNamedAndTheRestWritten) {
+  SqliteOptions o;
+  o.path = temp_db("refused");
+  auto s = open_sqlite(o).value();
+  ASSERT_TRUE(s->ensure_collection("c").ok());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(
+          raw,
+          "CREATE TRIGGER refuse BEFORE INSERT ON c WHEN NEW._key = 'BTCUSDT:1m:9000000' BEGIN "
+          "SELECT RAISE(ABORT, 'open_time 9000000 is refused'); END",
+          nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  std::vector<Document> batch;
+  for (int64_t i = 0; i < 250; ++i) batch.push_back(candle(i * 60'000));
+  batch[30].key = "has space";  // in the first hundred
+  // batch[150] (open_time 9,000,000) in the second hundred; the last 50 are fewer than a hundred.
+  auto w = s->upsert("c", batch).value();
+  EXPECT_EQ(w.written, 248);
+  ASSERT_EQ(w.errors.size(), 2u);
+  EXPECT_EQ(w.errors[0].index, 30u);
+  EXPECT_EQ(w.errors[0].code, 1221);
+  EXPECT_EQ(w.errors[1].index, 150u);
+  EXPECT_EQ(w.errors[1].code, SQLITE_CONSTRAINT);
+  EXPECT_NE(w.errors[1].message.find("open_time 9000000 is refused"), std::string::npos)
+      << w.errors[1].message;
+  EXPECT_EQ(s->count("c").value(), 248);
+  for (size_t i : {0u, 29u, 31u, 149u, 151u, 199u, 200u, 249u}) {
+    EXPECT_EQ(s->get("c", batch[i].key).value(), batch[i].json) << i;
+  }
+  EXPECT_FALSE(s->get("c", batch[150].key).value().has_value());
+  // The same batch again (upserts): the same two refused, nothing doubled.
+  w = s->upsert("c", batch).value();
+  EXPECT_EQ(w.written, 248);
+  EXPECT_EQ(w.errors.size(), 2u);
+  EXPECT_EQ(s->count("c").value(), 248);
+}
+
 // Batches the way the connector meets a topic: each a run of 10 at each of 50 places (its
 // partitions), every document ~450 bytes.
 std::vector<Document> interleaved_batch(int b) {
