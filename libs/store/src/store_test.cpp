@@ -238,6 +238,16 @@ TEST(Keys, ArangoRules) {
   EXPECT_FALSE(valid_key(""));
   EXPECT_FALSE(valid_key("a/b"));
   EXPECT_FALSE(valid_key("ä"));
+  EXPECT_TRUE(valid_key(std::string(254, 'k')));
+  EXPECT_FALSE(valid_key(std::string(255, 'k')));
+  // Every byte on its own: exactly ArangoDB's set.
+  const std::string allowed =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-:.@()+,=;$!*'%";
+  for (int c = 0; c < 256; ++c) {
+    EXPECT_EQ(valid_key(std::string(1, static_cast<char>(c))),
+              allowed.find(static_cast<char>(c)) != std::string::npos)
+        << c;
+  }
   EXPECT_TRUE(valid_collection_name("btc_candles_5m_2024_06"));
   EXPECT_FALSE(valid_collection_name("_system"));
   EXPECT_FALSE(valid_collection_name(std::string(65, 'a')));
