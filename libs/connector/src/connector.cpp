@@ -195,13 +195,19 @@ class Connector {
         }
         return ok_status();
       }
-      milliseconds wait(100);
-      if (!batch_.empty()) {
-        const auto left =
-            std::chrono::duration_cast<milliseconds>(first_at_ + o_.linger - Clock::now());
-        wait = std::clamp(left, milliseconds(0), milliseconds(100));
+      // While messages are queued nothing is waited for, and the clock (and the events topic)
+      // are read every 256 messages, not per message: when idle the wait ends at the batch's
+      // linger.
+      auto m = data_->poll(milliseconds(0));
+      if (m && !*m) {
+        milliseconds wait(100);
+        if (!batch_.empty()) {
+          const auto left =
+              std::chrono::duration_cast<milliseconds>(first_at_ + o_.linger - Clock::now());
+          wait = std::clamp(left, milliseconds(0), milliseconds(100));
+        }
+        m = data_->poll(wait);
       }
-      auto m = data_->poll(wait);
       if (!m) {
         (void)drain();
         if (m.error().message.rfind("offset out of range", 0) == 0) return lost_error(m.error());
@@ -212,14 +218,13 @@ class Connector {
       }
       const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size ||
                         batch_bytes_ >= o_.batch_bytes;
-      // The clock is read when idle and every 256 messages, not per message.
       const bool pending = !batch_.empty() || !dead_.empty();
       const bool check_time = !m || !*m || (consumed_ & 255) == 0;
       const bool due = pending && check_time && Clock::now() >= first_at_ + o_.linger;
       if (full || due) {
         if (auto st = flush(); !st) return st;
       }
-      poll_events();
+      if (check_time) poll_events();
       if (loader_end_ && batch_.empty() && dead_.empty() && caught_up()) {
         if (auto st = drain(); !st) return st;
         return finish();
