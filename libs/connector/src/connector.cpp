@@ -523,10 +523,10 @@ int connector_main() {
   // An 8 MiB SQLite page cache: with batches of 10,000 it writes as fast as with 16
   // (connector_bench, 3+3 alternating: 269k-297k vs 272k-281k docs/s; interleaved keys 92k-98k vs
   // 83k-86k) and peaks ~8 MiB lower (56-58 vs 64-67 MiB); with 32 and batches of 5,000 it peaked at
-  // 81 MiB. Checkpoints on a thread of their own every 2,000 WAL pages (~8 MiB): done by the
+  // 81 MiB. Checkpoints on a thread of their own every 8 MiB of WAL: done by the
   // writer, each stalled it ~160 ms (at 10,000 pages) and they were ~40% of its time
   // (connector_bench).
-  auto store = store::open_store_or_exit(env, 8 * 1024, 2'000);
+  auto store = store::open_store_or_exit(env, 8 * 1024, 8 * 1024);
   const auto& options = std::get<ConnectorOptions>(opts);
   return worker::run_worker(
       cfg, [&](worker::WorkerContext& ctx) { return run_connector(ctx, *store, options); });

@@ -63,6 +63,20 @@ class SqliteStore final : public Store {
     pthread_sigmask(SIG_SETMASK, &before, nullptr);
   }
 
+  // The WAL's checkpoint interval, in pages of the file's own size.
+  void set_checkpoint_interval() {
+    int page = 4'096;
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db_, "PRAGMA page_size", -1, &q, nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      page = std::max(512, sqlite3_column_int(q, 0));
+    }
+    sqlite3_finalize(q);
+    checkpoint_pages_ = static_cast<int>(
+        std::max<int64_t>(1, int64_t{options_.wal_autocheckpoint_kib} * 1024 / page));
+    sqlite3_wal_autocheckpoint(db_, checkpoint_pages_);
+  }
+
   std::string describe() const override { return "sqlite:" + options_.path; }
 
   Status ping() override {
@@ -373,7 +387,7 @@ class SqliteStore final : public Store {
   // After each commit, on the writing thread, with the WAL's size in pages.
   static int on_commit(void* self, sqlite3* db, const char* name, int pages) {
     auto* store = static_cast<SqliteStore*>(self);
-    const int every = store->options_.wal_autocheckpoint_pages;
+    const int every = store->checkpoint_pages_;
     store->wal_pages_.store(pages, std::memory_order_relaxed);
     if (pages < 8 * every) store->restart_at_ = 8 * every;  // the WAL started over
     if (pages >= store->restart_at_) {
@@ -396,7 +410,7 @@ class SqliteStore final : public Store {
   }
 
   void checkpoint_loop() {
-    const int every = options_.wal_autocheckpoint_pages;
+    const int every = checkpoint_pages_;
     int copied_at = 0;  // the WAL's size when the last pass began
     std::unique_lock lock(ckpt_mu_);
     while (!ckpt_stop_) {
@@ -422,6 +436,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   SqliteOptions options_;
+  int checkpoint_pages_ = 1'000;  // options_.wal_autocheckpoint_kib in the file's pages
   sqlite3* ckpt_db_ = nullptr;
   std::thread checkpointer_;
   std::mutex ckpt_mu_;
@@ -450,15 +465,21 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
   }
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   auto store = std::make_unique<SqliteStore>(db, options);
+  // Before the switch to WAL, which writes a new file's first page.
+  const std::string page_size = "PRAGMA page_size=" + std::to_string(options.page_size);
+  sqlite3_exec(db, page_size.c_str(), nullptr, nullptr, nullptr);
   for (const std::string& pragma :
        {std::string("PRAGMA journal_mode=WAL"),
         std::string("PRAGMA synchronous=") + (options.synchronous_full ? "FULL" : "NORMAL"),
         std::string("PRAGMA foreign_keys=OFF"),
+        // The statement journal (the pages a multi-row upsert changed, to undo it alone) in
+        // memory: SQLite spills it to a temporary file past 64 KiB, four pages of 16 KiB. Every
+        // query here is ordered by an index, so no temporary B-tree grows in memory.
+        std::string("PRAGMA temp_store=MEMORY"),
         // Keys arrive interleaved from many partitions, so upserts touch pages all over the
         // primary-key tree; a large page cache (SQLite's default is 2 MiB) keeps them from
         // re-reading.
-        "PRAGMA cache_size=-" + std::to_string(options.cache_kib),
-        "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages)}) {
+        "PRAGMA cache_size=-" + std::to_string(options.cache_kib)}) {
     // Two programs opening a new file at once (make run's manager and visualizer) may both try
     // to switch it to WAL; SQLite answers BUSY at once there, without its busy handler: retry.
     const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
@@ -477,6 +498,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
                         "): " + why);
     }
   }
+  store->set_checkpoint_interval();
   if (options.background_checkpoint) {
     sqlite3* ckpt = nullptr;
     if (sqlite3_open_v2(options.path.c_str(), &ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,

@@ -127,13 +127,13 @@ Result<std::unique_ptr<Store>> open_store(const StoreSettings& settings) {
 }
 
 std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib,
-                                          int background_checkpoint_pages) {
+                                          int background_checkpoint_kib) {
   auto settings = store_settings_from_env(env);
   if (!settings) config::exit_with_config_error({"ARANGO_URL", settings.error().message});
   if (settings->arango) log::add_secret(settings->arango_options.password);
   if (sqlite_cache_kib > 0) settings->sqlite.cache_kib = sqlite_cache_kib;
-  if (background_checkpoint_pages > 0) {
-    settings->sqlite.wal_autocheckpoint_pages = background_checkpoint_pages;
+  if (background_checkpoint_kib > 0) {
+    settings->sqlite.wal_autocheckpoint_kib = background_checkpoint_kib;
     settings->sqlite.background_checkpoint = true;
   }
   auto store = open_store(*settings);

@@ -43,7 +43,7 @@ class StoreContract : public ::testing::TestWithParam<std::string> {
       o.path = temp_db(::testing::UnitTest::GetInstance()->current_test_info()->name());
       // The connector's settings: checkpoints on their own thread (here at every page).
       o.background_checkpoint = GetParam() == "sqlite_background_checkpoint";
-      if (o.background_checkpoint) o.wal_autocheckpoint_pages = 1;
+      if (o.background_checkpoint) o.wal_autocheckpoint_kib = 1;
       store_ = open_sqlite(o).value();
     } else {
       fake_ = std::make_unique<testing::FakeArango>("streamforge", "sf", "pw");
@@ -359,7 +359,7 @@ TEST(Sqlite, BackgroundCheckpointsBoundTheWalAndLoseNothing) {
   SqliteOptions o;
   o.path = temp_db("background-checkpoint");
   o.background_checkpoint = true;
-  o.wal_autocheckpoint_pages = 100;  // the writer's own at 800 pages (3.2 MB)
+  o.wal_autocheckpoint_kib = 400;  // the writer's own at 3.2 MB
   uintmax_t largest_wal = 0;
   {
     auto s = open_sqlite(o).value();
@@ -388,7 +388,7 @@ TEST(Sqlite, ALongReaderHoldsTheWalWithoutStallingTheWriter) {
   SqliteOptions o;
   o.path = temp_db("background-checkpoint-reader");
   o.background_checkpoint = true;
-  o.wal_autocheckpoint_pages = 100;
+  o.wal_autocheckpoint_kib = 400;
   auto s = open_sqlite(o).value();
   ASSERT_TRUE(s->upsert("c", interleaved_batch(0)).ok());
   sqlite3* reader = nullptr;
@@ -422,7 +422,7 @@ TEST(Sqlite, ADiskFullWhileCheckpointingInTheBackgroundLosesNothing) {
   SqliteOptions o;
   o.path = temp_db("background-checkpoint-full");
   o.background_checkpoint = true;
-  o.wal_autocheckpoint_pages = 50;
+  o.wal_autocheckpoint_kib = 200;
   auto s = open_sqlite(o).value();
   int written = 0, refused = 0;
   for (int b = 0; b < 20; ++b) {

@@ -111,11 +111,16 @@ struct SqliteOptions {
   // Page cache: the connector's batches touch pages all over a table; the queue-manager keeps its
   // states in memory anyway and needs little.
   int cache_kib = 32'768;
-  // Pages of WAL after which a commit copies them into the database file (SQLite's default:
-  // 1,000, ~4 MiB); with background_checkpoint, the thread's interval.
-  int wal_autocheckpoint_pages = 1'000;
+  // The page size of a file this creates (an existing file keeps its own). SQLite's default is
+  // 4 KiB; with 16 KiB a B-tree of ~400-byte documents splits and rebalances a quarter as often:
+  // a plain insert of 1M candles in time order went 1.3x as fast, the connector's CPU per
+  // document 3.9 -> 3.2 us.
+  int page_size = 16'384;
+  // WAL after which a commit copies it into the database file (SQLite's default: 1,000 pages of
+  // 4 KiB); with background_checkpoint, the thread's interval. In pages of the file's own size.
+  int wal_autocheckpoint_kib = 4'000;
   // Checkpoints on a thread of their own (a second connection; PASSIVE, so the writer never waits
-  // for the copy) each time the WAL has grown by `wal_autocheckpoint_pages`; the writer itself
+  // for the copy) each time the WAL has grown by `wal_autocheckpoint_kib`; the writer itself
   // copies the rest once the WAL holds 8 times that, so that SQLite starts it over (passive
   // checkpoints beside a busy writer never get to the end), which bounds the file. For a writer
   // that commits all the time (the connector: its checkpoints were ~40% of its write time, each a
@@ -151,9 +156,9 @@ Result<std::unique_ptr<Store>> open_store(const StoreSettings& settings);
 // A worker's start: the store its environment names, or exit 2 with one line naming the variable
 // (config::exit_with_config_error). The ArangoDB password is registered with the log scrubber.
 // `sqlite_cache_kib` > 0 replaces SQLite's page cache size (readers that page through need little);
-// `background_checkpoint_pages` > 0 checkpoints on a thread of its own at that interval
+// `background_checkpoint_kib` > 0 checkpoints on a thread of its own at that interval
 // (SqliteOptions::background_checkpoint).
 std::unique_ptr<Store> open_store_or_exit(const config::EnvLookup& env, int sqlite_cache_kib = 0,
-                                          int background_checkpoint_pages = 0);
+                                          int background_checkpoint_kib = 0);
 
 }  // namespace sf::store
