@@ -266,6 +266,47 @@ TEST(Sqlite, SurvivesReopenAndUsesWal) {
   EXPECT_EQ(s->describe(), "sqlite:" + o.path);
 }
 
+int page_size_of(const std::string& path) {
+  sqlite3* raw = nullptr;
+  sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* q = nullptr;
+  int size = -1;
+  if (sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &q, nullptr) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW) {
+    size = sqlite3_column_int(q, 0);
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+  return size;
+}
+
+// A new file gets the store's page size (16 KiB); a file made with another (SQLite's 4 KiB, as
+// before) keeps it and is read and written as it is.
+TEST(Sqlite, NewFilesGetTheStorePageSizeAndOldFilesKeepTheirs) {
+  SqliteOptions fresh;
+  fresh.path = temp_db("pages-new");
+  ASSERT_TRUE(open_sqlite(fresh).value()->upsert("c", {candle(1)}).ok());
+  EXPECT_EQ(page_size_of(fresh.path), 16'384);
+
+  SqliteOptions old;
+  old.path = temp_db("pages-old");
+  old.page_size = 4'096;
+  std::vector<Document> first, second;
+  for (int64_t i = 0; i < 300; ++i) first.push_back(candle(i * 60'000));
+  for (int64_t i = 200; i < 500; ++i) second.push_back(candle(i * 60'000));
+  ASSERT_TRUE(open_sqlite(old).value()->upsert("c", first).ok());
+  SqliteOptions now;  // today's defaults on the old file
+  now.path = old.path;
+  now.background_checkpoint = true;
+  auto s = open_sqlite(now).value();
+  auto w = s->upsert("c", second);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->written, 300);
+  EXPECT_EQ(s->count("c").value(), 500);
+  EXPECT_TRUE(s->get("c", "BTCUSDT:1m:0").value().has_value());
+  EXPECT_EQ(page_size_of(old.path), 4'096);
+}
+
 // Review #18: in WAL mode a full disk usually shows at COMMIT, not at a statement. Either way the
 // error is retryable (the connector rides it out within its budget), nothing of the batch is
 // written, and once space is back the same batch goes in whole.
