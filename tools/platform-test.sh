@@ -6,11 +6,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=$(mktemp -d /tmp/sf-platform-XXXXXX)
 export RUN_DIR OFFLINE=1 EXIT_AFTER_SAMPLE=1
-# A free port, from the kernel.
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export PORT
-VISUALIZER_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export VISUALIZER_PORT
+# Free ports, below the kernel's ephemeral range (tools/free-port.py says why).
+read -r PORT VISUALIZER_PORT <<< "$(/usr/bin/python3 tools/free-port.py 2 | tr '\n' ' ')"
+[ -n "${VISUALIZER_PORT:-}" ] || { echo "FAIL: no free ports for the platform"; exit 1; }
+export PORT VISUALIZER_PORT
 # Its own session, and each program it starts leads one (listed in sessions), so every process of
 # the platform can be looked for afterwards.
 setsid bash -c 'echo $$ > "$RUN_DIR/sid"; exec tools/run-local.sh' > "$RUN_DIR/out.txt" 2>&1

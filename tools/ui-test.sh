@@ -6,8 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=$(mktemp -d /tmp/sf-ui-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port) VISUALIZER_PORT=$(free_port)
+# Free ports, below the kernel's ephemeral range (tools/free-port.py says why).
+read -r PORT VISUALIZER_PORT <<< "$(/usr/bin/python3 tools/free-port.py 2 | tr '\n' ' ')"
+[ -n "${VISUALIZER_PORT:-}" ] || { echo "FAIL: no free ports for the platform"; exit 1; }
 export RUN_DIR PORT VISUALIZER_PORT OFFLINE=1 TELEMETRY_INTERVAL=1
 setsid bash -c 'echo $$ > "$RUN_DIR/sid"; exec tools/run-local.sh' > "$RUN_DIR/out.txt" 2>&1 &
 fail() { echo "FAIL: $*"; tail -30 "$RUN_DIR/out.txt"; stop; exit 1; }
