@@ -189,6 +189,9 @@ int main(int argc, char** argv) {
   if (std::getenv("BENCH_DEBUG")) env["DEBUG"] = "1";
   if (const char* p = std::getenv("BENCH_KAFKA_PROPERTIES")) env["KAFKA_PROPERTIES"] = p;
   if (const char* b = std::getenv("CONNECTOR_BATCH_SIZE")) env["CONNECTOR_BATCH_SIZE"] = b;
+  for (const char* name : {"CONNECTOR_BATCH_BYTES", "CONNECTOR_CATCHUP_PARTITIONS"}) {
+    if (const char* v = std::getenv(name)) env[name] = v;
+  }
   auto stored_in = [&](const std::string& file) -> int64_t {
     sf::store::SqliteOptions co;
     co.path = (dir / file).string();

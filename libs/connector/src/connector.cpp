@@ -1,8 +1,10 @@
 #include "sf/connector/connector.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <iterator>
 #include <mutex>
@@ -33,15 +35,18 @@ std::variant<ConnectorOptions, config::ConfigError> connector_options_from_env(
   }
   o.collection = *name;
   if (auto e = config::read_int_settings(
-          env, {{"CONNECTOR_BATCH_SIZE", 1, 100'000, "documents",
-                 [&](int64_t v) { o.batch_size = static_cast<int>(v); }, o.batch_size},
-                {"CONNECTOR_BATCH_BYTES", 1, int64_t{1} << 30, "bytes",
-                 [&](int64_t v) { o.batch_bytes = v; }, o.batch_bytes},
-                {"CONNECTOR_LINGER_MS", 0, 60'000, "ms",
-                 [&](int64_t v) { o.linger = milliseconds(v); }, o.linger.count()},
-                {"STORE_RETRY_BUDGET_MS", 0, 86'400'000, "ms",
-                 [&](int64_t v) { o.store_retry_budget = milliseconds(v); },
-                 o.store_retry_budget.count()}})) {
+          env,
+          {{"CONNECTOR_BATCH_SIZE", 1, 100'000, "documents",
+            [&](int64_t v) { o.batch_size = static_cast<int>(v); }, o.batch_size},
+           {"CONNECTOR_BATCH_BYTES", 1, int64_t{1} << 30, "bytes",
+            [&](int64_t v) { o.batch_bytes = v; }, o.batch_bytes},
+           {"CONNECTOR_LINGER_MS", 0, 60'000, "ms", [&](int64_t v) { o.linger = milliseconds(v); },
+            o.linger.count()},
+           {"CONNECTOR_CATCHUP_PARTITIONS", 0, 1'000'000, "partitions",
+            [&](int64_t v) { o.catchup_partitions = static_cast<int>(v); }, o.catchup_partitions},
+           {"STORE_RETRY_BUDGET_MS", 0, 86'400'000, "ms",
+            [&](int64_t v) { o.store_retry_budget = milliseconds(v); },
+            o.store_retry_budget.count()}})) {
     return *e;
   }
   o.dlq_topic = env("CONNECTOR_DLQ_TOPIC").value_or(worker.kafka_topic + "-dlq");
@@ -214,7 +219,18 @@ class Connector {
         if (!m.error().retryable) return m.error();
         lg_.warn("{}", m.error().message);
       } else if (*m) {
+        const int32_t partition = (**m).partition;
         if (auto st = take(std::move(**m)); !st) return st;
+        if (catching_up_) {
+          catchup_seen_ = Clock::now();
+          if (auto st = advance_window(partition); !st) return st;
+        }
+      }
+      if (catching_up_ && m && !*m && Clock::now() - catchup_seen_ > milliseconds(1000)) {
+        // Nothing came for a second: a partition that never reaches the end it had at start
+        // (offsets with no message) must not hold the rest back.
+        lg_.info("the catch-up window got nothing for a second; reading every partition");
+        if (auto st = end_catchup(); !st) return st;
       }
       const bool full = static_cast<int>(batch_.size() + dead_.size()) >= o_.batch_size ||
                         batch_bytes_ >= o_.batch_bytes;
@@ -223,6 +239,7 @@ class Connector {
       const bool due = pending && check_time && Clock::now() >= first_at_ + o_.linger;
       if (full || due) {
         if (auto st = flush(); !st) return st;
+        catchup_seen_ = Clock::now();  // a wait for the writer is not the window's silence
       }
       if (check_time) poll_events();
       if (loader_end_ && batch_.empty() && dead_.empty() && caught_up()) {
@@ -295,7 +312,68 @@ class Connector {
                  w->high);
       }
     }
-    return data_->assign(cfg_.kafka_topic, positions);
+    // A backlog in more partitions than catchup_partitions is read a few partitions at a time:
+    // read together, a batch holds short runs of every partition, and where partitions hold
+    // different stretches of keys (a topic of several symbols, or of one symbol's blocks) the
+    // store inserts into its indexes at as many places, each a page written per commit.
+    std::vector<kafka::PartitionOffset> backlog;
+    for (const auto& pos : positions) {
+      if (pos.offset < (*marks)[static_cast<size_t>(pos.partition)].high) backlog.push_back(pos);
+    }
+    if (o_.catchup_partitions <= 0 ||
+        backlog.size() <= static_cast<size_t>(o_.catchup_partitions)) {
+      return data_->assign(cfg_.kafka_topic, positions);
+    }
+    catching_up_ = true;
+    catchup_seen_ = Clock::now();
+    catchup_end_.assign(static_cast<size_t>(partitions), -1);
+    for (const auto& pos : backlog) {
+      catchup_end_[static_cast<size_t>(pos.partition)] =
+          (*marks)[static_cast<size_t>(pos.partition)].high;
+    }
+    for (size_t i = 0; i < backlog.size(); ++i) {
+      if (i < static_cast<size_t>(o_.catchup_partitions)) {
+        window_.push_back(backlog[i].partition);
+      } else {
+        waiting_.push_back(backlog[i].partition);
+      }
+    }
+    lg_.info("a backlog in {} of {} partitions: reading it {} partition(s) at a time",
+             backlog.size(), partitions, o_.catchup_partitions);
+    std::vector<kafka::PartitionOffset> first;
+    for (const int32_t p : window_) first.push_back({p, next_[static_cast<size_t>(p)]});
+    return data_->assign(cfg_.kafka_topic, first);
+  }
+
+  // After a message of `partition` was taken: a partition of the catch-up window that reached
+  // the end it had at start leaves it, and the next partition waiting comes in; once none waits
+  // and the window is empty, every partition is read together from where it is.
+  Status advance_window(int32_t partition) {
+    const auto p = static_cast<size_t>(partition);
+    if (next_[p] < catchup_end_[p]) return ok_status();
+    auto it = std::find(window_.begin(), window_.end(), partition);
+    if (it == window_.end()) return ok_status();
+    window_.erase(it);
+    if (auto st = data_->remove_partitions(cfg_.kafka_topic, {partition}); !st) return st;
+    if (!waiting_.empty()) {
+      const int32_t q = waiting_.front();
+      waiting_.pop_front();
+      window_.push_back(q);
+      return data_->add_partitions(cfg_.kafka_topic, {{q, next_[static_cast<size_t>(q)]}});
+    }
+    if (window_.empty()) return end_catchup();
+    return ok_status();
+  }
+
+  // Every partition, each from the offset after the last message taken.
+  Status end_catchup() {
+    catching_up_ = false;
+    window_.clear();
+    waiting_.clear();
+    std::vector<kafka::PartitionOffset> all;
+    for (size_t p = 0; p < next_.size(); ++p) all.push_back({static_cast<int32_t>(p), next_[p]});
+    lg_.info("the backlog is read; reading all {} partitions", next_.size());
+    return data_->assign(cfg_.kafka_topic, all);
   }
 
   Error lost(int32_t p, int64_t from, int64_t low) const {
@@ -490,6 +568,13 @@ class Connector {
   spdlog::logger& lg_;
   std::unique_ptr<kafka::Consumer> data_, events_, probe_;
   std::vector<int64_t> next_, end_;
+  // The catch-up of a backlog a few partitions at a time (start_positions()): the end each
+  // partition had at start, the partitions read now and those waiting their turn.
+  bool catching_up_ = false;
+  Clock::time_point catchup_seen_;  // the last message taken while catching up
+  std::vector<int64_t> catchup_end_;
+  std::vector<int32_t> window_;
+  std::deque<int32_t> waiting_;
   std::vector<store::Document> batch_;
   int64_t batch_bytes_ = 0;  // the documents' bytes in batch_ and dead_
   std::vector<Origin> origins_;

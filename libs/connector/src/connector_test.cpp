@@ -3,6 +3,7 @@
 #include "sf/connector/connector.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -478,12 +479,99 @@ TEST_F(ConnectorTest, LargeDocumentsEndABatchAtItsByteBound) {
   }
 }
 
+// The store's rows in the order they were inserted (its table is a rowid table): the `_key`s.
+std::vector<std::string> keys_in_insert_order(const std::string& db, const std::string& table) {
+  sqlite3* h = nullptr;
+  std::vector<std::string> out;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* q = nullptr;
+    const std::string sql = "SELECT _key FROM \"" + table + "\" ORDER BY rowid";
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &q, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(q) == SQLITE_ROW) {
+        out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+      }
+    }
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
+// A backlog of 6 keys, each a stretch of time of its own, in 6 partitions (by key: a partition
+// holds one or more whole stretches), produced in batches of 10 (a fetch brings 10 messages of
+// each partition): read one partition at a time, the store gets each stretch as one run; read
+// together, they interleave. Documents produced once the
+// connector runs (into every partition, the catch-up's end or not) are written all the same.
+TEST_F(ConnectorTest, ABacklogInManyPartitionsIsReadAFewPartitionsAtATime) {
+  const std::string queue = "wf-catchup-20240801-000010";
+  const std::string topic = queue + "-data";
+  kafka_.create_topic(topic, 6);
+  auto small =
+      kafka::Producer::create(
+          {kafka_.settings(), "small-batches", {{"linger.ms", "0"}, {"batch.num.messages", "10"}}})
+          .value();
+  const int per_partition = 400;
+  for (int p = 0; p < 6; ++p) {
+    for (int i = 0; i < per_partition; ++i) {
+      const int64_t t = 1722470400000 + (p * per_partition + i) * 60000LL;
+      ASSERT_TRUE(small->send(topic, "block-" + std::to_string(p), candle_json(t, i)).ok());
+    }
+  }
+  ASSERT_TRUE(small->flush(30s).ok());
+  // The stretch of each document, by its time.
+  auto stretch_of = [&](const std::string& key) {
+    const int64_t t = std::stoll(key.substr(key.rfind(':') + 1));
+    return static_cast<int>((t - 1722470400000) / 60000 / per_partition);
+  };
+  auto runs = [&](const std::string& db) {
+    auto keys = keys_in_insert_order(db, "btc_candles_1m_2024_08");
+    int runs = 0, last = -1;
+    for (const auto& k : keys) {
+      const int b = stretch_of(k);
+      if (b != last) ++runs;
+      last = b;
+    }
+    return std::pair<size_t, int>(keys.size(), runs);
+  };
+
+  Env e = env(queue, topic);
+  e["CONNECTOR_CATCHUP_PARTITIONS"] = "1";
+  e["CONNECTOR_BATCH_SIZE"] = "500";
+  auto one = start("arango-connector", e, "one-at-a-time");
+  // More documents into every partition while it runs (after its start: no backlog of its).
+  std::this_thread::sleep_for(500ms);
+  for (int p = 0; p < 6; ++p) {
+    const int64_t t = 1722470400000 + (6 * per_partition + p) * 60000LL;
+    ASSERT_TRUE(small->send(topic, "block-" + std::to_string(p), candle_json(t, p)).ok());
+  }
+  ASSERT_TRUE(small->flush(30s).ok());
+  loader_ended(queue, "finished");
+  ASSERT_EQ(one->wait(60s).value().code, 0) << log("one-at-a-time");
+  const auto [written, one_runs] = runs(dir_ + "/store.db");
+  EXPECT_EQ(written, 6u * per_partition + 6);
+  // Each stretch one run; the 6 later documents at most 6 more.
+  EXPECT_LE(one_runs, 6 + 6) << log("one-at-a-time");
+  EXPECT_NE(log("one-at-a-time").find("reading it 1 partition(s) at a time"), std::string::npos);
+
+  // The same topic read with every partition together: the runs interleave (what the catch-up
+  // avoids; if this failed, the test above would prove nothing).
+  e["CONNECTOR_CATCHUP_PARTITIONS"] = "0";
+  e["STREAMFORGE_DB"] = dir_ + "/together.db";
+  e["CONNECTOR_GROUP_ID"] = "together";
+  auto together = start("arango-connector", e, "together");
+  ASSERT_EQ(together->wait(60s).value().code, 0) << log("together");
+  const auto [written_together, together_runs] = runs(dir_ + "/together.db");
+  EXPECT_EQ(written_together, 6u * per_partition + 6);
+  EXPECT_GT(together_runs, 30);
+}
+
 TEST_F(ConnectorTest, BadConfigExitsTwoWithALineNamingTheVariable) {
   for (auto [var, value] :
        std::vector<std::pair<std::string, std::string>>{{"COLLECTION_NAME", ""},
                                                         {"COLLECTION_NAME", "9bad name"},
                                                         {"CONNECTOR_BATCH_SIZE", "0"},
                                                         {"CONNECTOR_BATCH_BYTES", "1k"},
+                                                        {"CONNECTOR_CATCHUP_PARTITIONS", "-1"},
                                                         {"ARANGO_URL", "db:8529"}}) {
     Env e = env("wf-cfg-20240801-000008", "t");
     if (value.empty()) {

@@ -188,6 +188,63 @@ TEST(Kafka, AssignFromEndSeesOnlyWhatComesAfter) {
   ASSERT_EQ(seen, std::vector<std::string>{"after"});
 }
 
+// Partitions added to an assignment and taken out of it: the others read on without repeating
+// anything, a partition taken out gets nothing more, and added back at its next offset it gets
+// exactly what came meanwhile.
+TEST(Kafka, PartitionsAddedAndTakenOutLeaveTheOthersReading) {
+  testing::EmbeddedKafka kafka;
+  kafka.create_topic("inc", 2);
+  auto producer = make_producer(kafka);
+  auto send_round = [&](const std::string& round) {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(producer->send("inc", "k" + std::to_string(i), round + std::to_string(i)).ok());
+    }
+    ASSERT_TRUE(producer->flush(10s).ok());
+  };
+  send_round("a");
+  ConsumerOptions o;
+  o.settings = kafka.settings();
+  auto c = Consumer::create(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  // What arrives within `d`: values by partition, and the last offset of each.
+  std::map<int32_t, std::vector<std::string>> seen;
+  std::map<int32_t, int64_t> last;
+  auto read_for = [&](std::chrono::milliseconds d) {
+    seen.clear();
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      auto m = (*c)->poll(50ms);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      if (!*m) continue;
+      seen[(*m)->partition].push_back((*m)->value);
+      last[(*m)->partition] = (*m)->offset;
+    }
+  };
+  ASSERT_TRUE((*c)->assign("inc", {{0, 0}}).ok());
+  read_for(1500ms);
+  ASSERT_EQ(seen.size(), 1u);
+  const size_t in_0 = seen[0].size();
+  ASSERT_GT(in_0, 0u);
+  ASSERT_LT(in_0, 20u);  // both partitions hold some of the 20 keys
+
+  ASSERT_TRUE((*c)->add_partitions("inc", {{1, 0}}).ok());
+  read_for(1500ms);
+  EXPECT_EQ(seen.count(0), 0u);  // partition 0 read on from where it was: nothing again
+  EXPECT_EQ(seen[1].size(), 20 - in_0);
+
+  ASSERT_TRUE((*c)->remove_partitions("inc", {0}).ok());
+  send_round("b");
+  read_for(1500ms);
+  EXPECT_EQ(seen.count(0), 0u);  // taken out: nothing more
+  EXPECT_EQ(seen[1].size(), 20 - in_0);
+
+  ASSERT_TRUE((*c)->add_partitions("inc", {{0, last[0] + 1}}).ok());
+  read_for(1500ms);
+  EXPECT_EQ(seen.count(1), 0u);
+  ASSERT_EQ(seen[0].size(), in_0);  // what came meanwhile, once
+  for (const auto& v : seen[0]) EXPECT_EQ(v[0], 'b') << v;
+}
+
 // wake() ends a poll that waits for a record that never comes, and one wake ends one poll: the
 // next waits again, and still returns a record that arrives.
 TEST(Kafka, WakeEndsAWaitingPollOnce) {

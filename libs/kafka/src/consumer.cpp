@@ -282,6 +282,43 @@ Status Consumer::assign(const std::string& topic, const std::vector<PartitionOff
   return ok_status();
 }
 
+namespace {
+
+Status incremental(rd_kafka_t* rk, const PartitionList& list, bool add, const std::string& topic) {
+  rd_kafka_error_t* e = add ? rd_kafka_incremental_assign(rk, list.get())
+                            : rd_kafka_incremental_unassign(rk, list.get());
+  if (e == nullptr) return ok_status();
+  const std::string why = rd_kafka_error_string(e);
+  rd_kafka_error_destroy(e);
+  return make_error(std::string("cannot ") +
+                    (add ? "add partitions of " : "remove partitions of ") + topic +
+                    (add ? " to" : " from") + " the assignment: " + why);
+}
+
+}  // namespace
+
+Status Consumer::add_partitions(const std::string& topic,
+                                const std::vector<PartitionOffset>& positions) {
+  if (positions.empty()) return ok_status();
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
+  }
+  if (auto st = incremental(impl_->rk.get(), list, true, topic); !st) return st;
+  impl_->started = false;  // as assign(): kick the broker thread until the first message
+  impl_->assigned_at = std::chrono::steady_clock::now();
+  return ok_status();
+}
+
+Status Consumer::remove_partitions(const std::string& topic,
+                                   const std::vector<int32_t>& partitions) {
+  if (partitions.empty()) return ok_status();
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const int32_t p : partitions)
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  return incremental(impl_->rk.get(), list, false, topic);
+}
+
 Result<std::vector<int64_t>> Consumer::committed(const std::string& topic, int32_t partitions,
                                                  milliseconds timeout) {
   PartitionList list(rd_kafka_topic_partition_list_new(partitions));

@@ -39,6 +39,11 @@ struct ConnectorOptions {
   std::chrono::milliseconds linger{200};                 // CONNECTOR_LINGER_MS
   std::string dlq_topic;                                 // CONNECTOR_DLQ_TOPIC
   std::chrono::milliseconds store_retry_budget{60'000};  // STORE_RETRY_BUDGET_MS
+  // CONNECTOR_CATCHUP_PARTITIONS: a backlog found at start in more partitions than this is read
+  // this many partitions at a time (each to the end it had at start), then every partition
+  // together; 0 reads every partition at once. A batch then holds long runs of few partitions,
+  // so the store inserts at few places of its indexes (see docs/decisions.md).
+  int catchup_partitions = 4;
   // CONNECTOR_GROUP_ID, default arango-connector-<queue_id>-<type>; a new group re-reads the
   // whole topic (a replay, harmless by the upserts).
   std::string group_id;

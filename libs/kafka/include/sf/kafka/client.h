@@ -155,6 +155,12 @@ class Consumer {
   // Assigns the given partitions of `topic` at the given offsets (no group join: this consumer
   // alone reads them, and commits go to its group_id).
   Status assign(const std::string& topic, const std::vector<PartitionOffset>& positions);
+  // Adds partitions of `topic` at the given offsets to the assignment, or takes some out of it;
+  // the other partitions keep their place and what they have fetched. What a partition taken out
+  // had fetched and poll() had not returned is dropped (it is fetched again when the partition
+  // is added back at the offset after the last message returned).
+  Status add_partitions(const std::string& topic, const std::vector<PartitionOffset>& positions);
+  Status remove_partitions(const std::string& topic, const std::vector<int32_t>& partitions);
   // The group's committed offsets of partitions 0..partitions-1 (kNoOffset where none).
   Result<std::vector<int64_t>> committed(const std::string& topic, int32_t partitions,
                                          milliseconds timeout);
