@@ -203,8 +203,8 @@ int main(int argc, char** argv) {
       {"LOG_FORMAT", "json"}};
   if (std::getenv("BENCH_DEBUG")) env["DEBUG"] = "1";
   if (const char* p = std::getenv("BENCH_KAFKA_PROPERTIES")) env["KAFKA_PROPERTIES"] = p;
-  if (const char* b = std::getenv("CONNECTOR_BATCH_SIZE")) env["CONNECTOR_BATCH_SIZE"] = b;
-  for (const char* name : {"CONNECTOR_BATCH_BYTES", "CONNECTOR_CATCHUP_PARTITIONS"}) {
+  for (const char* name :
+       {"CONNECTOR_BATCH_SIZE", "CONNECTOR_BATCH_BYTES", "CONNECTOR_CATCHUP_PARTITIONS"}) {
     if (const char* v = std::getenv(name)) env[name] = v;
   }
   auto stored_in = [&](const std::string& file) -> int64_t {

@@ -21,6 +21,11 @@ struct Consumer::Impl {
   std::chrono::steady_clock::time_point kicked, assigned_at;
   uint32_t polls = 0;
   std::atomic<bool> woken{false};  // wake() called; taken by the poll() it ends
+  // The assignment changed: its new partitions wait for the broker thread (poll() kicks it).
+  void assignment_changed() {
+    started = false;
+    assigned_at = std::chrono::steady_clock::now();
+  }
   ~Impl() {
     if (queue != nullptr) rd_kafka_queue_destroy(queue);
   }
@@ -34,6 +39,15 @@ struct PartitionListDeleter {
   }
 };
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+PartitionList positions_list(const std::string& topic,
+                             const std::vector<PartitionOffset>& positions) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
+  }
+  return list;
+}
 
 }  // namespace
 
@@ -158,11 +172,11 @@ Result<std::vector<Watermarks>> Consumer::all_watermarks(const std::string& topi
   return out;
 }
 
-static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic,
-                         milliseconds timeout, bool from_end) {
+static Status assign_all(Consumer& c, const std::string& topic, milliseconds timeout,
+                         bool from_end) {
   auto n = c.partition_count(topic, timeout);
   if (!n) return n.error();
-  PartitionList list(rd_kafka_topic_partition_list_new(*n));
+  std::vector<PartitionOffset> positions;
   for (int32_t p = 0; p < *n; ++p) {
     int64_t offset = RD_KAFKA_OFFSET_BEGINNING;
     if (from_end) {
@@ -170,23 +184,17 @@ static Status assign_all(Consumer& c, rd_kafka_t* rk, const std::string& topic,
       if (!w) return w.error();
       offset = w->high;
     }
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
+    positions.push_back({p, offset});
   }
-  rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get());
-  if (err) return make_error("cannot assign " + topic + ": " + rd_kafka_err2str(err));
-  return ok_status();
+  return c.assign(topic, positions);
 }
 
 Status Consumer::assign_from_end(const std::string& topic, milliseconds timeout) {
-  impl_->started = false;
-  impl_->assigned_at = std::chrono::steady_clock::now();
-  return assign_all(*this, impl_->rk.get(), topic, timeout, true);
+  return assign_all(*this, topic, timeout, true);
 }
 
 Status Consumer::assign_from_beginning(const std::string& topic, milliseconds timeout) {
-  impl_->started = false;
-  impl_->assigned_at = std::chrono::steady_clock::now();
-  return assign_all(*this, impl_->rk.get(), topic, timeout, false);
+  return assign_all(*this, topic, timeout, false);
 }
 
 // A consumer like `c` for a time search: fetches answer at once (a long-polling fetch at a
@@ -271,14 +279,10 @@ Status Consumer::assign_from_time(const std::string& topic, int64_t since_ms,
 }
 
 Status Consumer::assign(const std::string& topic, const std::vector<PartitionOffset>& positions) {
-  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
-  for (const auto& p : positions) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
-  }
+  auto list = positions_list(topic, positions);
   rd_kafka_resp_err_t err = rd_kafka_assign(impl_->rk.get(), list.get());
   if (err) return make_error("cannot assign " + topic + ": " + rd_kafka_err2str(err));
-  impl_->started = false;  // the new partitions too wait for the broker thread: kick it
-  impl_->assigned_at = std::chrono::steady_clock::now();
+  impl_->assignment_changed();
   return ok_status();
 }
 
@@ -300,13 +304,10 @@ Status incremental(rd_kafka_t* rk, const PartitionList& list, bool add, const st
 Status Consumer::add_partitions(const std::string& topic,
                                 const std::vector<PartitionOffset>& positions) {
   if (positions.empty()) return ok_status();
-  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
-  for (const auto& p : positions) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
+  if (auto st = incremental(impl_->rk.get(), positions_list(topic, positions), true, topic); !st) {
+    return st;
   }
-  if (auto st = incremental(impl_->rk.get(), list, true, topic); !st) return st;
-  impl_->started = false;  // as assign(): kick the broker thread until the first message
-  impl_->assigned_at = std::chrono::steady_clock::now();
+  impl_->assignment_changed();
   return ok_status();
 }
 
@@ -347,10 +348,7 @@ Result<std::vector<int64_t>> Consumer::committed(const std::string& topic, int32
 
 Status Consumer::commit(const std::string& topic, const std::vector<PartitionOffset>& next) {
   if (next.empty()) return ok_status();
-  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(next.size())));
-  for (const auto& p : next) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p.partition)->offset = p.offset;
-  }
+  auto list = positions_list(topic, next);
   rd_kafka_resp_err_t err = rd_kafka_commit(impl_->rk.get(), list.get(), 0);
   if (err) return make_error(std::string("Kafka commit failed: ") + rd_kafka_err2str(err), true);
   for (int i = 0; i < list->cnt; ++i) {
