@@ -4,9 +4,9 @@
 // Latency is measured by live_latency_bench.
 // BENCH_REPEAT rounds (3 by default), each the ceiling then the loader into a fresh topic; the
 // medians over the rounds are the figures to quote. LIVE_BENCH_LOADER=PATH runs that loader
-// binary instead of the build's; LIVE_BENCH_LOADER_B=PATH also runs a second one in each round,
-// right after the first, and prints its CPU per trade as a ratio to the first's (an A/B
-// comparison of two builds on the same machine in the same minutes).
+// binary instead of the build's; LIVE_BENCH_LOADER_B=PATH also runs a second one in each round
+// (after the first in odd rounds, before it in even ones) and prints its CPU per trade as a ratio
+// to the first's: an A/B comparison of two builds on the same machine in the same minutes.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
     const std::string tag = std::to_string(r);
     (void)cluster->create_topic("ceiling-" + tag, 1);
     const double ceiling = sf::bench::producer_ceiling(bootstrap, "ceiling-" + tag, n, sample);
+    // With B, every other round runs B first: the second run of a round meets a warmer broker.
+    const bool b_first = loader_b != nullptr && r % 2 == 1;
+    LoaderRun b;
+    if (b_first) b = run_loader(loader_b, "live-data-b-" + tag, n, *cluster, *watcher, data);
     const LoaderRun a = run_loader(loader_a, "live-data-" + tag, n, *cluster, *watcher, data);
     ok = ok && a.delivered >= n;
     ceilings.push_back(ceiling);
@@ -145,7 +149,7 @@ int main(int argc, char** argv) {
     std::printf("%-6d %12.0f %12.0f %8.3f %8.2f %8.1f %5d", r + 1, ceiling, a.rate(),
                 a.rate() / ceiling, a.us_per_trade(), a.peak_kib / 1024.0, a.code);
     if (loader_b) {
-      const LoaderRun b = run_loader(loader_b, "live-data-b-" + tag, n, *cluster, *watcher, data);
+      if (!b_first) b = run_loader(loader_b, "live-data-b-" + tag, n, *cluster, *watcher, data);
       ok = ok && b.delivered >= n;
       b_rates.push_back(b.rate());
       b_cpus.push_back(b.us_per_trade());

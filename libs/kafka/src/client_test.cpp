@@ -129,6 +129,74 @@ TEST(Kafka, FullQueueIsReportedNotDropped) {
   EXPECT_EQ(producer->delivered(), accepted);
 }
 
+// A run goes in whole and in order, each record with its tag; a full queue stops it at a record:
+// `sent` says how many went, and the rest sent again later follow them without a gap or a
+// duplicate. The same past the producer's cached topic handles (record by record then).
+TEST(Kafka, ARunGoesInInOrderAndAFullQueueStopsItAtARecord) {
+  testing::EmbeddedKafka kafka;
+  constexpr int kHandles = 16;  // the producer's cached topic handles
+  for (int t = 0; t < kHandles; ++t) kafka.create_topic("fill" + std::to_string(t), 1);
+  kafka.create_topic("data", 3);
+  kafka.create_topic("by-name", 1);
+  auto producer = make_producer(kafka, {{"queue.buffering.max.messages", "10"}});
+  std::mutex mu;
+  std::map<std::string, int64_t> tag_of;  // value -> tag reported
+  const auto handle = producer->on_delivery([&](std::span<const DeliveryReport> batch) {
+    std::lock_guard lock(mu);
+    for (const auto& r : batch) {
+      if (r.ok) tag_of[std::string(r.value)] = r.tag;
+    }
+  });
+  auto run_of = [](const std::string& prefix, int n, std::vector<std::string>& storage,
+                   std::vector<std::string_view>& values, std::vector<int64_t>& tags) {
+    for (int i = 0; i < n; ++i) storage.push_back(prefix + std::to_string(i));
+    for (int i = 0; i < n; ++i) {
+      values.push_back(storage[static_cast<size_t>(i)]);
+      tags.push_back(1000 + i);
+    }
+  };
+  // Every topic: 25 records in one run with the broker down, 10 fit the queue.
+  for (const std::string topic : {"data", "by-name"}) {
+    if (topic == "by-name") {  // the cached handles all taken: this topic goes by name
+      for (int t = 0; t < kHandles; ++t) {
+        ASSERT_TRUE(producer->send("fill" + std::to_string(t), "K", "x").ok());
+      }
+      ASSERT_TRUE(producer->flush(10s).ok());
+    }
+    std::vector<std::string> storage;
+    std::vector<std::string_view> values;
+    std::vector<int64_t> tags;
+    run_of(topic + "-", 25, storage, values, tags);
+    ASSERT_TRUE(kafka.cluster().set_broker_down().ok());
+    size_t sent = 99;
+    auto st = producer->send_run(topic, "K", values, tags, sent, 50ms);
+    ASSERT_FALSE(st.ok()) << topic;
+    EXPECT_TRUE(st.error().retryable);
+    EXPECT_NE(st.error().message.find("queue full"), std::string::npos) << st.error().message;
+    EXPECT_EQ(sent, 10u) << topic;
+    ASSERT_TRUE(kafka.cluster().set_broker_up().ok());
+    ASSERT_TRUE(producer->flush(30s).ok());
+    const std::span<const std::string_view> rest_values(values.begin() + 10, values.end());
+    const std::span<const int64_t> rest_tags(tags.begin() + 10, tags.end());
+    ASSERT_TRUE(producer->send_run(topic, "K", rest_values, rest_tags, sent, 10s).ok()) << topic;
+    EXPECT_EQ(sent, 15u);
+    ASSERT_TRUE(producer->flush(30s).ok());
+    auto got = kafka.read_topic(topic, 25);
+    ASSERT_EQ(got.size(), 25u) << topic;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].value, storage[i]) << topic << " record " << i;
+      EXPECT_EQ(got[i].key, "K");
+      EXPECT_GT(got[i].timestamp_ms, 1'600'000'000'000) << "a CreateTime from the wall clock";
+    }
+    std::lock_guard lock(mu);
+    for (size_t i = 0; i < storage.size(); ++i) {
+      EXPECT_EQ(tag_of[storage[i]], 1000 + static_cast<int64_t>(i)) << storage[i];
+    }
+  }
+  producer->remove_on_delivery(handle);
+  EXPECT_EQ(producer->failed(), 0);
+}
+
 TEST(Kafka, BadPropertyIsNamed) {
   ProducerOptions o;
   o.settings.bootstrap_servers = "127.0.0.1:1";

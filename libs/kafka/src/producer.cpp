@@ -182,6 +182,18 @@ Producer::~Producer() {
   if (impl_->poller.joinable()) impl_->poller.join();
 }
 
+namespace {
+
+Error queue_full_error(milliseconds max_block) {
+  return make_error(
+      "Kafka producer queue full for " + std::to_string(max_block.count()) +
+          " ms: the broker is not taking records (down or slow). Hint: check the broker, or "
+          "raise queue.buffering.max.messages via KAFKA_PROPERTIES",
+      true);
+}
+
+}  // namespace
+
 Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
                       int64_t tag, milliseconds max_block) {
   std::optional<std::chrono::steady_clock::time_point> deadline;  // read once the queue is full
@@ -213,15 +225,54 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
           "Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err), false);
     }
     if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
-    if (std::chrono::steady_clock::now() >= *deadline) {
-      return make_error(
-          "Kafka producer queue full for " + std::to_string(max_block.count()) +
-              " ms: the broker is not taking records (down or slow). Hint: check the broker, or "
-              "raise queue.buffering.max.messages via KAFKA_PROPERTIES",
-          true);
-    }
+    if (std::chrono::steady_clock::now() >= *deadline) return queue_full_error(max_block);
     std::this_thread::sleep_for(milliseconds(5));  // the poller thread drains delivery reports
   }
+}
+
+Status Producer::send_run(std::string_view topic, std::string_view key,
+                          std::span<const std::string_view> values, std::span<const int64_t> tags,
+                          size_t& sent, milliseconds max_block) {
+  sent = 0;
+  rd_kafka_topic_t* handle = impl_->topic(topic);
+  if (handle == nullptr) {  // past the cached topic handles: record by record
+    for (; sent < values.size(); ++sent) {
+      if (auto st = send(topic, key, values[sent], tags[sent], max_block); !st) return st;
+    }
+    return ok_status();
+  }
+  std::vector<rd_kafka_message_t> msgs;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // read once the queue is full
+  while (sent < values.size()) {
+    const size_t n = values.size() - sent;
+    msgs.assign(n, rd_kafka_message_t{});
+    for (size_t i = 0; i < n; ++i) {
+      rd_kafka_message_t& m = msgs[i];
+      m.payload = const_cast<char*>(values[sent + i].data());
+      m.len = values[sent + i].size();
+      m.key = const_cast<char*>(key.data());
+      m.key_len = key.size();
+      m._private = reinterpret_cast<void*>(static_cast<intptr_t>(tags[sent + i]));
+    }
+    const int good = rd_kafka_produce_batch(handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                            msgs.data(), static_cast<int>(n));
+    impl_->queued.fetch_add(good);
+    // After a full queue librdkafka fails every later record of the batch, so the queued ones
+    // are a prefix up to the first failure of any other kind.
+    size_t ok = 0;
+    while (ok < n && msgs[ok].err == RD_KAFKA_RESP_ERR_NO_ERROR) ++ok;
+    sent += ok;
+    if (ok == n) return ok_status();
+    const rd_kafka_resp_err_t err = msgs[ok].err;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return make_error(
+          "Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err), false);
+    }
+    if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
+    if (std::chrono::steady_clock::now() >= *deadline) return queue_full_error(max_block);
+    std::this_thread::sleep_for(milliseconds(5));  // the poller thread drains delivery reports
+  }
+  return ok_status();
 }
 
 Status Producer::prepare(const std::string& topic, milliseconds timeout) {

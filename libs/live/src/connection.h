@@ -51,6 +51,10 @@ class StreamConnection {
   std::unique_ptr<net::WsClient> ws_;
   std::chrono::steady_clock::time_point connected_at_, last_activity_;
   int64_t pings_seen_ = 0;
+  // Buffered frames read since the clock was last read, and whether next() last returned a frame.
+  static constexpr int kClockFreeFrames = 32;
+  int clock_free_ = 0;
+  bool last_was_frame_ = false;
   int failures_ = 0;
   bool ever_connected_ = false;
   std::deque<std::chrono::steady_clock::time_point> attempts_;

@@ -325,29 +325,32 @@ class Outbox {
     items_.clear();
     json_.clear();
   }
-  // Sends them in order, noted with the tracker all at once; after a loss the rest are not sent
-  // (recovery publishes them again, as it does every record that came after the first one lost).
+  // Sends them in order, noted with the tracker all at once, in one call into the producer;
+  // after a loss nothing is sent (recovery publishes them again, as it does every record that
+  // came after the first one lost).
   Status flush(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
+    if (items_.empty()) return ok_status();
     ids_.clear();
-    for (const auto& it : items_) ids_.push_back(it.id);
+    values_.clear();
+    tags_.clear();
+    for (const auto& it : items_) {
+      ids_.push_back(it.id);
+      values_.push_back(std::string_view(json_).substr(it.at, it.len));
+      tags_.push_back(it.ts);
+    }
     Status result = ok_status();
     if (!tracker.sent_run(ids_)) {
       clear();
       return result;
     }
-    for (size_t i = 0; i < items_.size(); ++i) {
-      const Item& it = items_[i];
-      if (tracker.first_lost()) {  // seen meanwhile: nothing newer goes out
-        tracker.unsend_run(ids_, i);
-        break;
-      }
-      auto st = ctx.producer.send(ctx.config.kafka_topic, ctx.config.symbol,
-                                  std::string_view(json_).substr(it.at, it.len), it.ts,
-                                  std::chrono::milliseconds(1000));
-      if (st) continue;
-      result = refused_at(tracker, ids_, i, st.error());
-      break;
-    }
+    size_t sent = 0;
+    auto st = ctx.producer.send_run(ctx.config.kafka_topic, ctx.config.symbol, values_, tags_, sent,
+                                    std::chrono::milliseconds(1000));
+    if (!st) result = refused_at(tracker, ids_, sent, st.error());
+    // A loss reported while the run went in: what of it is still queued fails now (the tracker
+    // purged the queue at the first loss; this run may have come in after that) and is published
+    // again in order, rather than landing after the gap.
+    if (tracker.first_lost()) tracker.purge_queued();
     clear();
     return result;
   }
@@ -358,7 +361,8 @@ class Outbox {
     size_t at, len;
   };
   std::vector<Item> items_;
-  std::vector<int64_t> ids_;
+  std::vector<int64_t> ids_, tags_;
+  std::vector<std::string_view> values_;
   std::string json_;
 };
 

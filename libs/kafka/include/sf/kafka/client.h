@@ -61,6 +61,15 @@ class Producer {
   // reports keep flowing) and then returns a retryable Error: "queue full".
   Status send(std::string_view topic, std::string_view key, std::string_view value, int64_t tag = 0,
               milliseconds max_block = milliseconds(30'000));
+  // Queues a run of records with one key, in order, in one call into librdkafka (one clock reading
+  // and one topic lock for the run; every record's CreateTime is that reading): values[i] tagged
+  // tags[i]. `sent` is how many were queued, the first ones in order. A full queue is waited out
+  // up to `max_block` as in send(), then a retryable Error: the records from `sent` on were not
+  // queued. Any other failure is a non-retryable Error (librdkafka may have queued records after
+  // the one that failed: the caller is expected to give up).
+  Status send_run(std::string_view topic, std::string_view key,
+                  std::span<const std::string_view> values, std::span<const int64_t> tags,
+                  size_t& sent, milliseconds max_block = milliseconds(30'000));
   // Fetches `topic`'s metadata now, so the first send does not wait for librdkafka's lazy lookup
   // (about a second). Returns an Error if the broker cannot be reached within `timeout`.
   Status prepare(const std::string& topic, milliseconds timeout);
