@@ -238,7 +238,8 @@ class DeliveryTracker {
   // The id in a record's JSON; -1 for an open candle's update (it says "closed":false).
   int64_t id_of(std::string_view value) const {
     if (candles_ && value.find("\"closed\":false") != std::string_view::npos) return -1;
-    const size_t at = value.find(key_);
+    // Our records open with their id ({"trade_id":..., {"open_time":...): no search then.
+    const size_t at = !value.empty() && value.substr(1, key_.size()) == key_ ? 1 : value.find(key_);
     if (at == std::string_view::npos) return INT64_MIN;
     int64_t v = 0;
     const char* p = value.data() + at + key_.size();
@@ -304,48 +305,39 @@ Result<bool> publish(worker::WorkerContext& ctx, DeliveryTracker& tracker, const
 }
 
 // Stream records that arrived together, handed to the producer together: while further frames
-// are already buffered, records wait here (at most kMax), and go out in one tight run of
-// send()s when none is. With linger.ms 0, librdkafka's broker thread wakes for the first record
-// and then finds the rest queued: one request for the run instead of one for every record or
-// two. A record that arrives alone (the paced case) goes out at once, as before.
+// are already buffered, records wait here (at most kMax), and go out in one call into the
+// producer (Producer::send_run) when none is. With linger.ms 0, librdkafka's broker thread wakes
+// for the first record and then finds the rest queued: one request for the run instead of one for
+// every record or two. A record that arrives alone (the paced case) goes out at once, as before.
 class Outbox {
  public:
   static constexpr size_t kMax = 512;
 
   template <class Record>
   void add(const Record& r, int64_t id, int64_t ts) {
-    const size_t at = json_.size();
-    records::append_json(r, json_);
-    items_.push_back({id, ts, at, json_.size() - at});
+    ids_.push_back(id);
+    run_.add(ts, [&](std::string& out) { records::append_json(r, out); });
   }
-  bool full() const { return items_.size() >= kMax; }
+  bool full() const { return ids_.size() >= kMax; }
   // After a loss: these were never handed to the producer, and recovery fetches everything after
   // the last record sent from REST again.
   void clear() {
-    items_.clear();
-    json_.clear();
+    ids_.clear();
+    run_.clear();
   }
   // Sends them in order, noted with the tracker all at once, in one call into the producer;
   // after a loss nothing is sent (recovery publishes them again, as it does every record that
   // came after the first one lost).
   Status flush(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
-    if (items_.empty()) return ok_status();
-    ids_.clear();
-    values_.clear();
-    tags_.clear();
-    for (const auto& it : items_) {
-      ids_.push_back(it.id);
-      values_.push_back(std::string_view(json_).substr(it.at, it.len));
-      tags_.push_back(it.ts);
-    }
+    if (ids_.empty()) return ok_status();
     Status result = ok_status();
     if (!tracker.sent_run(ids_)) {
       clear();
       return result;
     }
     size_t sent = 0;
-    auto st = ctx.producer.send_run(ctx.config.kafka_topic, ctx.config.symbol, values_, tags_, sent,
-                                    std::chrono::milliseconds(1000));
+    auto st = run_.send(ctx.producer, ctx.config.kafka_topic, ctx.config.symbol, sent,
+                        std::chrono::milliseconds(1000));
     if (!st) result = refused_at(tracker, ids_, sent, st.error());
     // A loss reported while the run went in: what of it is still queued fails now (the tracker
     // purged the queue at the first loss; this run may have come in after that) and is published
@@ -356,14 +348,8 @@ class Outbox {
   }
 
  private:
-  struct Item {
-    int64_t id, ts;
-    size_t at, len;
-  };
-  std::vector<Item> items_;
-  std::vector<int64_t> ids_, tags_;
-  std::vector<std::string_view> values_;
-  std::string json_;
+  std::vector<int64_t> ids_;
+  kafka::RecordRun run_;
 };
 
 // What the topic holds: the `field` values of its records from `from` on (every partition from

@@ -18,6 +18,8 @@ namespace sf::loader {
 namespace {
 
 constexpr int64_t kDay = 86'400'000;
+// Archive rows go to the producer this many at a time (one call into librdkafka for each run).
+constexpr size_t kRun = 512;
 
 int64_t month_start(int64_t ms, int add_months = 0) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -157,7 +159,6 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
   ctx.set_metric("archive_days", 0);
   ctx.set_metric("rest_days", 0);
 
-  std::string json;
   auto segments = plan(range, ctx.clock.now_ms());
   const int64_t archive_end = segments.empty() ? range.start_ms - 1 : segments.back().to;
   bool reachable = true;
@@ -196,8 +197,14 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
       continue;
     }
     if (auto st = run_rest(); !st) return st;
-    // The file's rows, in order, joined to what came before (by id / open time).
+    // The file's rows, in order, joined to what came before (by id / open time), handed to the
+    // producer in runs (one call into librdkafka for each).
     int64_t rows = 0;
+    kafka::RecordRun run;
+    auto send_run = [&]() -> Status {
+      size_t sent = 0;
+      return run.send(ctx.producer, cfg.kafka_topic, cfg.symbol, sent);
+    };
     Status published = vision::for_each_line(**got, [&](std::string_view line) -> Status {
       if (records::is_vision_header(line)) return ok_status();
       if (trades) {
@@ -210,11 +217,7 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
         }
         cursor = t->trade_id + 1;
         if (t->timestamp < range.start_ms || t->timestamp > range.end_ms) return ok_status();
-        json.clear();
-        records::append_json(*t, json);
-        if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, t->timestamp); !st) {
-          return st;
-        }
+        run.add(t->timestamp, [&](std::string& out) { records::append_json(*t, out); });
         ctx.progress.done = std::min(ctx.progress.expected.load(), t->timestamp - range.start_ms);
       } else {
         auto c = records::parse_vision_kline_row(line, cfg.symbol, what);
@@ -222,16 +225,17 @@ Status load_with_archive(worker::WorkerContext& ctx, binance::RestClient& rest) 
         if (c->open_time < cursor) return ok_status();
         if (c->open_time < range.start_ms || c->open_time > range.end_ms) return ok_status();
         cursor = cfg.interval->next_open(c->open_time);
-        json.clear();
-        records::append_json(*c, json);
-        if (auto st = ctx.producer.send(cfg.kafka_topic, cfg.symbol, json, c->open_time); !st) {
-          return st;
-        }
+        run.add(c->open_time, [&](std::string& out) { records::append_json(*c, out); });
         ctx.progress.done.fetch_add(1);
       }
       ++rows;
+      if (run.size() >= kRun || ctx.stop.stop_requested()) {
+        if (auto st = send_run(); !st) return st;
+      }
       return ctx.stop.stop_requested() ? make_error("stopped") : ok_status();
     });
+    // What was read before a row that failed still goes, as it would record by record.
+    if (auto st = send_run(); !st && published) published = st;
     std::filesystem::remove(**got);
     if (!published) return published;
     ++archive_files;

@@ -109,6 +109,42 @@ class Producer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Records gathered for one Producer::send_run: their bytes in one buffer, each with its tag.
+class RecordRun {
+ public:
+  // Appends one record: `write(std::string& out)` appends its bytes to `out`.
+  template <class Write>
+  void add(int64_t tag, Write write) {
+    const size_t at = bytes_.size();
+    write(bytes_);
+    spans_.push_back({at, bytes_.size() - at});
+    tags_.push_back(tag);
+  }
+  size_t size() const { return tags_.size(); }
+  bool empty() const { return tags_.empty(); }
+  void clear() {
+    bytes_.clear();
+    spans_.clear();
+    tags_.clear();
+  }
+  // Sends the run (see Producer::send_run; `sent` as there) and clears it.
+  Status send(Producer& p, std::string_view topic, std::string_view key, size_t& sent,
+              milliseconds max_block = milliseconds(30'000)) {
+    values_.clear();
+    for (const auto& [at, len] : spans_)
+      values_.push_back(std::string_view(bytes_).substr(at, len));
+    auto st = p.send_run(topic, key, values_, tags_, sent, max_block);
+    clear();
+    return st;
+  }
+
+ private:
+  std::string bytes_;
+  std::vector<std::pair<size_t, size_t>> spans_;  // offset, length in bytes_
+  std::vector<int64_t> tags_;
+  std::vector<std::string_view> values_;
+};
+
 struct Message {
   std::string topic;
   int32_t partition = 0;
