@@ -10,12 +10,10 @@ void Decimal::set(std::string_view normalised) {
   std::memcpy(buf_.data(), normalised.data(), normalised.size());
 }
 
-Result<Decimal> Decimal::parse(std::string_view text) {
+Decimal::Scan Decimal::scan(std::string_view text, Decimal& out) {
   const size_t n = text.size();
   const char* p = text.data();
-  if (n == 0 || n > kMaxLength) {
-    return make_error("decimal must be 1-40 characters, got '" + std::string(text) + "'");
-  }
+  if (n == 0 || n > kMaxLength) return Scan::length;
   size_t i = p[0] == '-' ? 1 : 0;
   const size_t int_begin = i;
   while (i < n && static_cast<unsigned>(p[i] - '0') < 10) ++i;
@@ -24,26 +22,40 @@ Result<Decimal> Decimal::parse(std::string_view text) {
   if (i < n && p[i] == '.') {
     const size_t frac_begin = ++i;
     while (i < n && static_cast<unsigned>(p[i] - '0') < 10) ++i;
-    if (i == frac_begin) {
-      return make_error("decimal has no digits after '.': '" + std::string(text) + "'");
-    }
+    if (i == frac_begin) return Scan::no_fraction_digits;
     frac_end = i;
     // Trailing fractional zeros go, and the point with them if nothing is left.
     while (frac_end > frac_begin && p[frac_end - 1] == '0') --frac_end;
     if (frac_end == frac_begin) frac_end = int_end;
   }
-  if (int_end == int_begin || i != n) {
-    return make_error("not a decimal number: '" + std::string(text) + "'");
-  }
+  if (int_end == int_begin || i != n) return Scan::not_decimal;
   size_t lead = int_begin;  // redundant leading zeros ("007.5" -> "7.5")
   while (lead + 1 < int_end && p[lead] == '0') ++lead;
   const bool zero = int_end - lead == 1 && p[lead] == '0' && frac_end == int_end;
-  Decimal d;
   size_t len = 0;
-  if (int_begin == 1 && !zero) d.buf_[len++] = '-';
-  std::memcpy(d.buf_.data() + len, p + lead, frac_end - lead);
-  d.len_ = static_cast<uint8_t>(len + frac_end - lead);
-  return d;
+  if (int_begin == 1 && !zero) out.buf_[len++] = '-';
+  std::memcpy(out.buf_.data() + len, p + lead, frac_end - lead);
+  out.len_ = static_cast<uint8_t>(len + frac_end - lead);
+  return Scan::ok;
+}
+
+bool Decimal::parse_into(std::string_view text, Decimal& out) {
+  return scan(text, out) == Scan::ok;
+}
+
+Result<Decimal> Decimal::parse(std::string_view text) {
+  Decimal d;
+  switch (scan(text, d)) {
+    case Scan::ok:
+      return d;
+    case Scan::length:
+      return make_error("decimal must be 1-40 characters, got '" + std::string(text) + "'");
+    case Scan::no_fraction_digits:
+      return make_error("decimal has no digits after '.': '" + std::string(text) + "'");
+    case Scan::not_decimal:
+      break;
+  }
+  return make_error("not a decimal number: '" + std::string(text) + "'");
 }
 
 Result<__int128> Decimal::to_scaled8() const {

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstring>
 
 #include "sf/records/interval.h"
@@ -184,6 +185,13 @@ simdjson::error_code read_event(od::object obj, EventFields& ev) {
 // expect, malformed text) it returns false and the frame goes through simdjson, which also produces
 // the error message. The records built from either path go through the same checks.
 class FastScan {
+  // The bytes a string may hold on this path: printable ASCII but '"' and '\\'.
+  static constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
+
  public:
   explicit FastScan(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
 
@@ -240,7 +248,11 @@ class FastScan {
   }
 
   void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    // Binance's JSON is compact: one comparison settles the usual case.
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
+      ++p_;
+    }
   }
   char peek() {
     ws();
@@ -264,14 +276,10 @@ class FastScan {
   bool string(std::string_view& out) {
     if (peek() != '"') return false;
     const char* start = ++p_;
-    while (p_ < end_ && *p_ != '"') {
-      // Escapes, control characters and non-ASCII bytes (which need UTF-8 validation) go to
-      // simdjson; Binance's keys and values are plain ASCII.
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-      ++p_;
-    }
-    if (p_ == end_) return false;
+    // Escapes, control characters and non-ASCII bytes (which need UTF-8 validation) go to
+    // simdjson; Binance's keys and values are plain ASCII.
+    while (p_ < end_ && kPlain[static_cast<unsigned char>(*p_)]) ++p_;
+    if (p_ == end_ || *p_ != '"') return false;
     out = std::string_view(start, static_cast<size_t>(p_ - start));
     ++p_;
     return true;
@@ -342,13 +350,9 @@ class FastScan {
 
 // Parses a decimal field, naming it in the error.
 bool set_decimal(Decimal& out, std::string_view text, const char* field, Error& err) {
-  auto d = Decimal::parse(text);
-  if (!d) {
-    err = make_error(std::string("field '") + field + "': " + d.error().message);
-    return false;
-  }
-  out = *d;
-  return true;
+  if (Decimal::parse_into(text, out)) return true;
+  err = make_error(std::string("field '") + field + "': " + Decimal::parse(text).error().message);
+  return false;
 }
 
 // Symbols are upper-case letters and digits on every Binance market; checking keeps raw (unescaped)

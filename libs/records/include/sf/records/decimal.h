@@ -23,6 +23,9 @@ class Decimal {
   Decimal() : len_(1) { buf_[0] = '0'; }
   // Accepts `-?[0-9]+(\.[0-9]+)?` of at most kMaxLength characters.
   static Result<Decimal> parse(std::string_view text);
+  // As parse(), written straight into `out` (no copy of the result: the hot path of the
+  // parsers); false when `text` is not a decimal, `out` unchanged then (parse() names why).
+  static bool parse_into(std::string_view text, Decimal& out);
   // Value * 10^8 as a 128-bit integer; an error if the text has more than 8 decimals.
   Result<__int128> to_scaled8() const;
   static Decimal from_scaled8(__int128 scaled);
@@ -33,6 +36,8 @@ class Decimal {
 
  private:
   void set(std::string_view normalised);
+  enum class Scan { ok, length, no_fraction_digits, not_decimal };
+  static Scan scan(std::string_view text, Decimal& out);
   std::array<char, kMaxLength> buf_{};
   uint8_t len_ = 0;
 };
