@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
                                               {"BINANCE_HISTORY_SOURCE", source},
                                               {"LOG_FORMAT", "json"},
                                               {"TELEMETRY_INTERVAL", "5"}};
+    if (std::getenv("BENCH_DEBUG")) env["DEBUG"] = "1";  // the loader's debug lines in its log
     return sf::bench::run_child("loader-producer", env,
                                 std::string("/tmp/archive_bench-") + source + ".log");
   };

@@ -128,8 +128,13 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   lg.debug("flushed");
   heartbeat_stop.request_stop("done");
   heartbeat.join();
-  control.reset();
-  lg.debug("control listener closed");
+  // The control listener's consumer takes 0.1-0.5 s to come down (librdkafka's threads): it
+  // closes while the final event goes out. A stop arriving meanwhile finds the job over.
+  const bool stopped = stop.stop_requested();
+  std::jthread closing([&] {
+    control.reset();
+    lg.debug("control listener closed");
+  });
 
   int code = 0;
   TelemetryEvent final_event;
@@ -140,7 +145,7 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
     final_event.error_message = why;
     lg.error("{}: {}", config.type, why);
     code = 1;
-  } else if (stop.stop_requested()) {
+  } else if (stopped) {
     final_event = snapshot(EventStatus::interrupted, "interrupted (" + stop.reason() + ") after " +
                                                          std::to_string(written()) + " records");
   } else {
@@ -154,6 +159,7 @@ int run_worker(const config::WorkerConfig& config, const WorkerBody& body,
   }
   lg.info("{}", final_event.message);
   lg.debug("final event delivered");
+  closing.join();
   return code;
 }
 
