@@ -1057,7 +1057,9 @@ TEST_F(ManagerTest, ReplayedTelemetryLeavesTheStateUnchanged) {
     ++replayed;
   }
   ASSERT_TRUE(p->flush(10s).ok());
-  ASSERT_GT(replayed, 4);
+  // Each job's started and finished at least; "loading" ones only when a job outlasts the 0.5 s
+  // telemetry interval (the connector did while the loader's end took up to 0.5 s more).
+  ASSERT_GE(replayed, 4);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline &&
          metrics_->value("streamforge_telemetry_events_ignored_total", {{"reason", "no_change"}}) <
