@@ -192,6 +192,11 @@ Error queue_full_error(milliseconds max_block) {
       true);
 }
 
+Error produce_failed(std::string_view topic, rd_kafka_resp_err_t err) {
+  return make_error("Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err),
+                    false);
+}
+
 }  // namespace
 
 Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
@@ -220,10 +225,7 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
       impl_->queued.fetch_add(1);
       return ok_status();
     }
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return make_error(
-          "Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err), false);
-    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return produce_failed(topic, err);
     if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
     if (std::chrono::steady_clock::now() >= *deadline) return queue_full_error(max_block);
     std::this_thread::sleep_for(milliseconds(5));  // the poller thread drains delivery reports
@@ -264,10 +266,7 @@ Status Producer::send_run(std::string_view topic, std::string_view key,
     sent += ok;
     if (ok == n) return ok_status();
     const rd_kafka_resp_err_t err = msgs[ok].err;
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return make_error(
-          "Kafka produce to " + std::string(topic) + " failed: " + rd_kafka_err2str(err), false);
-    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return produce_failed(topic, err);
     if (!deadline) deadline = std::chrono::steady_clock::now() + max_block;
     if (std::chrono::steady_clock::now() >= *deadline) return queue_full_error(max_block);
     std::this_thread::sleep_for(milliseconds(5));  // the poller thread drains delivery reports

@@ -330,15 +330,14 @@ class Outbox {
   // came after the first one lost).
   Status flush(worker::WorkerContext& ctx, DeliveryTracker& tracker) {
     if (ids_.empty()) return ok_status();
-    Status result = ok_status();
     if (!tracker.sent_run(ids_)) {
       clear();
-      return result;
+      return ok_status();
     }
     size_t sent = 0;
-    auto st = run_.send(ctx.producer, ctx.config.kafka_topic, ctx.config.symbol, sent,
-                        std::chrono::milliseconds(1000));
-    if (!st) result = refused_at(tracker, ids_, sent, st.error());
+    const Status st = run_.send(ctx.producer, ctx.config.kafka_topic, ctx.config.symbol, sent,
+                                std::chrono::milliseconds(1000));
+    const Status result = st ? ok_status() : refused_at(tracker, ids_, sent, st.error());
     // A loss reported while the run went in: what of it is still queued fails now (the tracker
     // purged the queue at the first loss; this run may have come in after that) and is published
     // again in order, rather than landing after the gap.
